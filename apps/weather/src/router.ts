@@ -1,0 +1,79 @@
+import { type Channel, defineChannel, type Hub, initCorbel } from '@corbel/core';
+import { z } from 'zod';
+
+/** A reading as stored and delivered. */
+export const readingSchema = z.object({
+  city: z.string().min(1).max(100),
+  celsius: z.number().min(-100).max(100),
+  at: z.date(),
+});
+export type Reading = z.output<typeof readingSchema>;
+
+/** The channel every reading is published on. */
+export const readingsChannel: Channel<typeof readingSchema> = defineChannel(
+  'weather.readings',
+  readingSchema,
+);
+
+/** What every weather procedure may know about its caller. */
+export interface WeatherContext {
+  /** Who is calling, when the station checks tokens; null when it runs open. */
+  identity: string | null;
+}
+
+/** The latest reading per city, kept beside the log. */
+export interface LatestReadings {
+  get(city: string): Reading | null;
+  set(reading: Reading): void;
+}
+
+/**
+ * The weather contract: `weather.report`, `weather.latest`, `weather.readings`
+ * (see DESIGN.md — these names and shapes are a public interface).
+ */
+export function createWeatherRouter(deps: { hub: Hub; latest: LatestReadings }) {
+  const { hub, latest } = deps;
+  const t = initCorbel<WeatherContext>();
+  return t.router({
+    weather: t.router({
+      report: t.procedure
+        .meta({ description: 'Report a temperature for a city; returns the id of the reading event.' })
+        .input(
+          z.object({
+            city: z.string().min(1).max(100).describe('City name, 1-100 characters'),
+            celsius: z.number().min(-100).max(100).describe('Temperature in °C, -100..100'),
+          }),
+        )
+        .output(z.object({ id: z.string() }))
+        .mutation(async ({ input }) => {
+          const event = await hub.publish(readingsChannel, { ...input, at: new Date() });
+          latest.set(event.payload);
+          return { id: event.id };
+        }),
+
+      latest: t.procedure
+        .meta({ description: 'The latest reading for a city, or null when it has none.' })
+        .input(z.object({ city: z.string().min(1).max(100) }))
+        .output(readingSchema.nullable())
+        .query(({ input }) => latest.get(input.city)),
+
+      readings: t.procedure
+        .meta({ description: 'Every reading as it is reported, optionally for one city; resumable by id.' })
+        .input(
+          z.object({
+            city: z.string().min(1).max(100).optional(),
+            lastEventId: z.string().max(100).optional(),
+          }),
+        )
+        .subscription(({ input, signal }) =>
+          hub.subscribe(readingsChannel, {
+            after: input.lastEventId,
+            filter: input.city === undefined ? undefined : (r) => r.city === input.city,
+            signal,
+          }),
+        ),
+    }),
+  });
+}
+
+export type WeatherRouter = ReturnType<typeof createWeatherRouter>;

@@ -1,0 +1,79 @@
+import { mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startStation } from './station-server.js';
+
+const HELP = `weather station — serves weather.report, weather.latest and weather.readings at /rpc
+
+usage: npm run weather:station -- [--port <n>] [--data <dir>] [--token <secret>] [--host <addr>]
+
+  --port <n>        port to listen on (0 picks a free one; default 4000)
+  --data <dir>      directory for the station's data (created if missing)
+  --token <secret>  require "Authorization: Bearer <secret>" on every request
+                    and stream (or set CORBEL_TOKEN); without one the station
+                    runs open on loopback
+  --host <addr>     address to bind (default 127.0.0.1)
+  -h, --help        show this help
+
+prints "listening on http://127.0.0.1:<port>" once it accepts connections;
+SIGINT/SIGTERM drain open streams and stop it.`;
+
+function fail(message: string): never {
+  process.stderr.write(`station: ${message}\n\nrun with --help for usage\n`);
+  process.exit(2);
+}
+
+async function main() {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        port: { type: 'string', default: '4000' },
+        data: { type: 'string' },
+        token: { type: 'string' },
+        host: { type: 'string', default: '127.0.0.1' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    fail(`--port must be 0-65535, got "${values.port}"`);
+  const dataDir = values.data as string | undefined;
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const token = (values.token as string | undefined) ?? process.env.CORBEL_TOKEN ?? undefined;
+  const host = values.host as string;
+
+  const station = await startStation({ port, host, dataDir, token: token || undefined });
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  log(`listening on ${station.url}`);
+  log(
+    token
+      ? 'auth: bearer token required on every request and stream'
+      : 'auth: none — running open on loopback (pass --token or set CORBEL_TOKEN to require one)',
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const started = Date.now();
+    log(`${signal}: draining`);
+    await station.close();
+    log(`stopped in ${Date.now() - started} ms`);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error) => {
+  process.stderr.write(`station: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,36 @@
+import { type AuthOptions, authHeaders } from './auth.js';
+
+type Fetch = typeof fetch;
+
+/**
+ * The fetch the EventSource uses, for every connect and reconnect:
+ *
+ * - it computes the auth headers afresh each time (stock reconnects reuse
+ *   stale headers: trpc #6046);
+ * - a refused stream (4xx/5xx with a tRPC JSON error, sent before any event)
+ *   is turned into a one-frame stream carrying that error as tRPC's own
+ *   `serialized-error` event. EventSource would otherwise report a bare
+ *   "non-200 status"; this way the link raises a TRPCClientError with the
+ *   server's code, message and Corbel data (HISTORY_GONE, UNAUTHORIZED, …).
+ */
+export function eventSourceFetch(auth: AuthOptions, baseFetch: Fetch = fetch): Fetch {
+  return async (input, init) => {
+    const headers = new Headers(init?.headers);
+    for (const [k, v] of Object.entries(await authHeaders(auth))) headers.set(k, v);
+    const res = await baseFetch(input, { ...init, headers });
+    if (res.ok || !res.headers.get('content-type')?.includes('application/json')) return res;
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch {
+      return res;
+    }
+    const error = (body as { error?: unknown } | null)?.error;
+    if (!error) return res;
+    const retryAfter = Number(res.headers.get('retry-after'));
+    const retryMs =
+      Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 60_000) : 1000;
+    const frame = `retry: ${retryMs}\nevent: serialized-error\ndata: ${JSON.stringify(error)}\n\n`;
+    return new Response(frame, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+  };
+}

@@ -1,0 +1,6 @@
+export type { AuthOptions } from './auth.js';
+export { type CorbelClientOptions, createCorbelClient } from './client.js';
+export { corbelCodeOf, isHistoryGone, trpcCodeOf } from './errors.js';
+export { eventSourceFetch } from './event-source-fetch.js';
+export type { ConnectionState, StateChange } from './links/state-link.js';
+export { backoffMs, shouldReconnect } from './retry-policy.js';

@@ -1,0 +1,215 @@
+import type { z } from 'zod';
+import type { Channel } from './channel.js';
+import { CorbelError } from './errors.js';
+import type { EventLog, StoredEvent } from './event-log.js';
+import { createMemoryLog } from './memory-log.js';
+import { type EndReason, HubSubscription } from './subscription.js';
+
+/** Observability hooks; each is optional and called synchronously. */
+export interface HubHooks {
+  onPublish?(channel: string, event: StoredEvent, appendMs: number): void;
+  onDeliver?(channel: string, subscribers: number): void;
+  onSubscribe?(channel: string, resumed: boolean): void;
+  onUnsubscribe?(channel: string, reason: EndReason): void;
+  onReplay?(channel: string, events: number): void;
+  onHistoryGone?(channel: string): void;
+}
+
+export interface HubOptions {
+  /** Where events are stored; defaults to an in-memory log. */
+  log?: EventLog;
+  /** Live events a subscriber may have waiting before it is cut off (default 1024). */
+  maxQueue?: number;
+  /** Events read from the log per replay page (default 256). */
+  replayPageSize?: number;
+  hooks?: HubHooks;
+}
+
+export interface SubscribeOptions<T> {
+  /** Resume after this id (a client's lastEventId); omit for live events only. */
+  after?: string | null;
+  /** Deliver only payloads for which this returns true (replay and live alike). */
+  filter?: (payload: T) => boolean;
+  /** Ends the subscription when aborted (tRPC passes the request's signal). */
+  signal?: AbortSignal;
+}
+
+export interface Hub {
+  readonly log: EventLog;
+  /**
+   * Validates, stores, then fans out an event. Resolves once the log has it.
+   *
+   * @example
+   * const { id } = await hub.publish(readings, { city: 'Oslo', celsius: -3, at: new Date() });
+   */
+  publish<S extends z.ZodType>(channel: Channel<S>, payload: z.input<S>): Promise<StoredEvent<z.output<S>>>;
+  /**
+   * Opens a subscription for a tRPC subscription resolver: stored events after
+   * `after`, then live ones. Resolves once the resume id has been checked, so a
+   * bad or expired id is refused before any stream starts.
+   *
+   * @example
+   * .subscription(({ input, signal }) => hub.subscribe(readings, { after: input.lastEventId, signal }))
+   */
+  subscribe<S extends z.ZodType>(
+    channel: Channel<S>,
+    opts?: SubscribeOptions<z.output<S>>,
+  ): Promise<HubSubscription<z.output<S>>>;
+  /** Live subscribers per channel. */
+  stats(): { channels: Record<string, number>; subscribers: number };
+  /** Ends every subscription with the retryable DRAINING error and refuses new ones. */
+  drain(): void;
+  /** Drains, then closes the log. */
+  close(): Promise<void>;
+}
+
+interface ChannelEntry {
+  subs: Set<HubSubscription<any>>;
+  untail?: () => void;
+}
+
+/**
+ * Creates the hub: the one place where events are ordered, stored and fanned out.
+ *
+ * @example
+ * const hub = createHub({ log: createMemoryLog() });
+ */
+export function createHub(opts: HubOptions = {}): Hub {
+  const log = opts.log ?? createMemoryLog();
+  const maxQueue = opts.maxQueue ?? 1024;
+  const pageSize = opts.replayPageSize ?? 256;
+  const hooks = opts.hooks ?? {};
+  const channels = new Map<string, ChannelEntry>();
+  let draining = false;
+  let closed = false;
+
+  const fanOut = (name: string, event: StoredEvent) => {
+    const entry = channels.get(name);
+    if (!entry) return;
+    for (const sub of entry.subs) sub.push(event);
+    hooks.onDeliver?.(name, entry.subs.size);
+  };
+
+  const entryFor = (name: string): ChannelEntry => {
+    let entry = channels.get(name);
+    if (!entry) {
+      entry = { subs: new Set() };
+      channels.set(name, entry);
+      if (log.tail) {
+        const current = entry;
+        current.untail = log.tail(
+          name,
+          (event) => fanOut(name, event),
+          (error) => {
+            for (const sub of current.subs)
+              sub.end('store-error', CorbelError.from(error, 'STORE_UNAVAILABLE'));
+          },
+        );
+      }
+    }
+    return entry;
+  };
+
+  const detach = (name: string, sub: HubSubscription<any>, reason: EndReason) => {
+    const entry = channels.get(name);
+    if (!entry) return;
+    if (entry.subs.delete(sub)) hooks.onUnsubscribe?.(name, reason);
+    if (entry.subs.size === 0) {
+      entry.untail?.();
+      channels.delete(name);
+    }
+  };
+
+  return {
+    log,
+    async publish(channel, payload) {
+      if (closed) throw new CorbelError('CLOSED', 'the hub is closed');
+      const parsed = channel.schema.safeParse(payload);
+      if (!parsed.success) {
+        throw new CorbelError(
+          'INVALID_PAYLOAD',
+          `payload for ${channel.name} is invalid: ${parsed.error.message}`,
+          {
+            cause: parsed.error,
+          },
+        );
+      }
+      const started = performance.now();
+      let event: StoredEvent;
+      try {
+        event = await log.append(channel.name, parsed.data);
+      } catch (error) {
+        throw CorbelError.from(error, 'STORE_UNAVAILABLE');
+      }
+      hooks.onPublish?.(channel.name, event, performance.now() - started);
+      // A shared log delivers through its tail, in the log's own order.
+      if (!log.tail) fanOut(channel.name, event);
+      return event as StoredEvent<any>;
+    },
+
+    async subscribe(channel, subOpts = {}) {
+      if (draining || closed)
+        throw new CorbelError('DRAINING', 'the server is shutting down; reconnect elsewhere');
+      const after = subOpts.after ?? undefined;
+      const name = channel.name;
+      if (after !== undefined) {
+        try {
+          await log.checkResumeId(name, after);
+        } catch (error) {
+          const corbel = CorbelError.from(error, 'STORE_UNAVAILABLE');
+          if (corbel.corbelCode === 'HISTORY_GONE') hooks.onHistoryGone?.(name);
+          throw corbel;
+        }
+      }
+      if (subOpts.signal?.aborted) throw new CorbelError('CLOSED', 'the subscriber went away');
+      const signal = subOpts.signal;
+      const onAbort = () => sub.end('client-gone');
+      const sub = new HubSubscription<any>({
+        log,
+        channel: name,
+        after,
+        filter: subOpts.filter,
+        maxQueue,
+        pageSize,
+        onEnd: (s, reason) => {
+          signal?.removeEventListener('abort', onAbort);
+          detach(name, s, reason);
+        },
+        onReplay: (n) => hooks.onReplay?.(name, n),
+      });
+      entryFor(name).subs.add(sub);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      hooks.onSubscribe?.(name, after !== undefined);
+      return sub;
+    },
+
+    stats() {
+      const out: Record<string, number> = {};
+      let total = 0;
+      for (const [name, entry] of channels) {
+        out[name] = entry.subs.size;
+        total += entry.subs.size;
+      }
+      return { channels: out, subscribers: total };
+    },
+
+    drain() {
+      draining = true;
+      for (const entry of [...channels.values()]) {
+        for (const sub of [...entry.subs]) {
+          sub.end(
+            'draining',
+            new CorbelError('DRAINING', 'the server is shutting down; reconnect to resume'),
+          );
+        }
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      this.drain();
+      closed = true;
+      await log.close();
+    },
+  };
+}

@@ -1,0 +1,16 @@
+export { type Channel, type ChannelPayload, defineChannel } from './channel.js';
+export { type CorbelErrorData, corbelErrorFormatter, type ValidationIssue } from './error-formatter.js';
+export { CORBEL_ERROR_CODES, CorbelError, type CorbelErrorCode, isCorbelErrorCode } from './errors.js';
+export { compareSeqIds, formatSeqId, newEpoch, parseResumeId, parseSeqId, type SeqId } from './event-id.js';
+export type { EventLog, ReadOptions, Retention, StoredEvent } from './event-log.js';
+export { createHub, type Hub, type HubHooks, type HubOptions, type SubscribeOptions } from './hub.js';
+export { type CorbelInitOptions, initCorbel } from './init.js';
+export { createMemoryLog, type MemoryLogOptions } from './memory-log.js';
+export {
+  type BatchIterable,
+  type EndReason,
+  envelopeOf,
+  HubSubscription,
+  isBatchIterable,
+  pullBatch,
+} from './subscription.js';

@@ -1,0 +1,197 @@
+import type { TrackedEnvelope } from '@trpc/server';
+import { tracked } from '@trpc/server';
+import { CorbelError } from './errors.js';
+import type { EventLog, StoredEvent } from './event-log.js';
+
+/** Why a subscription ended, for metrics and logs. */
+export type EndReason = 'client-gone' | 'slow-consumer' | 'draining' | 'store-error' | 'done';
+
+// One envelope per stored event, shared by every subscriber: the serving path
+// caches the serialized frame on it, so an event is serialized once per publish.
+const envelopes = new WeakMap<StoredEvent, TrackedEnvelope<unknown>>();
+
+/** The tRPC `tracked()` envelope of a stored event (created once, then shared). */
+export function envelopeOf<T>(event: StoredEvent<T>): TrackedEnvelope<T> {
+  let env = envelopes.get(event);
+  if (!env) {
+    env = tracked(event.id, event.payload);
+    envelopes.set(event, env);
+  }
+  return env as TrackedEnvelope<T>;
+}
+
+/** Marks iterables that can hand over several ready events at once. */
+export const pullBatch = Symbol.for('corbel.pullBatch');
+
+/** An async iterable that can also deliver ready items in batches (coalesced writes). */
+export interface BatchIterable<T> extends AsyncIterable<T> {
+  [pullBatch](max: number): Promise<T[] | null>;
+}
+
+/** True when `value` offers batched pulls. */
+export function isBatchIterable<T = unknown>(value: unknown): value is BatchIterable<T> {
+  return typeof value === 'object' && value !== null && typeof (value as any)[pullBatch] === 'function';
+}
+
+export interface SubscriptionInit<T> {
+  log: EventLog;
+  channel: string;
+  after: string | undefined;
+  filter: ((payload: T) => boolean) | undefined;
+  maxQueue: number;
+  pageSize: number;
+  onEnd: (sub: HubSubscription<T>, reason: EndReason) => void;
+  onReplay?: (count: number) => void;
+}
+
+/**
+ * One subscriber's view of a channel: the stored events after its resume id,
+ * then live ones, with no gap and no duplicate.
+ *
+ * The live listener is registered before the first log read; live events that
+ * arrive during the replay wait in a bounded queue and are dropped when their
+ * id is at or below the last replayed one. If that queue overflows during the
+ * replay the subscriber simply reads the log once more (everything live is in
+ * the log); if it overflows while live, the subscriber is cut off with the
+ * retryable SLOW_CONSUMER error and resumes from the log when it reconnects.
+ */
+export class HubSubscription<T> implements BatchIterable<TrackedEnvelope<T>> {
+  private phase: 'replay' | 'live';
+  private lastId: string | undefined;
+  private queue: StoredEvent<T>[] = [];
+  private replayPage: StoredEvent<T>[] = [];
+  private lostDuringReplay = false;
+  private ended: { reason: EndReason; error?: Error } | null = null;
+  private wake: (() => void) | null = null;
+  private finished = false;
+
+  constructor(private readonly init: SubscriptionInit<T>) {
+    this.lastId = init.after;
+    this.phase = init.after === undefined ? 'live' : 'replay';
+  }
+
+  /** Live delivery from the hub; never blocks the publisher. */
+  push(event: StoredEvent<T>): void {
+    if (this.ended) return;
+    if (this.init.filter && !this.init.filter(event.payload)) return;
+    if (this.queue.length >= this.init.maxQueue) {
+      if (this.phase === 'replay') {
+        // The log has these events; read it again instead of holding them.
+        this.queue.length = 0;
+        this.lostDuringReplay = true;
+        return;
+      }
+      this.end(
+        'slow-consumer',
+        new CorbelError(
+          'SLOW_CONSUMER',
+          `subscriber on ${this.init.channel} fell ${this.init.maxQueue} events behind and was cut off; resume from ${this.lastId ?? 'the start'}`,
+        ),
+      );
+      return;
+    }
+    this.queue.push(event);
+    this.notify();
+  }
+
+  /** Ends the subscription; with an error, the consumer's next pull throws it. */
+  end(reason: EndReason, error?: Error): void {
+    if (this.ended) return;
+    this.ended = { reason, error };
+    this.queue.length = 0;
+    this.replayPage.length = 0;
+    this.notify();
+    this.finish();
+  }
+
+  get endReason(): EndReason | undefined {
+    return this.ended?.reason;
+  }
+
+  private notify() {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private finish() {
+    if (this.finished) return;
+    this.finished = true;
+    this.init.onEnd(this, this.ended?.reason ?? 'done');
+  }
+
+  async [pullBatch](max: number): Promise<TrackedEnvelope<T>[] | null> {
+    for (;;) {
+      if (this.ended) {
+        if (this.ended.error) {
+          const error = this.ended.error;
+          // Report the error once; later pulls see a finished stream.
+          this.ended = { reason: this.ended.reason };
+          throw error;
+        }
+        return null;
+      }
+      if (this.phase === 'replay') {
+        if (this.replayPage.length === 0) {
+          this.lostDuringReplay = false;
+          let page: StoredEvent<T>[];
+          try {
+            page = (await this.init.log.read(this.init.channel, {
+              after: this.lastId,
+              limit: this.init.pageSize,
+            })) as StoredEvent<T>[];
+          } catch (error) {
+            this.end('store-error', CorbelError.from(error, 'STORE_UNAVAILABLE'));
+            continue;
+          }
+          if (this.ended) continue;
+          if (page.length < this.init.pageSize && !this.lostDuringReplay) this.phase = 'live';
+          this.replayPage = page;
+          this.init.onReplay?.(page.length);
+        }
+        const out = this.take(this.replayPage, max, true);
+        if (out.length > 0) return out;
+        continue;
+      }
+      const out = this.take(this.queue, max, false);
+      if (out.length > 0) return out;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  /** Takes up to `max` events from `source`, skipping ids already delivered. */
+  private take(source: StoredEvent<T>[], max: number, applyFilter: boolean): TrackedEnvelope<T>[] {
+    const out: TrackedEnvelope<T>[] = [];
+    let i = 0;
+    const log = this.init.log;
+    for (; i < source.length && out.length < max; i++) {
+      const event = source[i]!;
+      if (this.lastId !== undefined && log.compareIds(event.id, this.lastId) <= 0) continue;
+      this.lastId = event.id;
+      if (applyFilter && this.init.filter && !this.init.filter(event.payload)) continue;
+      out.push(envelopeOf(event));
+    }
+    source.splice(0, i);
+    return out;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<TrackedEnvelope<T>> {
+    let buffer: TrackedEnvelope<T>[] = [];
+    return {
+      next: async () => {
+        if (buffer.length === 0) {
+          const batch = await this[pullBatch](64);
+          if (batch === null) return { done: true, value: undefined };
+          buffer = batch;
+        }
+        return { done: false, value: buffer.shift()! };
+      },
+      return: async () => {
+        this.end('client-gone');
+        return { done: true, value: undefined };
+      },
+    };
+  }
+}

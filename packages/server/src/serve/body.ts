@@ -1,0 +1,68 @@
+import type { IncomingMessage } from 'node:http';
+import { TRPCError } from '@trpc/server';
+
+/**
+ * Reads a request body as UTF-8 text, refusing more than `limit` bytes with
+ * PAYLOAD_TOO_LARGE (413) as soon as the declared or received size passes it,
+ * without buffering the excess.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(tooLarge(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        // Stop reading; the response closes the connection.
+        req.pause();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      // Invalid UTF-8 is refused rather than silently replaced.
+      try {
+        resolve(new TextDecoder('utf-8', { fatal: true }).decode(buf));
+      } catch {
+        reject(new TRPCError({ code: 'BAD_REQUEST', message: 'request body is not valid UTF-8' }));
+      }
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(new TRPCError({ code: 'BAD_REQUEST', message: 'request body could not be read', cause: error }));
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+function tooLarge(limit: number) {
+  return new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `request body exceeds ${limit} bytes` });
+}
+
+/** Parses JSON, turning a syntax error into a BAD_REQUEST that names the position. */
+export function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new TRPCError({
+      code: 'BAD_REQUEST',
+      message: `${what} is not valid JSON: ${(error as Error).message}`,
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,239 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CorbelError, isBatchIterable, pullBatch } from '@corbel/core';
+import { isTrackedEnvelope, type TRPCError } from '@trpc/server';
+import { getTRPCErrorFromUnknown, type RouterBridge } from './trpc-bridge.js';
+
+const PING_FRAME = Buffer.from('event: ping\ndata: \n\n');
+const RETURN_FRAME = Buffer.from('event: return\ndata: \n\n');
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+  connection: 'keep-alive',
+  vary: 'trpc-accept, accept',
+};
+/** Events handed over per pull: big enough to coalesce a burst into one write. */
+const BATCH = 256;
+
+/** Why a stream ended, for logs and metrics. */
+export type StreamEndReason = 'complete' | 'error' | 'client-gone' | 'stalled' | 'max-duration';
+
+export interface StreamInfo {
+  path: string;
+  req: IncomingMessage;
+}
+
+export interface StreamHooks {
+  onOpen?(info: StreamInfo): void;
+  onClose?(info: StreamInfo, reason: StreamEndReason, error?: TRPCError): void;
+  onFrames?(info: StreamInfo, events: number): void;
+}
+
+/**
+ * Every open event stream of one server: one timer pings them all, and drain
+ * ends them all with a retryable DRAINING error so their clients reconnect.
+ */
+export class StreamRegistry {
+  private readonly open = new Set<EventStream>();
+  private pingTimer: NodeJS.Timeout | undefined;
+  // Serialized frames of shared tracked envelopes: one serialization per event.
+  readonly frames = new WeakMap<object, Buffer>();
+
+  constructor(
+    readonly bridge: RouterBridge,
+    readonly retryMs: number,
+    readonly stallTimeoutMs: number,
+    readonly hooks: StreamHooks = {},
+  ) {}
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  add(stream: EventStream): void {
+    this.open.add(stream);
+    const pingMs = this.bridge.sse.pingMs;
+    if (!this.pingTimer && pingMs > 0) {
+      this.pingTimer = setInterval(() => {
+        for (const s of this.open) s.ping();
+      }, pingMs);
+      this.pingTimer.unref();
+    }
+  }
+
+  delete(stream: EventStream): void {
+    this.open.delete(stream);
+    if (this.open.size === 0 && this.pingTimer) {
+      clearInterval(this.pingTimer);
+      this.pingTimer = undefined;
+    }
+  }
+
+  /** Ends every stream with DRAINING; resolves when all are closed. */
+  async drain(): Promise<void> {
+    const all = [...this.open];
+    await Promise.all(all.map((s) => s.drain()));
+  }
+
+  /** The serialized SSE frame of an envelope (cached for shared ones). */
+  frameOf(value: unknown): Buffer {
+    if (isTrackedEnvelope(value)) {
+      let frame = this.frames.get(value);
+      if (!frame) {
+        const [id, data] = value;
+        frame = Buffer.from(`id: ${id}\ndata: ${JSON.stringify(this.bridge.serializeOutput(data))}\n\n`);
+        this.frames.set(value, frame);
+      }
+      return frame;
+    }
+    return Buffer.from(`data: ${JSON.stringify(this.bridge.serializeOutput(value))}\n\n`);
+  }
+}
+
+/**
+ * One SSE response, written straight to the node socket: no web streams, one
+ * write per batch of ready events, backpressure by awaiting `drain`.
+ * The frames are exactly those of tRPC's own SSE producer, so stock
+ * `httpSubscriptionLink` clients read them unchanged.
+ */
+export class EventStream {
+  private ended = false;
+  private iterator: AsyncIterator<unknown> | undefined;
+  private source: AsyncIterable<unknown> | undefined;
+  private maxTimer: NodeJS.Timeout | undefined;
+  private draining: Promise<void> | undefined;
+  private finished!: () => void;
+  private readonly done = new Promise<void>((resolve) => {
+    this.finished = resolve;
+  });
+
+  constructor(
+    private readonly registry: StreamRegistry,
+    private readonly res: ServerResponse,
+    private readonly info: StreamInfo,
+    private readonly abort: AbortController,
+    private readonly errorShape: (error: TRPCError) => unknown,
+  ) {}
+
+  /** Sends headers and the `connected` frame, then pumps events until the end. */
+  async run(source: AsyncIterable<unknown>): Promise<void> {
+    const { res, registry } = this;
+    this.source = source;
+    res.writeHead(200, SSE_HEADERS);
+    const client = registry.bridge.sse.reconnectAfterInactivityMs
+      ? { reconnectAfterInactivityMs: registry.bridge.sse.reconnectAfterInactivityMs }
+      : {};
+    res.write(`retry: ${registry.retryMs}\nevent: connected\ndata: ${JSON.stringify(client)}\n\n`);
+    registry.add(this);
+    registry.hooks.onOpen?.(this.info);
+    const maxMs = registry.bridge.sse.maxDurationMs;
+    if (maxMs) {
+      // The client reconnects transparently with its Last-Event-ID.
+      this.maxTimer = setTimeout(() => this.finish('max-duration'), maxMs);
+      this.maxTimer.unref();
+    }
+    res.once('close', () => this.finish('client-gone'));
+
+    try {
+      if (isBatchIterable(source)) {
+        for (;;) {
+          const batch = await source[pullBatch](BATCH);
+          if (this.ended) return;
+          if (batch === null) break;
+          if (batch.length === 0) continue;
+          const frames = batch.length === 1 ? this.registry.frameOf(batch[0]) : this.concat(batch);
+          registry.hooks.onFrames?.(this.info, batch.length);
+          if (!res.write(frames)) await this.drained();
+          if (this.ended) return;
+        }
+      } else {
+        this.iterator = source[Symbol.asyncIterator]();
+        for (;;) {
+          const next = await this.iterator.next();
+          if (this.ended) return;
+          if (next.done) break;
+          registry.hooks.onFrames?.(this.info, 1);
+          if (!res.write(registry.frameOf(next.value))) await this.drained();
+          if (this.ended) return;
+        }
+      }
+      if (!this.ended) {
+        res.write(RETURN_FRAME);
+        this.finish('complete');
+      }
+    } catch (cause) {
+      if (this.ended) return;
+      this.fail(getTRPCErrorFromUnknown(cause));
+    }
+  }
+
+  private concat(batch: unknown[]): Buffer {
+    const parts = batch.map((v) => this.registry.frameOf(v));
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * Waits for the socket to take more. A client that stops reading for longer
+   * than the stall timeout is disconnected: its hub queue is already bounded,
+   * and this frees the socket too.
+   */
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        done();
+        this.finish('stalled');
+        this.res.destroy();
+      }, this.registry.stallTimeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+
+  /** Writes a serialized-error frame and ends the stream. */
+  fail(error: TRPCError): void {
+    if (this.ended) return;
+    const shape = this.errorShape(error);
+    this.res.write(
+      `event: serialized-error\ndata: ${JSON.stringify(this.registry.bridge.serializeOutput(shape))}\n\n`,
+    );
+    this.finish('error', error);
+  }
+
+  ping(): void {
+    if (!this.ended && this.res.writableLength === 0) this.res.write(PING_FRAME);
+  }
+
+  /** Ends with the retryable DRAINING error; resolves once the stream is closed. */
+  drain(): Promise<void> {
+    this.draining ??= (async () => {
+      this.fail(new CorbelError('DRAINING', 'the server is shutting down; reconnect to resume'));
+      await this.done;
+    })();
+    return this.draining;
+  }
+
+  private finish(reason: StreamEndReason, error?: TRPCError): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.maxTimer);
+    this.registry.delete(this);
+    this.abort.abort();
+    // Stop the source so hub queues, listeners and timers are released now.
+    const source = this.source as any;
+    if (this.iterator?.return) this.iterator.return().catch(() => {});
+    else if (source && typeof source[Symbol.asyncIterator] === 'function' && isBatchIterable(source)) {
+      source[Symbol.asyncIterator]()
+        .return?.()
+        .catch(() => {});
+    }
+    if (!this.res.writableEnded) this.res.end();
+    this.registry.hooks.onClose?.(this.info, reason, error);
+    this.finished();
+  }
+}

@@ -1,0 +1,261 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TRPCError } from '@trpc/server';
+import { parseJson, readBody } from './body.js';
+import { closestNames } from './closest-names.js';
+import { serveCommands } from './commands.js';
+import { EventStream, type StreamRegistry } from './event-stream.js';
+import type { RequestContext } from './request-context.js';
+import { sendJson } from './respond.js';
+import { getTRPCErrorFromUnknown, type ProcedureType, type RouterBridge } from './trpc-bridge.js';
+
+export interface CreateContextOptions {
+  req: IncomingMessage;
+  res: ServerResponse;
+  info: { paths: string[]; type: ProcedureType | 'unknown'; isBatch: boolean };
+}
+
+export interface OnErrorOptions {
+  error: TRPCError;
+  path: string | undefined;
+  type: ProcedureType | 'unknown';
+  input: unknown;
+  ctx: unknown;
+  req: IncomingMessage;
+}
+
+export interface RpcHandlerOptions {
+  bridge: RouterBridge;
+  basePath: string;
+  streams: StreamRegistry;
+  createContext?: (opts: CreateContextOptions) => unknown | Promise<unknown>;
+  maxBodyBytes: number;
+  maxBatchSize: number;
+  onError?: (opts: OnErrorOptions) => void;
+  onCommand?: (paths: string[], status: number) => void;
+}
+
+/**
+ * The tRPC HTTP protocol on node:http: `<basePath>/<path>` (or
+ * `<basePath>/<a>,<b>?batch=1`), GET for queries and subscriptions, POST for
+ * mutations. Answers requests outside `basePath` with false so the server can
+ * route them elsewhere.
+ */
+export function createRpcHandler(opts: RpcHandlerOptions) {
+  const { bridge, basePath, streams } = opts;
+  const prefix = `${basePath}/`;
+
+  const errorResponse = (
+    res: ServerResponse,
+    error: TRPCError,
+    rc: RequestContext,
+    type: ProcedureType | 'unknown',
+  ) => {
+    rc.reportError(error, rc.isBatch ? undefined : rc.paths[0], type, undefined, undefined);
+    const shape = bridge.errorShape({
+      error,
+      type,
+      path: rc.isBatch ? undefined : rc.paths[0],
+      input: undefined,
+      ctx: undefined,
+    });
+    const status = bridge.statusOfError(error);
+    const headers: Record<string, string> = {};
+    if (status === 413 || status === 400) headers.connection = 'close';
+    sendJson(res, status, JSON.stringify(bridge.wire({ error: shape })), headers);
+  };
+
+  return async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const pathname = url.pathname;
+    // A real prefix check: "/rpcx/y" is not under "/rpc".
+    if (!pathname.startsWith(prefix)) return false;
+
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    const isBatch = url.searchParams.get('batch') === '1';
+    const rc: RequestContext = {
+      bridge,
+      paths: [],
+      isBatch,
+      signal: abort.signal,
+      createContext: async () => undefined,
+      reportError: (error, path, type, input, ctx) => opts.onError?.({ error, path, type, input, ctx, req }),
+      notFoundMessage: (path) => {
+        const near = closestNames(path, bridge.paths());
+        return `No procedure found on path "${path.slice(0, 200)}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''}`;
+      },
+      onCommand: opts.onCommand,
+    };
+
+    let raw: string;
+    try {
+      raw = decodeURIComponent(pathname.slice(prefix.length));
+    } catch (cause) {
+      errorResponse(
+        res,
+        new TRPCError({ code: 'BAD_REQUEST', message: 'malformed procedure path', cause }),
+        rc,
+        'unknown',
+      );
+      return true;
+    }
+    const paths = isBatch ? raw.split(',') : [raw];
+    rc.paths = paths;
+    if (isBatch && paths.length > opts.maxBatchSize) {
+      errorResponse(
+        res,
+        new TRPCError({
+          code: 'BAD_REQUEST',
+          message: `batch of ${paths.length} calls exceeds the limit of ${opts.maxBatchSize}`,
+        }),
+        rc,
+        'unknown',
+      );
+      return true;
+    }
+    const types = paths.map((p) => bridge.typeOf(p));
+    const known = new Set(types.filter(Boolean));
+    if (known.size > 1) {
+      errorResponse(
+        res,
+        new TRPCError({
+          code: 'BAD_REQUEST',
+          message: `Cannot mix procedure types in call: ${[...known].join(', ')}`,
+        }),
+        rc,
+        'unknown',
+      );
+      return true;
+    }
+    const type: ProcedureType | 'unknown' = [...known][0] ?? 'unknown';
+    rc.createContext = async () => opts.createContext?.({ req, res, info: { paths, type, isBatch } });
+
+    if (req.method === 'HEAD') {
+      res.writeHead(204).end();
+      return true;
+    }
+    if (req.method !== 'GET' && req.method !== 'POST') {
+      res.setHeader('allow', 'GET, POST');
+      errorResponse(
+        res,
+        new TRPCError({
+          code: 'METHOD_NOT_SUPPORTED',
+          message: `${req.method} is not supported; use GET or POST`,
+        }),
+        rc,
+        type,
+      );
+      return true;
+    }
+
+    const rawInputs = async (): Promise<unknown[]> => {
+      let body: unknown;
+      if (req.method === 'GET') {
+        const q = url.searchParams.get('input');
+        if (q !== null && q !== '') body = parseJson(q, 'the "input" query parameter');
+      } else {
+        const contentType = req.headers['content-type']?.split(';', 1)[0]?.trim().toLowerCase();
+        if (contentType && contentType !== 'application/json') {
+          throw new TRPCError({
+            code: 'UNSUPPORTED_MEDIA_TYPE',
+            message: `Content-Type ${contentType.slice(0, 100)} is not supported; send application/json`,
+          });
+        }
+        const text = await readBody(req, opts.maxBodyBytes);
+        if (text !== '') body = parseJson(text, 'the request body');
+      }
+      if (body === undefined) return [];
+      const deserialize = (value: unknown) => {
+        try {
+          return bridge.deserializeInput(value);
+        } catch (cause) {
+          throw new TRPCError({
+            code: 'BAD_REQUEST',
+            message: 'input could not be decoded (superjson)',
+            cause,
+          });
+        }
+      };
+      if (!isBatch) return [deserialize(body)];
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw new TRPCError({
+          code: 'BAD_REQUEST',
+          message: '"input" needs to be an object when doing a batch call',
+        });
+      }
+      return paths.map((_, i) => {
+        const v = (body as Record<string, unknown>)[i];
+        return v === undefined ? undefined : deserialize(v);
+      });
+    };
+
+    if (type !== 'subscription') {
+      await serveCommands(req, res, rc, types, rawInputs);
+      return true;
+    }
+
+    // Event stream: everything that can be refused is refused with a status
+    // and a JSON error before the first byte of the stream.
+    const path = paths[0]!;
+    let input: unknown;
+    let ctx: unknown;
+    try {
+      if (isBatch) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Cannot batch subscription calls' });
+      if (req.method !== 'GET') {
+        res.setHeader('allow', 'GET');
+        throw new TRPCError({
+          code: 'METHOD_NOT_SUPPORTED',
+          message: `Unsupported ${req.method}-request to subscription procedure at path "${path}"`,
+        });
+      }
+      [input] = await rawInputs();
+      const lastEventId = lastEventIdOf(req, url);
+      if (lastEventId !== null) {
+        if (typeof input === 'object' && input !== null) input = { ...input, lastEventId };
+        else input ??= { lastEventId };
+      }
+      ctx = await rc.createContext();
+      const source = await bridge.call({
+        path,
+        type: 'subscription',
+        input,
+        ctx,
+        signal: abort.signal,
+        batchIndex: 0,
+      });
+      if (!isAsyncIterable(source)) {
+        throw new TRPCError({
+          code: 'INTERNAL_SERVER_ERROR',
+          message: `Subscription ${path} must return an async iterable (an async generator or hub.subscribe())`,
+        });
+      }
+      const stream = new EventStream(streams, res, { path, req }, abort, (error) => {
+        rc.reportError(error, path, 'subscription', input, ctx);
+        return bridge.errorShape({ error, type: 'subscription', path, input, ctx });
+      });
+      await stream.run(source);
+    } catch (cause) {
+      const error = getTRPCErrorFromUnknown(cause);
+      if (res.headersSent) return true;
+      rc.reportError(error, path, 'subscription', input, ctx);
+      const shape = bridge.errorShape({ error, type: 'subscription', path, input, ctx });
+      sendJson(res, bridge.statusOfError(error), JSON.stringify(bridge.wire({ error: shape })));
+    }
+    return true;
+  };
+}
+
+/** The resume id: the `Last-Event-ID` header (EventSource reconnects) or the URL, as tRPC reads it. */
+function lastEventIdOf(req: IncomingMessage, url: URL): string | null {
+  const header = req.headers['last-event-id'];
+  const value =
+    (Array.isArray(header) ? header[0] : header) ??
+    url.searchParams.get('lastEventId') ??
+    url.searchParams.get('Last-Event-Id');
+  return value === undefined || value === null || value === '' ? null : value;
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as any)[Symbol.asyncIterator] === 'function'
+  );
+}

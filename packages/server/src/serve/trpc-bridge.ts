@@ -1,0 +1,91 @@
+/**
+ * Everything the serving path needs from tRPC, in one file. All of it comes
+ * from tRPC's public entries (`@trpc/server`, `@trpc/server/http`); the only
+ * structural reach is `router._def` (procedures, config), which tRPC's own
+ * adapters read the same way. If a tRPC upgrade moves any of this, this file
+ * and the wire-compatibility tests are where it shows.
+ */
+import {
+  type AnyTRPCRouter,
+  callTRPCProcedure,
+  getTRPCErrorFromUnknown,
+  getTRPCErrorShape,
+  type TRPCError,
+  type TRPCProcedureType,
+  transformTRPCResponse,
+} from '@trpc/server';
+import { getHTTPStatusCode, getHTTPStatusCodeFromError } from '@trpc/server/http';
+
+export type ProcedureType = TRPCProcedureType;
+
+export interface SseConfig {
+  pingMs: number;
+  reconnectAfterInactivityMs: number | undefined;
+  maxDurationMs: number | undefined;
+}
+
+/** The parts of a router's configuration the serving path reads, resolved once. */
+export interface RouterBridge {
+  router: AnyTRPCRouter;
+  typeOf(path: string): ProcedureType | undefined;
+  paths(): string[];
+  deserializeInput(raw: unknown): unknown;
+  serializeOutput(value: unknown): unknown;
+  sse: SseConfig;
+  call(opts: {
+    path: string;
+    type: ProcedureType;
+    input: unknown;
+    ctx: unknown;
+    signal: AbortSignal | undefined;
+    batchIndex: number;
+  }): Promise<unknown>;
+  errorShape(opts: {
+    error: TRPCError;
+    type: ProcedureType | 'unknown';
+    path: string | undefined;
+    input: unknown;
+    ctx: unknown;
+  }): any;
+  /** `{ result: { data } }` or `{ error }`, transformed for the wire. */
+  wire(response: unknown): unknown;
+  statusOf(json: unknown, errors: TRPCError[]): number;
+  statusOfError(error: TRPCError): number;
+}
+
+export function bridgeRouter(router: AnyTRPCRouter): RouterBridge {
+  const def = router._def as any;
+  const config = def._config;
+  const procedures: Record<string, any> = def.procedures;
+  const transformer = config.transformer;
+  const sse = config.sse ?? {};
+  return {
+    router,
+    typeOf: (path) => (Object.hasOwn(procedures, path) ? procedures[path]?._def?.type : undefined),
+    paths: () => Object.keys(procedures),
+    deserializeInput: (raw) => transformer.input.deserialize(raw),
+    serializeOutput: (value) => transformer.output.serialize(value),
+    sse: {
+      pingMs: sse.ping?.enabled === false ? 0 : (sse.ping?.intervalMs ?? 10_000),
+      reconnectAfterInactivityMs: sse.client?.reconnectAfterInactivityMs,
+      maxDurationMs: sse.maxDurationMs,
+    },
+    call: ({ path, type, input, ctx, signal, batchIndex }) =>
+      callTRPCProcedure({
+        router,
+        path,
+        type,
+        ctx,
+        signal,
+        batchIndex,
+        getRawInput: async () => input,
+      } as any),
+    errorShape: ({ error, type, path, input, ctx }) =>
+      getTRPCErrorShape({ config, error, type, path, input, ctx } as any),
+    wire: (response) => transformTRPCResponse(config, response as any),
+    statusOf: (json, errors) => getHTTPStatusCode(json as any, errors),
+    statusOfError: (error) => getHTTPStatusCodeFromError(error),
+  };
+}
+
+export { getTRPCErrorFromUnknown };

@@ -1,0 +1,3 @@
+export { errorShape, mutationBody, queryInput, type RawResponse, rawRequest, resultData } from './http.js';
+export { type StartedProcess, type StartOptions, startProcess } from './process.js';
+export { openSse, type SseConnection, type SseFrame } from './sse.js';
