@@ -9,6 +9,7 @@ import { TRPCError } from '@trpc/server';
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
+    discard(req, limit);
     return Promise.reject(tooLarge(limit));
   }
   return new Promise((resolve, reject) => {
@@ -18,8 +19,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
       size += chunk.length;
       if (size > limit) {
         cleanup();
-        // Stop reading; the response closes the connection.
-        req.pause();
+        discard(req, limit);
         reject(tooLarge(limit));
         return;
       }
@@ -48,6 +48,25 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('end', onEnd);
     req.on('error', onError);
   });
+}
+
+/**
+ * Reads and drops the rest of a refused body so the client, still uploading,
+ * gets to read the 413 instead of a reset (a "lingering close"). Bounded: past
+ * 32× the limit or 10 s the socket is destroyed.
+ */
+function discard(req: IncomingMessage, limit: number): void {
+  let dropped = 0;
+  const cap = Math.max(limit * 32, 32 * 1024 * 1024);
+  const timer = setTimeout(() => req.socket.destroy(), 10_000);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > cap) req.socket.destroy();
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
 }
 
 function tooLarge(limit: number) {

@@ -62,7 +62,6 @@ export async function serveCommands(
 
   const untransformed = isBatch ? results : results[0];
   const status = bridge.statusOf(untransformed, errors);
-  if (status === 413 || status === 400) headers.connection = 'close';
   rc.onCommand?.(paths, status);
   sendJson(res, status, JSON.stringify(bridge.wire(untransformed)), headers);
 }
