@@ -95,8 +95,9 @@ let stopping = false;
 const finish = async (code: number) => {
   if (stopping) return;
   stopping = true;
+  const pids = children.map((c) => c.pid).join(', ');
   await stopAll();
-  console.log('\ndemo: stopped every process it started');
+  console.log(`\ndemo: stopped every process it started (pids ${pids})`);
   process.exit(code);
 };
 process.on('SIGINT', () => void finish(0));
