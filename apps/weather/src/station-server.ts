@@ -1,9 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createHub, createMemoryLog, type EventLog } from '@corbel/core';
 import { type CorbelServer, createCorbelServer } from '@corbel/server';
+import { createSqliteLog, type SqliteSynchronous } from '@corbel/store-sqlite';
 import { TRPCError } from '@trpc/server';
 import { loadLatestReadings } from './latest-readings.js';
 import { createWeatherRouter, type WeatherContext } from './router.js';
+import { webPage } from './web/index.js';
 
 export interface StationOptions {
   port?: number;
@@ -12,8 +14,12 @@ export interface StationOptions {
   dataDir?: string;
   /** When set, every request and stream must carry `Authorization: Bearer <token>`. */
   token?: string;
-  /** The event log; defaults to an in-memory one. */
+  /** The event log; defaults to `store`. */
   log?: EventLog;
+  /** Where events live when no `log` is given: SQLite under `dataDir` (the default when there is one) or memory. */
+  store?: 'memory' | 'sqlite';
+  /** SQLite durability (default NORMAL: survives a process crash; FULL: also power loss). */
+  synchronous?: SqliteSynchronous;
 }
 
 export interface Station extends AsyncDisposable {
@@ -30,15 +36,30 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return presented.length === expected.length && timingSafeEqual(presented, expected);
 }
 
+/** The station's event log: SQLite in the data directory unless told otherwise. */
+function stationLog(opts: StationOptions): EventLog {
+  const store = opts.store ?? (opts.dataDir ? 'sqlite' : 'memory');
+  if (store === 'memory') return createMemoryLog();
+  if (!opts.dataDir) throw new TypeError('the sqlite store needs a data directory (--data <dir>)');
+  return createSqliteLog({ dataDir: opts.dataDir, synchronous: opts.synchronous });
+}
+
 /** Starts a weather station in this process. */
 export async function startStation(opts: StationOptions = {}): Promise<Station> {
-  const hub = createHub({ log: opts.log ?? createMemoryLog() });
+  const hub = createHub({ log: opts.log ?? stationLog(opts) });
   const latest = await loadLatestReadings(hub);
   const router = createWeatherRouter({ hub, latest });
+  // The page at `/`; with a token, its HttpOnly session cookie is accepted beside the bearer header.
+  const web = await webPage({
+    token: opts.token,
+    tokenMatches: (t) => opts.token !== undefined && tokenMatches(`Bearer ${t}`, opts.token),
+  });
   const server = createCorbelServer({
     router,
+    fallback: web.fallback,
     createContext: ({ req }): WeatherContext => {
       if (opts.token === undefined) return { identity: null };
+      if (web.sessions?.accepts(req)) return { identity: 'page-session' };
       if (!tokenMatches(req.headers.authorization, opts.token)) {
         throw new TRPCError({
           code: 'UNAUTHORIZED',

@@ -1,0 +1,96 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+/** The cookie that carries a page session (HttpOnly, so page scripts never see it). */
+export const SESSION_COOKIE = 'corbel_weather_session';
+
+export interface PageSessions {
+  /** How long a session cookie lives, in seconds. */
+  readonly ttlSeconds: number;
+  /** A fresh `Set-Cookie` value for a new or refreshed session. */
+  issue(req: IncomingMessage): { cookie: string; expiresAt: number };
+  /** A `Set-Cookie` value that removes the session cookie. */
+  clear(req: IncomingMessage): string;
+  /**
+   * True when the request carries a valid, unexpired session cookie and does
+   * not come from another origin (a cross-site request never carries a
+   * SameSite=Strict cookie; the Origin check is a second lock on the door).
+   */
+  accepts(req: IncomingMessage): boolean;
+}
+
+/**
+ * Page sessions for a station that runs with `--token`. EventSource cannot
+ * send an Authorization header and a token in a URL ends up in logs and
+ * history, so the page trades the token once (POST /session) for a
+ * short-lived HttpOnly, SameSite=Strict cookie that the browser then sends on
+ * every command and every stream (re)connect.
+ *
+ * The cookie is `v1.<expiresAtMs>.<nonce>.<mac>`; the MAC key is derived from
+ * the station token, so cookies survive a station restart with the same token
+ * and die when the token changes. Nothing is stored server-side.
+ *
+ * @example
+ * const sessions = createPageSessions(token);
+ * if (sessions.accepts(req)) return { identity: 'page' };
+ */
+export function createPageSessions(token: string, opts: { ttlSeconds?: number } = {}): PageSessions {
+  const ttlSeconds = opts.ttlSeconds ?? 15 * 60;
+  const key = createHmac('sha256', token).update('corbel weather page session v1').digest();
+  const mac = (body: string) => createHmac('sha256', key).update(body).digest('base64url');
+
+  const attributes = (req: IncomingMessage, maxAge: number) => {
+    const secure = (req.socket as { encrypted?: boolean }).encrypted ? '; Secure' : '';
+    return `Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure}`;
+  };
+
+  const verify = (value: string): boolean => {
+    const parts = value.split('.');
+    if (parts.length !== 4 || parts[0] !== 'v1') return false;
+    const expiresAt = Number(parts[1]);
+    if (!Number.isSafeInteger(expiresAt) || expiresAt <= Date.now()) return false;
+    const expected = Buffer.from(mac(parts.slice(0, 3).join('.')));
+    const presented = Buffer.from(parts[3]!);
+    return presented.length === expected.length && timingSafeEqual(presented, expected);
+  };
+
+  return {
+    ttlSeconds,
+    issue(req) {
+      const expiresAt = Date.now() + ttlSeconds * 1000;
+      const body = `v1.${expiresAt}.${randomBytes(12).toString('base64url')}`;
+      return {
+        cookie: `${SESSION_COOKIE}=${body}.${mac(body)}; ${attributes(req, ttlSeconds)}`,
+        expiresAt,
+      };
+    },
+    clear(req) {
+      return `${SESSION_COOKIE}=; ${attributes(req, 0)}`;
+    },
+    accepts(req) {
+      if (!sameOrigin(req)) return false;
+      const value = cookieValue(req.headers.cookie, SESSION_COOKIE);
+      return value !== undefined && verify(value);
+    },
+  };
+}
+
+/** False when the request names an Origin other than the host it was sent to. */
+export function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header || header.length > 8192) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
