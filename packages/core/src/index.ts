@@ -1,4 +1,28 @@
 export { type Channel, type ChannelPayload, defineChannel } from './channel.js';
+export {
+  type Affected,
+  type ChangeKind,
+  CONTRACT_FORMAT,
+  type ContractChange,
+  type ContractDiff,
+  type ContractDocument,
+  type ContractEvents,
+  type ContractProcedure,
+  type ContractSource,
+  diffContracts,
+  type EventPayloadSource,
+  exportContract,
+  formatChange,
+  type JsonSchema,
+  type ProcedureKind,
+  parseContract,
+  type RenderOptions,
+  renderContractMarkdown,
+  SUPERJSON_KEY,
+  sampleValue,
+  toJsonSchema,
+  typeOf,
+} from './contract/index.js';
 export { type CorbelErrorData, corbelErrorFormatter, type ValidationIssue } from './error-formatter.js';
 export { CORBEL_ERROR_CODES, CorbelError, type CorbelErrorCode, isCorbelErrorCode } from './errors.js';
 export { compareSeqIds, formatSeqId, newEpoch, parseResumeId, parseSeqId, type SeqId } from './event-id.js';

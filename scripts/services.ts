@@ -1,0 +1,10 @@
+import type { ContractSource } from '@corbel/core';
+
+/**
+ * Every app whose contract and docs `npm run docs` publishes in
+ * proto-docs/services/. Adding an app is one line: a module exporting
+ * `contractSource`.
+ */
+export const services: Record<string, () => Promise<{ contractSource: ContractSource }>> = {
+  weather: () => import('../apps/weather/src/contract.js'),
+};
