@@ -1,0 +1,85 @@
+/**
+ * `npm run bench`: Corbel against stock tRPC, raw node:http and Socket.IO on
+ * this machine, in one go. Every server runs in its own process on
+ * 127.0.0.1; load and subscribers run in other processes; every process is
+ * stopped at the end.
+ *
+ *   npm run bench                      full run (3 repetitions, N = 100/1,000/5,000, 10,000-subscriber check)
+ *   npm run bench -- --quick           one repetition, N = 100/1,000 (under 2 minutes; CI)
+ *   npm run bench -- --smoke           a few seconds per suite, N = 20 (the test suite's check)
+ *   npm run bench -- --json            JSON instead of the table (progress goes to stderr)
+ *   npm run bench -- --only fanout     one suite: commands | fanout | durable | scale (comma-separated)
+ *   npm run bench -- --sizes 1000      fan-out sizes
+ *   npm run bench -- --out file.json   also write the JSON report to a file
+ */
+import { writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { MODES } from './modes.js';
+import { type BenchReport, judgeTargets, renderReport } from './report.js';
+import { runCommands } from './suites/commands.js';
+import { runDurable } from './suites/durable.js';
+import { runFanout } from './suites/fanout.js';
+import { runScale } from './suites/scale.js';
+
+const SUITES = ['commands', 'fanout', 'durable', 'scale'] as const;
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean' },
+      smoke: { type: 'boolean' },
+      json: { type: 'boolean' },
+      only: { type: 'string' },
+      sizes: { type: 'string' },
+      reps: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(
+      'usage: npm run bench -- [--quick | --smoke] [--json] [--only commands,fanout,durable,scale] [--sizes 100,1000] [--reps n] [--out file.json]\n',
+    );
+    return;
+  }
+  const base = MODES[values.smoke ? 'smoke' : values.quick ? 'quick' : 'full'];
+  const mode = {
+    ...base,
+    reps: values.reps ? Math.max(1, Number(values.reps)) : base.reps,
+    fanout: { ...base.fanout, sizes: values.sizes ? values.sizes.split(',').map(Number) : base.fanout.sizes },
+  };
+  const only = new Set(
+    values.only ? values.only.split(',') : SUITES.filter((s) => s !== 'scale' || mode.scale),
+  );
+  for (const s of only)
+    if (!SUITES.includes(s as any)) throw new Error(`unknown suite ${s}; use ${SUITES.join(', ')}`);
+  const progress = (line: string) => process.stderr.write(`${line}\n`);
+  const started = Date.now();
+  const report: BenchReport = {
+    mode: mode.name,
+    reps: mode.reps,
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    machine: { node: process.version, cpus: availableParallelism(), loadAverage: loadavg() },
+    targets: [],
+  };
+  if (only.has('commands')) report.commands = await runCommands(mode, progress);
+  if (only.has('fanout')) report.fanout = await runFanout(mode, progress);
+  if (only.has('durable')) report.durable = await runDurable(mode, progress);
+  if (only.has('scale')) report.scale = await runScale(mode, progress);
+  report.finishedAt = new Date().toISOString();
+  report.targets = judgeTargets(report);
+  progress(`bench finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

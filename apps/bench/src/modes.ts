@@ -1,0 +1,70 @@
+/** How long and how often each measurement runs. */
+export interface BenchMode {
+  name: 'full' | 'quick' | 'smoke';
+  reps: number;
+  commands: { connections: number; warmupMs: number; durationMs: number };
+  fanout: {
+    sizes: number[];
+    warmupMs: number;
+    durationMs: number;
+    latencyWarmupMs: number;
+    latencyMs: number;
+    drainMs: number;
+  };
+  scale: { subscribers: number; perSec: number; durationMs: number } | null;
+}
+
+export const MODES: Record<BenchMode['name'], BenchMode> = {
+  full: {
+    name: 'full',
+    reps: 3,
+    commands: { connections: 50, warmupMs: 1000, durationMs: 3000 },
+    fanout: {
+      sizes: [100, 1000, 5000],
+      warmupMs: 1000,
+      durationMs: 3000,
+      latencyWarmupMs: 500,
+      latencyMs: 3000,
+      drainMs: 5000,
+    },
+    scale: { subscribers: 10_000, perSec: 10, durationMs: 10_000 },
+  },
+  quick: {
+    name: 'quick',
+    reps: 1,
+    commands: { connections: 50, warmupMs: 300, durationMs: 1000 },
+    fanout: {
+      sizes: [100, 1000],
+      warmupMs: 300,
+      durationMs: 1000,
+      latencyWarmupMs: 200,
+      latencyMs: 1000,
+      drainMs: 2000,
+    },
+    scale: null,
+  },
+  smoke: {
+    name: 'smoke',
+    reps: 1,
+    commands: { connections: 10, warmupMs: 100, durationMs: 300 },
+    fanout: {
+      sizes: [20],
+      warmupMs: 100,
+      durationMs: 300,
+      latencyWarmupMs: 100,
+      latencyMs: 300,
+      drainMs: 1000,
+    },
+    scale: null,
+  },
+};
+
+/** Events a second for the latency measurement: 100, fewer above 1,000 subscribers (100,000 deliveries/s). */
+export function latencyRate(subscribers: number): number {
+  return Math.max(1, Math.min(100, Math.floor(100_000 / subscribers)));
+}
+
+/** How far (in events) the saturating publisher may run ahead of the average subscriber. */
+export function saturationWindow(subscribers: number): number {
+  return Math.max(16, Math.min(500, Math.round(50_000 / subscribers)));
+}

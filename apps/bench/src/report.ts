@@ -1,0 +1,201 @@
+import type { CommandSummary } from './suites/commands.js';
+import type { DurableResult } from './suites/durable.js';
+import type { FanoutContender, FanoutStats } from './suites/fanout.js';
+import type { ScaleResult } from './suites/scale.js';
+
+export interface BenchReport {
+  mode: string;
+  reps: number;
+  startedAt: string;
+  finishedAt: string;
+  machine: { node: string; cpus: number; loadAverage: number[] };
+  commands?: { median: CommandSummary; runs: unknown[] };
+  fanout?: { median: Record<number, Record<FanoutContender, FanoutStats>>; runs: unknown[] };
+  durable?: DurableResult;
+  scale?: ScaleResult;
+  targets: Target[];
+}
+
+export interface Target {
+  name: string;
+  goal: string;
+  actual: string;
+  met: boolean;
+}
+
+const NAMES: Record<string, string> = {
+  corbel: 'Corbel',
+  trpc: 'stock tRPC 11',
+  raw: 'raw node:http',
+  socketio: 'Socket.IO 4',
+};
+
+const fmt = (v: number, digits = 0) =>
+  Number.isFinite(v)
+    ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : '—';
+const ratio = (a: number, b: number) => (Number.isFinite(a / b) && b !== 0 ? `${(a / b).toFixed(2)}×` : '—');
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+/** The targets of issue 3, judged from this run. */
+export function judgeTargets(report: BenchReport): Target[] {
+  const out: Target[] = [];
+  const c = report.commands?.median;
+  if (c) {
+    out.push({
+      name: 'commands req/s',
+      goal: '≥ 0.6 × raw',
+      actual: ratio(c.corbel.rps, c.raw.rps),
+      met: c.corbel.rps >= 0.6 * c.raw.rps,
+    });
+    out.push({
+      name: 'commands p99',
+      goal: '≤ 2 × raw',
+      actual: ratio(c.corbel.p99Ms, c.raw.p99Ms),
+      met: c.corbel.p99Ms <= 2 * c.raw.p99Ms,
+    });
+  }
+  const f = report.fanout?.median;
+  const at = f?.[1000] ? 1000 : f ? Math.max(...Object.keys(f).map(Number)) : undefined;
+  if (f && at !== undefined) {
+    const m = f[at]!;
+    out.push({
+      name: `fan-out delivered/s, N=${at}`,
+      goal: '≥ 1.0 × raw SSE',
+      actual: ratio(m.corbel.deliveredPerSec, m.raw.deliveredPerSec),
+      met: m.corbel.deliveredPerSec >= m.raw.deliveredPerSec,
+    });
+    out.push({
+      name: `fan-out delivered/s, N=${at}`,
+      goal: '≥ Socket.IO',
+      actual: ratio(m.corbel.deliveredPerSec, m.socketio.deliveredPerSec),
+      met: m.corbel.deliveredPerSec >= m.socketio.deliveredPerSec,
+    });
+    out.push({
+      name: `fan-out p99 latency, N=${at}`,
+      goal: '≤ 1.5 × raw SSE',
+      actual: ratio(m.corbel.p99Ms, m.raw.p99Ms),
+      met: m.corbel.p99Ms <= 1.5 * m.raw.p99Ms,
+    });
+    const mem = m.corbel.rssKbPerSubscriber;
+    out.push({
+      name: `RSS per idle subscriber, N=${at}`,
+      goal: '≤ 16 KB',
+      actual: `${fmt(mem, 1)} KB`,
+      met: mem <= 16,
+    });
+  }
+  const s = report.scale;
+  if (s) {
+    out.push({
+      name: `${fmt(s.subscribers)} subscribers`,
+      goal: 'all receive every event, p99 < 250 ms',
+      actual: `${fmt(s.received)}/${fmt(s.expected)} deliveries, p99 ${fmt(s.p99Ms, 1)} ms`,
+      met: s.allDelivered && s.p99Ms < 250,
+    });
+  }
+  return out;
+}
+
+/** The human-readable report: one table per suite, ratios, and the targets. */
+export function renderReport(report: BenchReport): string {
+  const parts: string[] = [];
+  parts.push(
+    `Corbel bench — ${report.mode} mode, median of ${report.reps} run${report.reps > 1 ? 's' : ''}; node ${report.machine.node}, ${report.machine.cpus} CPUs, load ${report.machine.loadAverage.map((l) => l.toFixed(1)).join(' ')}`,
+  );
+  const c = report.commands?.median;
+  if (c) {
+    parts.push('\n### Commands (zod-validated `add` mutation, 50 keep-alive connections)\n');
+    parts.push(
+      table(
+        ['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/call', 'Corbel req/s ratio'],
+        (['corbel', 'trpc', 'raw'] as const).map((k) => [
+          NAMES[k]!,
+          fmt(c[k].rps),
+          fmt(c[k].p50Ms, 2),
+          fmt(c[k].p99Ms, 2),
+          fmt(c[k].cpuUsPerCall, 1),
+          k === 'corbel' ? '' : ratio(c.corbel.rps, c[k].rps),
+        ]),
+      ),
+    );
+    parts.push(
+      `\nCorbel vs raw node: ${ratio(c.corbel.rps, c.raw.rps)} req/s, ${ratio(c.corbel.p99Ms, c.raw.p99Ms)} p99, ${ratio(c.corbel.cpuUsPerCall, c.raw.cpuUsPerCall)} CPU/call; ` +
+        `vs stock tRPC: ${ratio(c.corbel.rps, c.trpc.rps)} req/s, ${ratio(c.corbel.p99Ms, c.trpc.p99Ms)} p99, ${ratio(c.corbel.cpuUsPerCall, c.trpc.cpuUsPerCall)} CPU/call`,
+    );
+  }
+  const f = report.fanout?.median;
+  if (f) {
+    parts.push('\n### Fan-out (~200-byte superjson events; subscribers in a separate process)\n');
+    const rows: string[][] = [];
+    for (const [n, byKind] of Object.entries(f)) {
+      for (const k of ['corbel', 'trpc', 'raw', 'socketio'] as const) {
+        const m = byKind[k];
+        rows.push([
+          n,
+          NAMES[k]!,
+          fmt(m.deliveredPerSec),
+          `${fmt(m.p50Ms, 1)} / ${fmt(m.p99Ms, 1)}${m.missing ? ` (${fmt(m.missing)} missing)` : ''}`,
+          fmt(m.latencyRate),
+          fmt(m.rssKbPerSubscriber, 1),
+          fmt(m.cpuUsPerDelivery, 2),
+        ]);
+      }
+    }
+    parts.push(
+      table(
+        ['N', 'server', 'delivered/s', 'p50 / p99 ms', 'at events/s', 'RSS KB/sub', 'CPU µs/delivery'],
+        rows,
+      ),
+    );
+    parts.push('');
+    for (const [n, m] of Object.entries(f)) {
+      parts.push(
+        `N=${n}: Corbel vs raw SSE ${ratio(m.corbel.deliveredPerSec, m.raw.deliveredPerSec)} delivered/s, ${ratio(m.corbel.p99Ms, m.raw.p99Ms)} p99, ${ratio(m.corbel.rssKbPerSubscriber, m.raw.rssKbPerSubscriber)} RSS/sub; ` +
+          `vs stock tRPC ${ratio(m.corbel.deliveredPerSec, m.trpc.deliveredPerSec)} delivered/s, ${ratio(m.corbel.p99Ms, m.trpc.p99Ms)} p99; ` +
+          `vs Socket.IO ${ratio(m.corbel.deliveredPerSec, m.socketio.deliveredPerSec)} delivered/s`,
+      );
+    }
+  }
+  const d = report.durable;
+  if (d) {
+    parts.push('\n### Durable path (SQLite)\n');
+    parts.push(d.available ? JSON.stringify(d.figures, null, 2) : `not run: ${d.note}`);
+  }
+  const s = report.scale;
+  if (s) {
+    parts.push(`\n### Scale: ${fmt(s.subscribers)} subscribers on one Corbel server process\n`);
+    parts.push(
+      table(
+        ['connected', 'events/s', 'deliveries', 'p50 ms', 'p99 ms', 'max ms', 'RSS KB/sub', 'server RSS MB'],
+        [
+          [
+            fmt(s.connected),
+            fmt(s.perSec),
+            `${fmt(s.received)} / ${fmt(s.expected)}`,
+            fmt(s.p50Ms, 1),
+            fmt(s.p99Ms, 1),
+            fmt(s.maxMs, 1),
+            fmt(s.rssKbPerSubscriber, 1),
+            fmt(s.serverRssMb),
+          ],
+        ],
+      ),
+    );
+  }
+  if (report.targets.length) {
+    parts.push('\n### Targets (issue 3)\n');
+    parts.push(
+      table(
+        ['target', 'goal', 'this run', 'met'],
+        report.targets.map((t) => [t.name, t.goal, t.actual, t.met ? 'yes' : 'NO']),
+      ),
+    );
+  }
+  return parts.join('\n');
+}

@@ -1,0 +1,89 @@
+/**
+ * One command contender in its own process: `--kind corbel|trpc|raw`.
+ * All three answer POST <path> with body `{"json":{"a":1,"b":2}}` and the tRPC
+ * wire answer `{"result":{"data":{"json":{"sum":3}}}}`, after the same zod
+ * validation of input and output.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHub } from '@corbel/core';
+import { createCorbelServer } from '@corbel/server';
+import { createHTTPServer } from '@trpc/server/adapters/standalone';
+import { addInput, addOutput, createBenchRouter } from '../bench-router.js';
+import { BENCH_LIMITS } from '../corbel-limits.js';
+import { argsOf, collect, emit, processStats, serveIpc } from '../ipc.js';
+
+const kind = argsOf().kind ?? 'corbel';
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Raw node:http: the floor of what Node can do with the same validation and wire shape. */
+function rawServer(): Server {
+  return createServer((req, res) => {
+    if (req.method !== 'POST' || req.url !== '/rpc/add') {
+      res.writeHead(404).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let status = 200;
+      let body: string;
+      try {
+        const parsed = addInput.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')).json);
+        if (!parsed.success) {
+          status = 400;
+          body = JSON.stringify({ error: { json: { message: parsed.error.message, code: -32600 } } });
+        } else {
+          const out = addOutput.parse({ sum: parsed.data.a + parsed.data.b });
+          body = JSON.stringify({ result: { data: { json: out } } });
+        }
+      } catch {
+        status = 400;
+        body = '{"error":{"json":{"message":"bad json","code":-32700}}}';
+      }
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    });
+  });
+}
+
+async function main() {
+  const hub = createHub();
+  const router = createBenchRouter(hub);
+  let url: string;
+  let close: () => Promise<void>;
+  if (kind === 'corbel') {
+    const server = createCorbelServer({ router, limits: BENCH_LIMITS });
+    url = (await server.listen({ port: 0, host: '127.0.0.1' })).url;
+    close = () => server.close();
+  } else if (kind === 'trpc') {
+    const server = createHTTPServer({ router, basePath: '/rpc/' });
+    url = await listen(server);
+    close = () => new Promise((r) => server.close(() => r()));
+  } else if (kind === 'raw') {
+    const server = rawServer();
+    url = await listen(server);
+    close = () => new Promise((r) => server.close(() => r()));
+  } else {
+    throw new Error(`unknown kind ${kind}`);
+  }
+  serveIpc({
+    stats: () => processStats(),
+    gc: () => collect(),
+    close: () => close(),
+  });
+  emit('ready', { url, path: '/rpc/add' });
+  process.once('SIGTERM', () => process.exit(0));
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error?.stack ?? error}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,115 @@
+import { type BenchChild, startChild } from '../child.js';
+import type { BenchMode } from '../modes.js';
+import { median } from '../stats.js';
+
+export const COMMAND_CONTENDERS = ['corbel', 'trpc', 'raw'] as const;
+export type CommandContender = (typeof COMMAND_CONTENDERS)[number];
+
+export interface CommandRun {
+  contender: CommandContender;
+  rep: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuUsPerCall: number;
+  errors: number;
+}
+
+export type CommandSummary = Record<CommandContender, Omit<CommandRun, 'contender' | 'rep'>>;
+
+const BODY = JSON.stringify({ json: { a: 20, b: 22 } });
+const EXPECTED = { result: { data: { json: { sum: 42 } } } };
+
+/** Checks a contender answers the command correctly before it is measured. */
+async function check(url: string, path: string, contender: string) {
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: BODY,
+  });
+  const json = await res.json();
+  if (res.status !== 200 || JSON.stringify(json) !== JSON.stringify(EXPECTED)) {
+    throw new Error(`${contender} answered ${res.status} ${JSON.stringify(json)}`);
+  }
+}
+
+async function runOnce(
+  contender: CommandContender,
+  rep: number,
+  load: BenchChild,
+  mode: BenchMode,
+): Promise<CommandRun> {
+  const { child: server, ready } = await startChild('./servers/command-server.ts', ['--kind', contender]);
+  try {
+    await check(ready.url, ready.path, contender);
+    let before: Promise<{ cpuMs: number }> | undefined;
+    const onMeasuring = () => {
+      before = server.call('stats');
+    };
+    measuringHandlers.add(onMeasuring);
+    const result = await load.call('run', {
+      url: ready.url,
+      path: ready.path,
+      body: BODY,
+      connections: mode.commands.connections,
+      warmupMs: mode.commands.warmupMs,
+      durationMs: mode.commands.durationMs,
+    });
+    measuringHandlers.delete(onMeasuring);
+    const after = await server.call('stats');
+    const start = await (before ?? Promise.resolve(after));
+    return {
+      contender,
+      rep,
+      rps: result.rps,
+      p50Ms: result.p50,
+      p99Ms: result.p99,
+      cpuUsPerCall: ((after.cpuMs - start.cpuMs) * 1000) / Math.max(1, result.requests),
+      errors: result.errors,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+const measuringHandlers = new Set<() => void>();
+
+/**
+ * Commands: each contender in a fresh process, loaded by one generator process
+ * with keep-alive connections; contenders interleaved within each repetition.
+ */
+export async function runCommands(
+  mode: BenchMode,
+  progress: (line: string) => void,
+): Promise<{ runs: CommandRun[]; median: CommandSummary }> {
+  const { child: load } = await startChild('./clients/load-client.ts', []);
+  load.on('measuring', () => {
+    for (const fn of measuringHandlers) fn();
+  });
+  const runs: CommandRun[] = [];
+  try {
+    for (let rep = 1; rep <= mode.reps; rep++) {
+      for (const contender of COMMAND_CONTENDERS) {
+        const run = await runOnce(contender, rep, load, mode);
+        runs.push(run);
+        progress(
+          `commands ${contender} rep ${rep}: ${Math.round(run.rps)} req/s, p99 ${run.p99Ms.toFixed(2)} ms, ${run.cpuUsPerCall.toFixed(0)} µs CPU/call${run.errors ? `, ${run.errors} errors` : ''}`,
+        );
+      }
+    }
+  } finally {
+    await load.stop();
+  }
+  const summary = {} as CommandSummary;
+  for (const c of COMMAND_CONTENDERS) {
+    const mine = runs.filter((r) => r.contender === c);
+    summary[c] = {
+      rps: median(mine.map((r) => r.rps)),
+      p50Ms: median(mine.map((r) => r.p50Ms)),
+      p99Ms: median(mine.map((r) => r.p99Ms)),
+      cpuUsPerCall: median(mine.map((r) => r.cpuUsPerCall)),
+      errors: mine.reduce((n, r) => n + r.errors, 0),
+    };
+  }
+  return { runs, median: summary };
+}

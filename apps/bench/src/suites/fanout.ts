@@ -1,0 +1,158 @@
+import { type BenchChild, startChild } from '../child.js';
+import { type BenchMode, latencyRate, saturationWindow } from '../modes.js';
+import { median } from '../stats.js';
+
+export const FANOUT_CONTENDERS = ['corbel', 'trpc', 'raw', 'socketio'] as const;
+export type FanoutContender = (typeof FANOUT_CONTENDERS)[number];
+
+export interface FanoutRun {
+  contender: FanoutContender;
+  subscribers: number;
+  rep: number;
+  connected: number;
+  /** Events received per second, summed over subscribers, with the publisher at saturation. */
+  deliveredPerSec: number;
+  cpuUsPerDelivery: number;
+  /** Publish→receive latency at `latencyRate` events/s. */
+  latencyRate: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Deliveries expected in the latency phase that had not arrived when it ended. */
+  missing: number;
+  rssKbPerSubscriber: number;
+  /** Streams that ended or errored during the run. */
+  dropped: number;
+}
+
+export type FanoutStats = Omit<FanoutRun, 'contender' | 'subscribers' | 'rep'>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the client has `target` events in total, or `ms` passed. */
+async function waitFor(client: BenchChild, target: number, ms: number): Promise<number> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const { received } = await client.call('status');
+    if (received >= target || performance.now() > deadline) return received;
+    await sleep(50);
+  }
+}
+
+/** One contender with `n` subscribers: idle memory, saturation throughput, then latency at a fixed rate. */
+export async function runFanoutOnce(
+  contender: FanoutContender,
+  n: number,
+  rep: number,
+  mode: BenchMode,
+  client: BenchChild,
+): Promise<FanoutRun> {
+  const { child: server, ready } = await startChild('./servers/fanout-server.ts', ['--kind', contender]);
+  let onProgress = (_m: { received: number }) => {};
+  const unlisten = client.on('progress', (m) => onProgress(m));
+  try {
+    await server.call('gc');
+    const idle = await server.call('stats');
+    const c = await client.call('connect', { url: `${ready.url}${ready.path}`, n, kind: contender }, 180_000);
+    if (c.connected === 0) throw new Error(`${contender}: no subscriber connected (${c.firstError})`);
+    await sleep(300);
+    await server.call('gc');
+    const loaded = await server.call('stats');
+    const rssKbPerSubscriber = (loaded.rss - idle.rss) / 1024 / c.connected;
+
+    // Saturation: publish as fast as the subscribers take events.
+    const sub = client;
+    onProgress = (m) => {
+      server.call('ack', { delivered: Math.floor(m.received / c.connected) }).catch(() => {});
+    };
+    await sub.call('progress', { everyMs: 20 });
+    await server.call('saturate', { window: saturationWindow(n), burst: 8 });
+    await sleep(mode.fanout.warmupMs);
+    const [a, ca] = await Promise.all([sub.call('status'), server.call('stats')]);
+    await sleep(mode.fanout.durationMs);
+    const [b, cb] = await Promise.all([sub.call('status'), server.call('stats')]);
+    const { published } = await server.call('stop');
+    await sub.call('progress', { everyMs: 0 });
+    const deliveredInWindow = b.received - a.received;
+    const deliveredPerSec = (deliveredInWindow * 1000) / (b.t - a.t);
+    const cpuUsPerDelivery = ((cb.cpuMs - ca.cpuMs) * 1000) / Math.max(1, deliveredInWindow);
+    const afterSaturation = await waitFor(sub, published * c.connected, mode.fanout.drainMs);
+
+    // Latency at a fixed publish rate.
+    const rate = latencyRate(n);
+    await server.call('rate', { perSec: rate });
+    await sleep(mode.fanout.latencyWarmupMs);
+    await sub.call('measure', { on: true });
+    await sleep(mode.fanout.latencyMs);
+    const { published: total } = await server.call('stop');
+    const expected = afterSaturation + (total - published) * c.connected;
+    const got = await waitFor(sub, expected, mode.fanout.drainMs);
+    await sub.call('measure', { on: false });
+    const lat = await sub.call('latency');
+    const status = await sub.call('status');
+    return {
+      contender,
+      subscribers: n,
+      rep,
+      connected: c.connected,
+      deliveredPerSec,
+      cpuUsPerDelivery,
+      latencyRate: rate,
+      p50Ms: lat.p50,
+      p99Ms: lat.p99,
+      missing: Math.max(0, expected - got),
+      rssKbPerSubscriber,
+      dropped: status.ended + status.streamErrors,
+    };
+  } finally {
+    unlisten();
+    await client.call('close').catch(() => {});
+    await server.stop();
+  }
+}
+
+/** Fan-out for every contender and size; contenders interleaved within each repetition. */
+export async function runFanout(
+  mode: BenchMode,
+  progress: (line: string) => void,
+  sizes = mode.fanout.sizes,
+): Promise<{ runs: FanoutRun[]; median: Record<number, Record<FanoutContender, FanoutStats>> }> {
+  const runs: FanoutRun[] = [];
+  const { child: client } = await startChild('./clients/subscriber-client.ts', []);
+  try {
+    for (let rep = 1; rep <= mode.reps; rep++) {
+      for (const n of sizes) {
+        for (const contender of FANOUT_CONTENDERS) {
+          const run = await runFanoutOnce(contender, n, rep, mode, client);
+          runs.push(run);
+          progress(
+            `fan-out ${contender} N=${n} rep ${rep}: ${Math.round(run.deliveredPerSec)} delivered/s, ` +
+              `p99 ${run.p99Ms.toFixed(1)} ms at ${run.latencyRate}/s, ${run.rssKbPerSubscriber.toFixed(1)} KB/sub, ` +
+              `${run.cpuUsPerDelivery.toFixed(2)} µs CPU/delivery${run.missing ? `, ${run.missing} missing` : ''}${run.dropped ? `, ${run.dropped} dropped` : ''}`,
+          );
+        }
+      }
+    }
+  } finally {
+    await client.stop();
+  }
+  const summary: Record<number, Record<FanoutContender, FanoutStats>> = {};
+  for (const n of sizes) {
+    summary[n] = {} as Record<FanoutContender, FanoutStats>;
+    for (const c of FANOUT_CONTENDERS) {
+      const mine = runs.filter((r) => r.contender === c && r.subscribers === n);
+      const m = (f: (r: FanoutRun) => number) => median(mine.map(f));
+      summary[n]![c] = {
+        connected: m((r) => r.connected),
+        deliveredPerSec: m((r) => r.deliveredPerSec),
+        cpuUsPerDelivery: m((r) => r.cpuUsPerDelivery),
+        latencyRate: m((r) => r.latencyRate),
+        p50Ms: m((r) => r.p50Ms),
+        p99Ms: m((r) => r.p99Ms),
+        missing: m((r) => r.missing),
+        rssKbPerSubscriber: m((r) => r.rssKbPerSubscriber),
+        dropped: m((r) => r.dropped),
+      };
+    }
+  }
+  return { runs, median: summary };
+}
