@@ -13,6 +13,7 @@ import { type AuthOptions, authHeaders } from './auth.js';
 import { eventSourceFetch } from './event-source-fetch.js';
 import { type StateChange, stateLink } from './links/state-link.js';
 import { timeoutLink } from './links/timeout-link.js';
+import { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
 import { backoffMs, shouldReconnect } from './retry-policy.js';
 
 export interface CorbelClientOptions extends AuthOptions {
@@ -26,6 +27,8 @@ export interface CorbelClientOptions extends AuthOptions {
   onStateChange?: (change: StateChange) => void;
   /** The fetch used for commands and streams (e.g. one with a TLS dispatcher). */
   fetch?: typeof fetch;
+  /** TLS trust for an https:// server (a CA for a private or self-signed certificate); ignored with `fetch`. */
+  tls?: TlsClientOptions;
   /** Longest wait between reconnect attempts (default 5 s). */
   maxReconnectDelayMs?: number;
 }
@@ -47,7 +50,7 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
   opts: CorbelClientOptions,
 ): TRPCClient<TRouter> {
   const url = rpcUrl(opts.url, opts.basePath ?? '/rpc');
-  const baseFetch = opts.fetch ?? fetch;
+  const baseFetch = opts.fetch ?? (opts.tls ? createNodeFetch(opts.tls) : fetch);
   const esFetch = eventSourceFetch(opts, baseFetch);
   const canRefresh = typeof opts.getToken === 'function';
   const links = [

@@ -3,4 +3,5 @@ export { type CorbelClientOptions, createCorbelClient } from './client.js';
 export { corbelCodeOf, isHistoryGone, trpcCodeOf } from './errors.js';
 export { eventSourceFetch } from './event-source-fetch.js';
 export type { ConnectionState, StateChange } from './links/state-link.js';
+export { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
 export { backoffMs, shouldReconnect } from './retry-policy.js';

@@ -21,7 +21,10 @@ const FINAL_CODES = new Set([
  * a fresh token.
  */
 export function shouldReconnect(error: unknown, attempts: number, canRefreshToken: boolean): boolean {
-  if (corbelCodeOf(error) === 'HISTORY_GONE') return false;
+  const corbelCode = corbelCodeOf(error);
+  if (corbelCode === 'HISTORY_GONE') return false;
+  // An expired token is expected on a long stream: always reconnect (with backoff) when a fresh one can be asked for.
+  if (corbelCode === 'TOKEN_EXPIRED') return canRefreshToken;
   const code = trpcCodeOf(error);
   if (code === 'UNAUTHORIZED') return canRefreshToken && attempts <= 3;
   if (code && FINAL_CODES.has(code)) return false;

@@ -1,3 +1,27 @@
+export {
+  type Authenticate,
+  bearerTokenOf,
+  type Identity,
+  type IssueTokenOptions,
+  issueToken,
+  type StaticTokenOptions,
+  signedTokenAuth,
+  staticTokenAuth,
+  type TokenClaims,
+  type VerifyTokenOptions,
+  verifyToken,
+} from './auth/index.js';
+export { type AuthorizeOption, type AuthorizeRequest, type AuthorizeRule, authorizer } from './authorize.js';
+export { type CorsOptions, createCors } from './cors.js';
+export { DEFAULT_LIMITS, type LimitKind, type Limits } from './limits.js';
+export { type CorbelLogger, silentLogger } from './logger.js';
+export {
+  type AuthRefusal,
+  type CorbelMetrics,
+  type CorbelMetricsOptions,
+  createCorbelMetrics,
+} from './metrics.js';
+export { requestIdOf } from './request-id.js';
 export type { StreamEndReason, StreamHooks, StreamInfo } from './serve/event-stream.js';
 export type { CreateContextOptions, OnErrorOptions } from './serve/handle-request.js';
 export {

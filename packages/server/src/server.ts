@@ -1,7 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+import { CorbelError, type EventLog } from '@corbel/core';
 import type { AnyTRPCRouter } from '@trpc/server';
-import { type StreamHooks, StreamRegistry } from './serve/event-stream.js';
+import type { Authenticate } from './auth/authenticate.js';
+import type { AuthorizeOption } from './authorize.js';
+import { type CorsOptions, createCors } from './cors.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import { type CorbelLogger, silentLogger } from './logger.js';
+import { type CorbelMetrics, createCorbelMetrics } from './metrics.js';
+import { RequestGate } from './request-gate.js';
+import { requestIdOf } from './request-id.js';
+import { type StreamEndReason, type StreamHooks, StreamRegistry } from './serve/event-stream.js';
 import { type CreateContextOptions, createRpcHandler, type OnErrorOptions } from './serve/handle-request.js';
 import { sendJson } from './serve/respond.js';
 import { bridgeRouter } from './serve/trpc-bridge.js';
@@ -35,6 +46,34 @@ export interface CorbelServerOptions<TRouter extends AnyTRPCRouter> {
    * false to fall through to the 404.
    */
   fallback?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+  /**
+   * Checks every command request and every event-stream (re)connect: an
+   * identity, or null for 401. See `staticTokenAuth` and `signedTokenAuth`.
+   */
+  authenticate?: Authenticate;
+  /** Per-procedure (command or channel) rules that see the identity and the input; false means 403. */
+  authorize?: AuthorizeOption;
+  /** Limits (sizes, counts, rates, timeouts); see `DEFAULT_LIMITS` for the defaults. */
+  limits?: Partial<Limits>;
+  /** Answer browsers from these origins (with real preflights); without it, no CORS headers at all. */
+  cors?: CorsOptions;
+  /** Serve HTTPS with this key and certificate (PEM), e.g. `{ key: readFileSync('key.pem'), cert: readFileSync('cert.pem') }`. */
+  tls?: SecureContextOptions & { key: SecureContextOptions['key']; cert: SecureContextOptions['cert'] };
+  /** A pino (or pino-shaped) logger; the server is silent without one. */
+  logger?: CorbelLogger;
+  /**
+   * Prometheus metrics: a `createCorbelMetrics()` object (pass its `hubHooks`
+   * to your hub too), or false for none. Default: the server makes its own.
+   */
+  metrics?: CorbelMetrics | false;
+  /** Where the metrics are served (default "/metrics"); false serves none (they stay readable from `server.metrics`). */
+  metricsPath?: string | false;
+  /** Require authentication on the metrics endpoint (default: true when `authenticate` is set). */
+  protectMetrics?: boolean;
+  /** The event log readiness checks ping (`hub.log`); without one, readiness only reflects draining. */
+  store?: Pick<EventLog, 'ping'>;
+  /** An extra readiness check: throw (or reject) to be not ready, with the message as the reason. */
+  readiness?: () => void | Promise<void>;
 }
 
 export interface ListenOptions {
@@ -50,6 +89,10 @@ export interface CorbelServer extends AsyncDisposable {
   /** Open event streams. */
   readonly streamCount: number;
   readonly draining: boolean;
+  /** The server's metrics, or undefined when disabled. */
+  readonly metrics: CorbelMetrics | undefined;
+  /** What /readyz answers: ready, or not with the reason. */
+  readiness(): Promise<{ ready: boolean; reason?: string }>;
   listen(opts?: ListenOptions): Promise<{ url: string; port: number }>;
   /**
    * Drains and stops: refuses new requests (503), ends every event stream with
@@ -60,89 +103,215 @@ export interface CorbelServer extends AsyncDisposable {
 }
 
 /**
- * Creates a Corbel server for a tRPC router: commands over HTTP, events over
- * SSE, `/healthz`, body and batch limits, and a draining `close()`.
+ * Creates a Corbel server for a tRPC router: commands over HTTP(S), events
+ * over SSE, authentication and authorization, limits, CORS, `/healthz`,
+ * `/readyz`, `/metrics`, and a draining `close()`.
  *
  * @example
- * const server = createCorbelServer({ router: appRouter });
+ * const server = createCorbelServer({ router: appRouter, authenticate: staticTokenAuth({ env: 'CORBEL_TOKEN' }) });
  * const { url } = await server.listen({ port: 0 });
  */
 export function createCorbelServer<TRouter extends AnyTRPCRouter>(
   opts: CorbelServerOptions<TRouter>,
 ): CorbelServer {
   const basePath = normalizeBase(opts.basePath ?? '/rpc');
+  const limits: Limits = {
+    ...DEFAULT_LIMITS,
+    ...definedOnly({
+      maxBodyBytes: opts.maxBodyBytes,
+      maxBatchSize: opts.maxBatchSize,
+      maxHeaderBytes: opts.maxHeaderBytes,
+    }),
+    ...definedOnly(opts.limits ?? {}),
+  };
+  const logger = opts.logger ?? silentLogger;
+  const metrics = opts.metrics === false ? undefined : (opts.metrics ?? createCorbelMetrics());
+  const metricsPath = opts.metricsPath === false ? undefined : (opts.metricsPath ?? '/metrics');
+  const protectMetrics = opts.protectMetrics ?? opts.authenticate !== undefined;
+  const cors = opts.cors ? createCors(opts.cors) : undefined;
   const bridge = bridgeRouter(opts.router);
+  // The server's limit wins over the router's (streams end, clients resume).
+  if (limits.maxStreamDurationMs > 0) bridge.sse.maxDurationMs = limits.maxStreamDurationMs;
+  const gate = new RequestGate({
+    authenticate: opts.authenticate,
+    authorize: opts.authorize,
+    limits,
+    metrics,
+    logger,
+  });
   const streams = new StreamRegistry(
     bridge,
     opts.sseRetryMs ?? 1000,
     opts.sseStallTimeoutMs ?? 30_000,
-    opts.streamHooks,
+    observedStreamHooks(gate, logger, metrics, opts.streamHooks),
   );
+  const procedureLabel = (path: string) => (bridge.typeOf(path) ? path : 'unknown');
   const handleRpc = createRpcHandler({
     bridge,
     basePath,
     streams,
+    gate,
     createContext: opts.createContext,
-    maxBodyBytes: opts.maxBodyBytes ?? 1024 * 1024,
-    maxBatchSize: opts.maxBatchSize ?? 50,
+    maxBodyBytes: limits.maxBodyBytes,
+    maxBatchSize: limits.maxBatchSize,
     onError: opts.onError,
     onCommand: opts.onCommand,
+    onCommandDone: metrics
+      ? (_req, paths, status, ms) => {
+          const code = String(status);
+          for (const path of paths) {
+            const procedure = procedureLabel(path);
+            metrics.commands.inc({ procedure, status: code });
+            metrics.commandSeconds.observe({ procedure }, ms / 1000);
+          }
+        }
+      : undefined,
   });
   let draining = false;
   let inFlight = 0;
   const sockets = new Set<Socket>();
 
-  const httpServer = createServer(
-    {
-      maxHeaderSize: opts.maxHeaderBytes ?? 16 * 1024,
-      // Slow clients cannot hold a socket while sending their request.
-      headersTimeout: 10_000,
-      requestTimeout: 30_000,
-      keepAliveTimeout: 5_000,
-    },
-    (req, res) => {
-      inFlight++;
-      res.once('close', () => inFlight--);
-      handle(req, res).catch((error) => {
-        // A bug in the serving path must not take the process down.
-        opts.onError?.({
-          error: error instanceof Error ? (error as any) : new Error(String(error)),
-          path: undefined,
-          type: 'unknown',
-          input: undefined,
-          ctx: undefined,
-          req,
-        });
-        if (!res.headersSent) sendJson(res, 500, { error: { message: 'internal error' } });
-        else res.destroy();
+  const serverOptions = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    // Slow clients cannot hold a socket while sending their request; the
+    // check runs often enough for the timeouts to mean what they say.
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(250, Math.min(limits.headersTimeoutMs, 30_000) / 4),
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    inFlight++;
+    res.once('close', () => inFlight--);
+    handle(req, res).catch((error) => {
+      // A bug in the serving path must not take the process down.
+      opts.onError?.({
+        error: error instanceof Error ? (error as any) : new Error(String(error)),
+        path: undefined,
+        type: 'unknown',
+        input: undefined,
+        ctx: undefined,
+        req,
       });
-    },
-  );
-  httpServer.on('connection', (socket) => {
+      if (!res.headersSent) sendJson(res, 500, { error: { message: 'internal error' } });
+      else res.destroy();
+    });
+  };
+  const httpServer: Server = opts.tls
+    ? (createHttpsServer({ ...serverOptions, ...opts.tls }, onRequest) as unknown as Server)
+    : createServer(serverOptions, onRequest);
+  // One more than the limit, so an over-long header list is seen and refused
+  // instead of silently truncated.
+  httpServer.maxHeadersCount = limits.maxHeaderCount + 1;
+  httpServer.maxConnections = limits.maxConnections;
+  httpServer.on('drop', () => gate.limitHit(undefined, 'connections'));
+  httpServer.on('connection', (socket: Socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    metrics?.connections.inc();
+    socket.once('close', () => {
+      sockets.delete(socket);
+      metrics?.connections.dec();
+    });
   });
-  httpServer.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+  httpServer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Malformed requests, oversized heads and slow heads: answer and drop.
-    if (!socket.writable) return socket.destroy();
     const status =
       err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    if (status === 431) gate.limitHit(undefined, 'header');
+    else if (status === 408) gate.limitHit(undefined, 'timeout');
+    if (!socket.writable) return socket.destroy();
     const body = JSON.stringify({ error: { message: err.code ?? 'bad request' } });
     socket.end(
       `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
   });
 
+  /** An error answer in tRPC's wire shape, with Corbel's data, at an explicit status. */
+  const refuse = (res: ServerResponse, status: number, error: CorbelError, headers = {}) => {
+    const shape = bridge.errorShape({
+      error,
+      type: 'unknown',
+      path: undefined,
+      input: undefined,
+      ctx: undefined,
+    });
+    shape.data.httpStatus = status;
+    sendJson(res, status, JSON.stringify(bridge.wire({ error: shape })), { connection: 'close', ...headers });
+  };
+
+  async function readiness(): Promise<{ ready: boolean; reason?: string }> {
+    if (draining) return { ready: false, reason: 'draining' };
+    try {
+      await withTimeout(
+        (async () => {
+          await opts.store?.ping?.();
+          await opts.readiness?.();
+        })(),
+        2000,
+      );
+    } catch (error) {
+      return { ready: false, reason: `store unreachable: ${(error as Error)?.message ?? String(error)}` };
+    }
+    return { ready: true };
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('x-request-id', requestIdOf(req));
+    const target = req.url ?? '/';
+    if (Buffer.byteLength(target) > limits.maxUrlBytes) {
+      gate.limitHit(req, 'url');
+      refuse(res, 414, new CorbelError('BAD_REQUEST', `the request URL exceeds ${limits.maxUrlBytes} bytes`));
+      return;
+    }
+    if (req.rawHeaders.length / 2 > limits.maxHeaderCount) {
+      gate.limitHit(req, 'header');
+      refuse(
+        res,
+        431,
+        new CorbelError('BAD_REQUEST', `the request has more than ${limits.maxHeaderCount} header fields`),
+      );
+      return;
+    }
     let url: URL;
     try {
-      url = new URL(req.url ?? '/', 'http://corbel.invalid');
+      url = new URL(target, 'http://corbel.invalid');
     } catch {
       sendJson(res, 400, { error: { message: 'malformed request URL' } });
       return;
     }
+    if (cors) {
+      const verdict = cors(req, res);
+      if (verdict === 'preflight-done') return;
+      if (verdict === 'refused') {
+        refuse(res, 403, new CorbelError('FORBIDDEN', 'this origin, method or header is not allowed (CORS)'));
+        return;
+      }
+    }
     if (url.pathname === '/healthz') {
-      sendJson(res, 200, { status: 'ok', draining });
+      sendJson(res, 200, { status: 'ok', draining }, { 'cache-control': 'no-store' });
+      return;
+    }
+    if (url.pathname === '/readyz') {
+      const state = await readiness();
+      sendJson(
+        res,
+        state.ready ? 200 : 503,
+        state.ready ? { status: 'ready' } : { status: 'not-ready', reason: state.reason },
+        { 'cache-control': 'no-store' },
+      );
+      return;
+    }
+    if (metrics && metricsPath && url.pathname === metricsPath && req.method === 'GET') {
+      if (protectMetrics) {
+        try {
+          await gate.identify(req, res);
+        } catch (error) {
+          refuse(res, 401, CorbelError.from(error, 'UNAUTHENTICATED'));
+          return;
+        }
+      }
+      const { contentType, text } = await metrics.render();
+      res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(text);
       return;
     }
     if (draining) {
@@ -180,6 +349,8 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     get draining() {
       return draining;
     },
+    metrics,
+    readiness,
     listen({ port = 0, host = '127.0.0.1' } = {}) {
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -187,7 +358,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
           httpServer.off('error', reject);
           const info = httpServer.address() as AddressInfo;
           const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-          address = { url: `http://${shownHost}:${info.port}`, port: info.port };
+          address = { url: `${opts.tls ? 'https' : 'http'}://${shownHost}:${info.port}`, port: info.port };
           resolve(address);
         });
       });
@@ -217,6 +388,94 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     },
   };
   return server;
+}
+
+/** Stream hooks that count, log, then call the app's own hooks. */
+function observedStreamHooks(
+  gate: RequestGate,
+  logger: CorbelLogger,
+  metrics: CorbelMetrics | undefined,
+  user: StreamHooks = {},
+): StreamHooks {
+  const state = new WeakMap<IncomingMessage, { opened: number; events: number }>();
+  return {
+    onOpen(info) {
+      state.set(info.req, { opened: performance.now(), events: 0 });
+      metrics?.streams.inc({ procedure: info.path });
+      logger.info(
+        {
+          reqId: requestIdOf(info.req),
+          identity: gate.admissionOf(info.req)?.identity?.id,
+          path: info.path,
+          resume: info.req.headers['last-event-id'] !== undefined || undefined,
+        },
+        'stream open',
+      );
+      user.onOpen?.(info);
+    },
+    onFrames(info, events) {
+      const s = state.get(info.req);
+      if (s) s.events += events;
+      if (metrics) {
+        metrics.eventsSent.inc({ procedure: info.path }, events);
+        metrics.batchDepth.observe(events);
+      }
+      user.onFrames?.(info, events);
+    },
+    onClose(info, reason, error) {
+      const s = state.get(info.req);
+      const why = closeReason(reason, error);
+      if (metrics) {
+        metrics.streams.dec({ procedure: info.path });
+        metrics.streamCloses.inc({ procedure: info.path, reason: why });
+      }
+      logger.info(
+        {
+          reqId: requestIdOf(info.req),
+          identity: gate.admissionOf(info.req)?.identity?.id,
+          path: info.path,
+          reason: why,
+          events: s?.events,
+          durationMs: s ? Math.round(performance.now() - s.opened) : undefined,
+          code: error?.code,
+        },
+        'stream close',
+      );
+      user.onClose?.(info, reason, error);
+    },
+  };
+}
+
+/** The reason an operator reads: the Corbel code behind an error end when there is one. */
+function closeReason(reason: StreamEndReason, error: { code?: string } | undefined): string {
+  if (reason !== 'error') return reason;
+  const corbel = error ? CorbelError.find(error) : undefined;
+  switch (corbel?.corbelCode) {
+    case 'DRAINING':
+      return 'drained';
+    case 'TOKEN_EXPIRED':
+      return 'auth-expired';
+    case 'SLOW_CONSUMER':
+      return 'slow-consumer';
+    case 'HISTORY_GONE':
+      return 'history-gone';
+    default:
+      return 'error';
+  }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function normalizeBase(base: string): string {

@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CorbelError } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
+import type { Identity } from '../auth/authenticate.js';
+import type { RequestGate } from '../request-gate.js';
 import { parseJson, readBody } from './body.js';
 import { closestNames } from './closest-names.js';
 import { serveCommands } from './commands.js';
@@ -12,6 +15,8 @@ export interface CreateContextOptions {
   req: IncomingMessage;
   res: ServerResponse;
   info: { paths: string[]; type: ProcedureType | 'unknown'; isBatch: boolean };
+  /** The authenticated caller (null when the server has no `authenticate`). */
+  identity: Identity | null;
 }
 
 export interface OnErrorOptions {
@@ -32,6 +37,10 @@ export interface RpcHandlerOptions {
   maxBatchSize: number;
   onError?: (opts: OnErrorOptions) => void;
   onCommand?: (paths: string[], status: number) => void;
+  /** Authentication, authorization and per-identity limits. */
+  gate: RequestGate;
+  /** Called once per command request when its response is written, with the time it took. */
+  onCommandDone?: (req: IncomingMessage, paths: string[], status: number, ms: number) => void;
 }
 
 /**
@@ -41,7 +50,7 @@ export interface RpcHandlerOptions {
  * route them elsewhere.
  */
 export function createRpcHandler(opts: RpcHandlerOptions) {
-  const { bridge, basePath, streams } = opts;
+  const { bridge, basePath, streams, gate } = opts;
   const prefix = `${basePath}/`;
 
   const errorResponse = (
@@ -59,9 +68,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       ctx: undefined,
     });
     const status = bridge.statusOfError(error);
-    const headers: Record<string, string> = {};
-    if (status === 413 || status === 400) headers.connection = 'close';
-    sendJson(res, status, JSON.stringify(bridge.wire({ error: shape })), headers);
+    sendJson(res, status, JSON.stringify(bridge.wire({ error: shape })));
   };
 
   return async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
@@ -78,7 +85,11 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       isBatch,
       signal: abort.signal,
       createContext: async () => undefined,
-      reportError: (error, path, type, input, ctx) => opts.onError?.({ error, path, type, input, ctx, req }),
+      reportError: (error, path, type, input, ctx) => {
+        if (error.code === 'PAYLOAD_TOO_LARGE') gate.limitHit(req, 'body');
+        gate.logError(req, error, bridge.statusOfError(error), path, type);
+        opts.onError?.({ error, path, type, input, ctx, req });
+      },
       notFoundMessage: (path) => {
         const near = closestNames(path, bridge.paths());
         return `No procedure found on path "${path.slice(0, 200)}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''}`;
@@ -101,6 +112,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     const paths = isBatch ? raw.split(',') : [raw];
     rc.paths = paths;
     if (isBatch && paths.length > opts.maxBatchSize) {
+      gate.limitHit(req, 'batch');
       errorResponse(
         res,
         new TRPCError({
@@ -127,7 +139,33 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       return true;
     }
     const type: ProcedureType | 'unknown' = [...known][0] ?? 'unknown';
-    rc.createContext = async () => opts.createContext?.({ req, res, info: { paths, type, isBatch } });
+
+    // Who is calling, and may they: before anything else is looked at, so an
+    // unauthenticated caller learns nothing (not even which procedures exist).
+    let identity: Identity | null;
+    try {
+      ({ identity } = await gate.admit(
+        req,
+        res,
+        type === 'subscription' ? 'stream' : 'commands',
+        paths.length,
+      ));
+    } catch (cause) {
+      errorResponse(res, getTRPCErrorFromUnknown(cause), rc, type);
+      return true;
+    }
+    rc.createContext = async () =>
+      opts.createContext?.({ req, res, info: { paths, type, isBatch }, identity });
+    if (gate.authorizes) {
+      // Every call, single or batched, passes the rule with its own input.
+      rc.bridge = {
+        ...bridge,
+        call: async (call) => {
+          await gate.authorize({ identity, path: call.path, type: call.type, input: call.input, req }, res);
+          return bridge.call(call);
+        },
+      };
+    }
 
     if (req.method === 'HEAD') {
       res.writeHead(204).end();
@@ -189,7 +227,9 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     };
 
     if (type !== 'subscription') {
+      const started = performance.now();
       await serveCommands(req, res, rc, types, rawInputs);
+      opts.onCommandDone?.(req, paths, res.statusCode, performance.now() - started);
       return true;
     }
 
@@ -213,6 +253,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
         if (typeof input === 'object' && input !== null) input = { ...input, lastEventId };
         else input ??= { lastEventId };
       }
+      await gate.authorize({ identity, path, type: 'subscription', input, req }, res);
       ctx = await rc.createContext();
       const source = await bridge.call({
         path,
@@ -232,6 +273,20 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
         rc.reportError(error, path, 'subscription', input, ctx);
         return bridge.errorShape({ error, type: 'subscription', path, input, ctx });
       });
+      const expiresAt = identity?.expiresAt;
+      if (expiresAt !== undefined && expiresAt - Date.now() < 2 ** 31 - 1) {
+        // The credentials end, so does the stream: a retryable error the
+        // client answers by reconnecting with a fresh token.
+        const timer = setTimeout(
+          () =>
+            stream.fail(
+              new CorbelError('TOKEN_EXPIRED', 'the bearer token expired; reconnect with a fresh one'),
+            ),
+          Math.max(0, expiresAt - Date.now()),
+        );
+        timer.unref();
+        res.once('close', () => clearTimeout(timer));
+      }
       await stream.run(source);
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);

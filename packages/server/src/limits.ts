@@ -1,0 +1,148 @@
+/**
+ * Every limit the server enforces, with its default. All are per server
+ * instance; "per identity" means per authenticated identity id, or per client
+ * address when the server runs without authentication.
+ */
+export interface Limits {
+  /** Largest request body in bytes; larger gets 413 (default 1 MiB). */
+  maxBodyBytes: number;
+  /** Longest request target (path + query) in bytes; longer gets 414 (default 8 KiB). */
+  maxUrlBytes: number;
+  /** Largest request head in bytes; larger gets 431 (default 16 KiB). */
+  maxHeaderBytes: number;
+  /** Most header fields in a request; more gets 431 (default 100). */
+  maxHeaderCount: number;
+  /** Most calls in one batch; more gets 400 (default 50). */
+  maxBatchSize: number;
+  /** Open TCP connections for the whole server; past it new sockets are dropped (default 10 000). */
+  maxConnections: number;
+  /** Requests (commands and streams) in flight per identity; past it 429 + Retry-After (default 64). */
+  maxInFlightPerIdentity: number;
+  /** Open event streams per identity; past it 429 + Retry-After (default 32). */
+  maxStreamsPerIdentity: number;
+  /** Sustained commands per second per identity; past the burst 429 + Retry-After (default 200). */
+  commandsPerSecond: number;
+  /** Commands an identity may send at once above the sustained rate (default 400). */
+  commandBurst: number;
+  /** Time to receive a request's head (slowloris); 408 after (default 10 s). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, head and body; 408 after (default 30 s). Event streams are responses, so they are exempt. */
+  requestTimeoutMs: number;
+  /** Idle time before a kept-alive connection is closed (default 5 s). */
+  keepAliveTimeoutMs: number;
+  /** An event stream ends after this long and its client reconnects transparently with Last-Event-ID (default 1 h; 0 for never). */
+  maxStreamDurationMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxBodyBytes: 1024 * 1024,
+  maxUrlBytes: 8 * 1024,
+  maxHeaderBytes: 16 * 1024,
+  maxHeaderCount: 100,
+  maxBatchSize: 50,
+  maxConnections: 10_000,
+  maxInFlightPerIdentity: 64,
+  maxStreamsPerIdentity: 32,
+  commandsPerSecond: 200,
+  commandBurst: 400,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxStreamDurationMs: 3_600_000,
+};
+
+/** Kinds of limit hits, the label of `corbel_limit_hits_total`. */
+export type LimitKind =
+  | 'body'
+  | 'url'
+  | 'header'
+  | 'batch'
+  | 'in-flight'
+  | 'streams'
+  | 'rate'
+  | 'timeout'
+  | 'connections';
+
+/**
+ * Counts what each identity holds open (in-flight requests, streams). Entries
+ * vanish at zero, so the map is as big as the set of callers active right now.
+ */
+export class IdentityCounter {
+  private readonly counts = new Map<string, number>();
+
+  constructor(readonly max: number) {}
+
+  /** Takes a slot; false when the identity is at its maximum. */
+  acquire(key: string): boolean {
+    const n = this.counts.get(key) ?? 0;
+    if (n >= this.max) return false;
+    this.counts.set(key, n + 1);
+    return true;
+  }
+
+  release(key: string): void {
+    const n = (this.counts.get(key) ?? 0) - 1;
+    if (n <= 0) this.counts.delete(key);
+    else this.counts.set(key, n);
+  }
+
+  get size(): number {
+    return this.counts.size;
+  }
+}
+
+/**
+ * A token bucket per identity. Buckets that have refilled completely carry
+ * no information and are swept, and the table is capped, so memory stays
+ * bounded however many identities (or spoofed addresses) call.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private lastSweep = 0;
+
+  constructor(
+    readonly perSecond: number,
+    readonly burst: number,
+    private readonly maxKeys = 100_000,
+  ) {}
+
+  /** Takes one token; returns 0 when allowed, else the seconds to wait (for Retry-After). */
+  take(key: string, now = Date.now()): number {
+    if (!(this.perSecond > 0)) return 0;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= this.maxKeys) this.sweep(now, true);
+      bucket = { tokens: this.burst, at: now };
+      this.buckets.set(key, bucket);
+    } else {
+      bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
+      bucket.at = now;
+    }
+    if (now - this.lastSweep > 10_000) this.sweep(now, false);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond));
+  }
+
+  private sweep(now: number, force: boolean): void {
+    this.lastSweep = now;
+    const full = this.burst / this.perSecond;
+    for (const [key, b] of this.buckets) {
+      if ((now - b.at) / 1000 >= full) this.buckets.delete(key);
+    }
+    // Still full of busy callers: forget the oldest rather than grow.
+    if (force && this.buckets.size >= this.maxKeys) {
+      let drop = Math.ceil(this.maxKeys / 10);
+      for (const key of this.buckets.keys()) {
+        this.buckets.delete(key);
+        if (--drop <= 0) break;
+      }
+    }
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+}

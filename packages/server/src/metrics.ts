@@ -1,0 +1,179 @@
+import type { HubHooks } from '@corbel/core';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { LimitKind } from './limits.js';
+
+/** Why an auth check refused, the label of `corbel_auth_refusals_total`. */
+export type AuthRefusal = 'missing' | 'invalid' | 'expired' | 'forbidden';
+
+export interface CorbelMetricsOptions {
+  /** Also export the process metrics (CPU, memory, event-loop lag, GC) prom-client collects (default true). */
+  processMetrics?: boolean;
+  /** Prefix of every metric name (default "corbel_"). */
+  prefix?: string;
+}
+
+/**
+ * Corbel's Prometheus metrics in their own prom-client registry. Every label
+ * is bounded: procedure paths and channel names come from the router and the
+ * code (anything else is counted as "unknown"), statuses and reasons are
+ * closed sets. Nothing is labelled per session, identity or id.
+ *
+ * Pass `hubHooks` to `createHub` and the object to `createCorbelServer`:
+ *
+ * @example
+ * const metrics = createCorbelMetrics();
+ * const hub = createHub({ log, hooks: metrics.hubHooks });
+ * createCorbelServer({ router, hub, metrics });
+ */
+export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
+  const registry = new Registry();
+  const p = opts.prefix ?? 'corbel_';
+  const registers = [registry];
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });
+
+  const m = {
+    registry,
+    connections: new Gauge({ name: `${p}connections_open`, help: 'Open TCP/TLS connections', registers }),
+    streams: new Gauge({
+      name: `${p}streams_open`,
+      help: 'Open event streams (SSE responses) by subscription procedure',
+      labelNames: ['procedure'],
+      registers,
+    }),
+    streamCloses: new Counter({
+      name: `${p}stream_closes_total`,
+      help: 'Event streams ended, by procedure and reason (complete, client-gone, slow-consumer, stalled, drained, auth-expired, max-duration, error)',
+      labelNames: ['procedure', 'reason'],
+      registers,
+    }),
+    eventsSent: new Counter({
+      name: `${p}events_sent_total`,
+      help: 'Events written to event streams, by procedure',
+      labelNames: ['procedure'],
+      registers,
+    }),
+    batchDepth: new Histogram({
+      name: `${p}stream_queue_depth`,
+      help: 'Events waiting for a subscriber each time its stream writes (the per-subscriber queue depth; capped at 256 per write)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    }),
+    commands: new Counter({
+      name: `${p}commands_total`,
+      help: 'Commands (queries and mutations) by procedure and HTTP status',
+      labelNames: ['procedure', 'status'],
+      registers,
+    }),
+    commandSeconds: new Histogram({
+      name: `${p}command_duration_seconds`,
+      help: 'Command latency from request to response, by procedure',
+      labelNames: ['procedure'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    }),
+    published: new Counter({
+      name: `${p}events_published_total`,
+      help: 'Events stored and fanned out, by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
+    delivered: new Counter({
+      name: `${p}events_delivered_total`,
+      help: 'Event deliveries to live subscriber queues, by channel (one event to n subscribers counts n)',
+      labelNames: ['channel'],
+      registers,
+    }),
+    subscribers: new Gauge({
+      name: `${p}subscribers`,
+      help: 'Live hub subscribers by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
+    cutOffs: new Counter({
+      name: `${p}slow_consumer_cutoffs_total`,
+      help: 'Subscribers cut off because their queue overflowed, by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
+    resumes: new Counter({
+      name: `${p}resumes_total`,
+      help: 'Subscriptions that resumed from an id, by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
+    replayed: new Counter({
+      name: `${p}replayed_events_total`,
+      help: 'Stored events replayed to resuming subscribers, by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
+    historyGone: new Counter({
+      name: `${p}history_gone_total`,
+      help: 'Resumes refused because the id is older than the retained history, by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
+    authRefusals: new Counter({
+      name: `${p}auth_refusals_total`,
+      help: 'Requests refused by authentication or authorization, by reason (missing, invalid, expired, forbidden)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    limitHits: new Counter({
+      name: `${p}limit_hits_total`,
+      help: 'Requests refused by a limit, by kind (body, url, header, batch, in-flight, streams, rate, timeout, connections)',
+      labelNames: ['kind'],
+      registers,
+    }),
+    appendSeconds: new Histogram({
+      name: `${p}store_append_duration_seconds`,
+      help: 'Time the event log takes to store one event',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers,
+    }),
+  };
+
+  const channels = new Set<string>();
+  const hubHooks: HubHooks = {
+    onPublish(channel, _event, appendMs) {
+      m.published.inc({ channel });
+      m.appendSeconds.observe(appendMs / 1000);
+    },
+    onDeliver(channel, subscribers) {
+      if (subscribers > 0) m.delivered.inc({ channel }, subscribers);
+    },
+    onSubscribe(channel, resumed) {
+      channels.add(channel);
+      m.subscribers.inc({ channel });
+      if (resumed) m.resumes.inc({ channel });
+    },
+    onUnsubscribe(channel, reason) {
+      m.subscribers.dec({ channel });
+      if (reason === 'slow-consumer') m.cutOffs.inc({ channel });
+    },
+    onReplay(channel, events) {
+      m.replayed.inc({ channel }, events);
+    },
+    onHistoryGone(channel) {
+      m.historyGone.inc({ channel });
+    },
+  };
+
+  return {
+    ...m,
+    /** Hooks for `createHub({ hooks })`. */
+    hubHooks,
+    limitHit(kind: LimitKind) {
+      m.limitHits.inc({ kind });
+    },
+    authRefused(reason: AuthRefusal) {
+      m.authRefusals.inc({ reason });
+    },
+    /** The exposition text and its content type. */
+    async render(): Promise<{ contentType: string; text: string }> {
+      return { contentType: registry.contentType, text: await registry.metrics() };
+    },
+  };
+}
+
+export type CorbelMetrics = ReturnType<typeof createCorbelMetrics>;
