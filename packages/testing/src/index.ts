@@ -1,5 +1,12 @@
 export { errorShape, mutationBody, queryInput, type RawResponse, rawRequest, resultData } from './http.js';
 export { type StartedProcess, type StartOptions, startProcess } from './process.js';
+export {
+  hasRedisServer,
+  type RedisServer,
+  type RedisServerOptions,
+  requireRedisServer,
+  startRedisServer,
+} from './redis-server.js';
 export { openSse, type SseConnection, type SseFrame } from './sse.js';
 export {
   runStoreConformance,
@@ -7,3 +14,9 @@ export {
   type StoreFixture,
   type StoreFixtureOptions,
 } from './store-conformance.js';
+export {
+  type CommandCall,
+  runServerConformance,
+  type ServerConformanceOptions,
+  type ServerUnderTest,
+} from './server-conformance.js';

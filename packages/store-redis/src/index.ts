@@ -1,0 +1,3 @@
+export { fromRedisError, isRedisUnavailable } from './redis-errors.js';
+export { compareStreamIds, isStreamId } from './redis-ids.js';
+export { openRedisLog, type RedisLog, type RedisLogOptions } from './redis-log.js';
