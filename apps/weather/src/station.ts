@@ -5,9 +5,15 @@ import { startStation } from './station-server.js';
 const HELP = `weather station — serves weather.report, weather.latest and weather.readings at /rpc
 
 usage: npm run weather:station -- [--port <n>] [--data <dir>] [--token <secret>] [--host <addr>]
+                                  [--store sqlite|memory] [--sync normal|full]
 
   --port <n>        port to listen on (0 picks a free one; default 4000)
-  --data <dir>      directory for the station's data (created if missing)
+  --data <dir>      directory for the station's data (created if missing); readings
+                    are kept in <dir>/events.db and survive restarts
+  --store <kind>    sqlite (default with --data) or memory (history lost on restart;
+                    the default without --data)
+  --sync <mode>     SQLite durability: normal (default; survives a crash of the
+                    station) or full (fsync every report; also survives power loss)
   --token <secret>  require "Authorization: Bearer <secret>" on every request
                     and stream (or set CORBEL_TOKEN); without one the station
                     runs open on loopback
@@ -31,6 +37,8 @@ async function main() {
         data: { type: 'string' },
         token: { type: 'string' },
         host: { type: 'string', default: '127.0.0.1' },
+        store: { type: 'string' },
+        sync: { type: 'string', default: 'normal' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -49,10 +57,28 @@ async function main() {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const token = (values.token as string | undefined) ?? process.env.CORBEL_TOKEN ?? undefined;
   const host = values.host as string;
+  const store = values.store as string | undefined;
+  if (store !== undefined && store !== 'sqlite' && store !== 'memory')
+    fail(`--store must be sqlite or memory, got "${store}"`);
+  if (store === 'sqlite' && !dataDir) fail('--store sqlite needs --data <dir>');
+  const sync = String(values.sync).toUpperCase();
+  if (sync !== 'NORMAL' && sync !== 'FULL') fail(`--sync must be normal or full, got "${values.sync}"`);
 
-  const station = await startStation({ port, host, dataDir, token: token || undefined });
+  const station = await startStation({
+    port,
+    host,
+    dataDir,
+    token: token || undefined,
+    store,
+    synchronous: sync,
+  });
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log(`listening on ${station.url}`);
+  log(
+    dataDir && store !== 'memory'
+      ? `store: sqlite ${dataDir}/events.db (synchronous=${sync})`
+      : 'store: memory — history is lost on restart (pass --data <dir> to keep it)',
+  );
   log(
     token
       ? 'auth: bearer token required on every request and stream'

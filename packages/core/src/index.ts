@@ -31,6 +31,16 @@ export { createHub, type Hub, type HubHooks, type HubOptions, type SubscribeOpti
 export { type CorbelInitOptions, initCorbel } from './init.js';
 export { createMemoryLog, type MemoryLogOptions } from './memory-log.js';
 export {
+  createMemorySessions,
+  isSessionId,
+  type MemorySessionsOptions,
+  newSessionId,
+  type SessionInfo,
+  type SessionRegistry,
+  sessionChannelName,
+  sessionRef,
+} from './session-registry.js';
+export {
   type BatchIterable,
   type EndReason,
   envelopeOf,

@@ -1,0 +1,282 @@
+import {
+  CorbelError,
+  type EventLog,
+  formatSeqId,
+  parseResumeId,
+  parseSeqId,
+  type ReadOptions,
+  type Retention,
+  type StoredEvent,
+} from '@corbel/core';
+import type Database from 'better-sqlite3';
+import superjson from 'superjson';
+import type { OpenedDatabase } from './open-database.js';
+import { translateSqliteError } from './sqlite-errors.js';
+
+export interface SqliteLogOptions {
+  /** Retention per channel; default keeps the newest 100,000 events of each channel. */
+  retention?: Retention;
+  /** Overrides retention for single channels, by name. */
+  channels?: Record<string, Retention>;
+  /** How often expired events are deleted in the background (default 1 s). */
+  trimIntervalMs?: number;
+  /** Rows deleted per trim transaction, so a big trim never stalls publishes (default 2,000). */
+  trimBatch?: number;
+}
+
+interface ChannelState {
+  /** Newest sequence ever appended (never goes back, even when everything is trimmed). */
+  head: number;
+  /** Oldest sequence physically kept (trims move it forward; persisted in corbel_channels). */
+  first: number;
+}
+
+/** A SQLite event log on an opened database; `createSqliteLog` / `openSqliteStore` build it. */
+export interface SqliteLog extends EventLog {
+  readonly epoch: string;
+  readonly file: string;
+  /** Deletes expired events now (the background timer does this on its own). */
+  trim(): Promise<void>;
+}
+
+const DEFAULT_RETENTION: Retention = { maxCount: 100_000 };
+
+/**
+ * The SQLite `EventLog`: every append is its own committed transaction before
+ * it resolves, ids are `<epoch>-<seq>` per channel with the epoch stored in
+ * the file, retention runs in small background batches, and reads are pages.
+ *
+ * better-sqlite3 is synchronous, so an append is committed before `append`
+ * returns: resolution order is id order, which is what the hub's fan-out needs.
+ *
+ * @example
+ * const log = createSqliteLogOn(openDatabase('./data/events.db'), { retention: { maxAgeMs: 86_400_000 } });
+ */
+export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions = {}): SqliteLog {
+  const { db, file, epoch } = opened;
+  const trimBatch = opts.trimBatch ?? 2_000;
+  let closed = false;
+
+  const retentionOf = (channel: string): Retention =>
+    opts.channels?.[channel] ?? opts.retention ?? DEFAULT_RETENTION;
+
+  const stmt = {
+    insert: db.prepare('INSERT INTO corbel_events (channel, seq, at, payload) VALUES (?, ?, ?, ?)'),
+    page: db.prepare(
+      'SELECT seq, at, payload FROM corbel_events WHERE channel = ? AND seq > ? ORDER BY seq LIMIT ?',
+    ),
+    firstFresh: db
+      .prepare(
+        'SELECT seq FROM corbel_events WHERE channel = ? AND seq >= ? AND at >= ? ORDER BY seq LIMIT 1',
+      )
+      .pluck(),
+    addChannel: db.prepare('INSERT OR IGNORE INTO corbel_channels (channel, first_seq) VALUES (?, 1)'),
+    setFirst: db.prepare('UPDATE corbel_channels SET first_seq = ? WHERE channel = ? AND first_seq < ?'),
+    deleteRange: db.prepare('DELETE FROM corbel_events WHERE channel = ? AND seq >= ? AND seq < ?'),
+  };
+
+  // Heads are cached: the exclusive lock means no other process appends.
+  const channels = new Map<string, ChannelState>();
+  try {
+    const firsts = db.prepare('SELECT channel, first_seq AS first FROM corbel_channels').all() as {
+      channel: string;
+      first: number;
+    }[];
+    const heads = db
+      .prepare('SELECT channel, max(seq) AS head FROM corbel_events GROUP BY channel')
+      .all() as {
+      channel: string;
+      head: number;
+    }[];
+    for (const { channel, first } of firsts) channels.set(channel, { head: first - 1, first });
+    for (const { channel, head } of heads) {
+      const s = channels.get(channel) ?? { head: 0, first: 1 };
+      s.head = Math.max(s.head, head);
+      channels.set(channel, s);
+    }
+  } catch (error) {
+    throw translateSqliteError(error, file, 'open');
+  }
+
+  const assertOpen = () => {
+    if (closed) throw new CorbelError('CLOSED', `event store ${file} is closed`);
+  };
+
+  /** The oldest sequence a reader may see now, applying retention logically (before the trimmer runs). */
+  const firstVisible = (channel: string, s: ChannelState, now: number): number => {
+    const { maxCount, maxAgeMs } = retentionOf(channel);
+    let first = s.first;
+    if (maxCount !== undefined) first = Math.max(first, s.head - maxCount + 1);
+    if (maxAgeMs !== undefined) {
+      const fresh = stmt.firstFresh.get(channel, first, now - maxAgeMs) as number | undefined;
+      first = fresh ?? s.head + 1;
+    }
+    return first;
+  };
+
+  /** The sequence to read after; validates the id against epoch, head and retention. */
+  const startSeq = (channel: string, after: string | undefined): number => {
+    const s = channels.get(channel) ?? { head: 0, first: 1 };
+    const first = firstVisible(channel, s, Date.now());
+    if (after === undefined) return first - 1;
+    const seq = parseResumeId(after, epoch, channel);
+    if (seq > s.head) {
+      throw new CorbelError(
+        'INVALID_EVENT_ID',
+        `event ${after} has not been published on channel ${channel}`,
+      );
+    }
+    if (seq < first - 1) {
+      throw new CorbelError(
+        'HISTORY_GONE',
+        `events after ${after} on channel ${channel} are no longer retained (oldest kept: ${formatSeqId(epoch, first)})`,
+      );
+    }
+    return seq;
+  };
+
+  /** Deletes expired events of one channel, a batch per transaction, yielding between batches. */
+  const trimChannel = async (channel: string) => {
+    for (let rounds = 0; rounds < 10_000 && !closed; rounds++) {
+      const s = channels.get(channel);
+      if (!s) return;
+      const target = firstVisible(channel, s, Date.now());
+      if (target <= s.first) return;
+      const upTo = Math.min(target, s.first + trimBatch);
+      db.transaction(() => {
+        stmt.deleteRange.run(channel, s.first, upTo);
+        stmt.setFirst.run(upTo, channel, upTo);
+      })();
+      s.first = upTo;
+      // Let publishes and reads run between batches.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+
+  let trimming: Promise<void> | null = null;
+  const trimAll = (): Promise<void> => {
+    if (trimming) return trimming;
+    trimming = (async () => {
+      try {
+        for (const channel of [...channels.keys()]) await trimChannel(channel);
+      } catch (error) {
+        // A failed trim only delays retention; the next round retries.
+        if (!closed) lastTrimError = translateSqliteError(error, file, 'trim');
+      } finally {
+        trimming = null;
+      }
+    })();
+    return trimming;
+  };
+  let lastTrimError: CorbelError | undefined;
+  const timer = setInterval(() => void trimAll(), opts.trimIntervalMs ?? 1_000);
+  timer.unref();
+
+  const decode = (channel: string, row: { seq: number; at: number; payload: string }): StoredEvent => ({
+    id: formatSeqId(epoch, row.seq),
+    channel,
+    payload: superjson.parse(row.payload),
+    at: row.at,
+  });
+
+  return {
+    kind: 'sqlite',
+    epoch,
+    file,
+
+    async append(channel, payload) {
+      assertOpen();
+      let s = channels.get(channel);
+      const at = Date.now();
+      const encoded = superjson.stringify(payload);
+      try {
+        if (!s) {
+          stmt.addChannel.run(channel);
+          s = { head: 0, first: 1 };
+          channels.set(channel, s);
+        }
+        // One autocommit INSERT is one transaction: committed (to the WAL, and
+        // fsync'ed with synchronous=FULL) before this line returns.
+        stmt.insert.run(channel, s.head + 1, at, encoded);
+      } catch (error) {
+        throw translateSqliteError(error, file, 'append');
+      }
+      s.head += 1;
+      const { maxCount } = retentionOf(channel);
+      // A burst can outrun the timer; trim early once a channel is well over its bound.
+      if (maxCount !== undefined && s.head - s.first + 1 > maxCount + Math.max(64, maxCount / 10)) {
+        void trimAll();
+      }
+      return { id: formatSeqId(epoch, s.head), channel, payload, at };
+    },
+
+    async read(channel, { after, limit }: ReadOptions) {
+      assertOpen();
+      try {
+        const from = startSeq(channel, after);
+        const rows = stmt.page.all(channel, from, Math.max(0, Math.floor(limit))) as {
+          seq: number;
+          at: number;
+          payload: string;
+        }[];
+        return rows.map((row) => decode(channel, row));
+      } catch (error) {
+        throw translateSqliteError(error, file, 'read');
+      }
+    },
+
+    async checkResumeId(channel, id) {
+      assertOpen();
+      try {
+        startSeq(channel, id);
+      } catch (error) {
+        throw translateSqliteError(error, file, 'read');
+      }
+    },
+
+    compareIds(a, b) {
+      const pa = parseSeqId(a);
+      const pb = parseSeqId(b);
+      if (!pa || !pb) throw new CorbelError('INVALID_EVENT_ID', 'cannot compare ids that are not event ids');
+      return pa.seq - pb.seq;
+    },
+
+    async latestId(channel) {
+      const s = channels.get(channel);
+      return s && s.head > 0 ? formatSeqId(epoch, s.head) : null;
+    },
+
+    async ping() {
+      assertOpen();
+      if (lastTrimError) {
+        const error = lastTrimError;
+        lastTrimError = undefined;
+        throw error;
+      }
+    },
+
+    trim: () => {
+      assertOpen();
+      return trimAll();
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      if (trimming) await trimming.catch(() => {});
+      closeDatabase(db);
+    },
+  };
+}
+
+/** Closes the connection, checkpointing the WAL so the file is self-contained. */
+function closeDatabase(db: Database.Database) {
+  if (!db.open) return;
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch {
+    // A failed checkpoint is harmless: the WAL is replayed at the next open.
+  }
+  db.close();
+}
