@@ -7,6 +7,12 @@ export {
   requireRedisServer,
   startRedisServer,
 } from './redis-server.js';
+export {
+  type CommandCall,
+  runServerConformance,
+  type ServerConformanceOptions,
+  type ServerUnderTest,
+} from './server-conformance.js';
 export { openSse, type SseConnection, type SseFrame } from './sse.js';
 export {
   runStoreConformance,
@@ -14,9 +20,3 @@ export {
   type StoreFixture,
   type StoreFixtureOptions,
 } from './store-conformance.js';
-export {
-  type CommandCall,
-  runServerConformance,
-  type ServerConformanceOptions,
-  type ServerUnderTest,
-} from './server-conformance.js';
