@@ -170,7 +170,7 @@ describe.each(servers)('stock @trpc/client against %s', (kind) => {
       client.ticks.subscribe(undefined, h),
     );
     await until(() => svc.hub.stats().subscribers === 1, 5000, 'the subscriber');
-    const ids = [];
+    const ids: string[] = [];
     for (let n = 1; n <= 3; n++) ids.push(await client.publish.mutate({ n }));
     await until(() => s.data.length === 3, 5000, 'three events');
     expect(s.data.map((e) => e.id)).toEqual(ids);
