@@ -1,8 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createHub, createMemoryLog, type EventLog } from '@corbel/core';
-import { type CorbelServer, createCorbelServer } from '@corbel/server';
+import { type CorbelServer, createCorbelServer, staticTokenAuth } from '@corbel/server';
 import { createSqliteLog, type SqliteSynchronous } from '@corbel/store-sqlite';
-import { TRPCError } from '@trpc/server';
 import { loadLatestReadings } from './latest-readings.js';
 import { createWeatherRouter, type WeatherContext } from './router.js';
 import { webPage } from './web/index.js';
@@ -54,20 +53,13 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
     token: opts.token,
     tokenMatches: (t) => opts.token !== undefined && tokenMatches(`Bearer ${t}`, opts.token),
   });
+  const bearer = opts.token === undefined ? undefined : staticTokenAuth({ tokens: opts.token });
   const server = createCorbelServer({
     router,
     fallback: web.fallback,
-    createContext: ({ req }): WeatherContext => {
-      if (opts.token === undefined) return { identity: null };
-      if (web.sessions?.accepts(req)) return { identity: 'page-session' };
-      if (!tokenMatches(req.headers.authorization, opts.token)) {
-        throw new TRPCError({
-          code: 'UNAUTHORIZED',
-          message: 'a valid "Authorization: Bearer <token>" header is required',
-        });
-      }
-      return { identity: 'token' };
-    },
+    // Every command and stream (re)connect: the bearer token, or the page's session cookie.
+    authenticate: bearer && ((req) => bearer(req) ?? web.sessions?.identify(req) ?? null),
+    createContext: ({ identity }): WeatherContext => ({ identity: identity?.id ?? null }),
   });
   const { url, port } = await server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const close = async () => {

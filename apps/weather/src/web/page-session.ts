@@ -7,7 +7,10 @@ export const SESSION_COOKIE = 'corbel_weather_session';
 export interface PageSessions {
   /** How long a session cookie lives, in seconds. */
   readonly ttlSeconds: number;
-  /** A fresh `Set-Cookie` value for a new or refreshed session. */
+  /**
+   * A `Set-Cookie` value for a new session, or — when the request carries a
+   * valid one — the same session with a later expiry.
+   */
   issue(req: IncomingMessage): { cookie: string; expiresAt: number };
   /** A `Set-Cookie` value that removes the session cookie. */
   clear(req: IncomingMessage): string;
@@ -17,6 +20,12 @@ export interface PageSessions {
    * SameSite=Strict cookie; the Origin check is a second lock on the door).
    */
   accepts(req: IncomingMessage): boolean;
+  /**
+   * The identity of a valid session (an `authenticate` for createCorbelServer):
+   * `page:<session nonce>`, so limits count each browser on its own, and the
+   * cookie's expiry, so the server ends its streams then; null otherwise.
+   */
+  identify(req: IncomingMessage): { id: string; expiresAt: number } | null;
 }
 
 /**
@@ -44,21 +53,26 @@ export function createPageSessions(token: string, opts: { ttlSeconds?: number } 
     return `Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure}`;
   };
 
-  const verify = (value: string): boolean => {
-    const parts = value.split('.');
-    if (parts.length !== 4 || parts[0] !== 'v1') return false;
+  /** The session a request carries, when its cookie is valid and unexpired and it is not cross-origin. */
+  const sessionOf = (req: IncomingMessage): { nonce: string; expiresAt: number } | null => {
+    if (!sameOrigin(req)) return null;
+    const value = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    const parts = value?.split('.') ?? [];
+    if (parts.length !== 4 || parts[0] !== 'v1') return null;
     const expiresAt = Number(parts[1]);
-    if (!Number.isSafeInteger(expiresAt) || expiresAt <= Date.now()) return false;
+    if (!Number.isSafeInteger(expiresAt) || expiresAt <= Date.now()) return null;
     const expected = Buffer.from(mac(parts.slice(0, 3).join('.')));
     const presented = Buffer.from(parts[3]!);
-    return presented.length === expected.length && timingSafeEqual(presented, expected);
+    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return null;
+    return { nonce: parts[2]!, expiresAt };
   };
 
   return {
     ttlSeconds,
     issue(req) {
       const expiresAt = Date.now() + ttlSeconds * 1000;
-      const body = `v1.${expiresAt}.${randomBytes(12).toString('base64url')}`;
+      const nonce = sessionOf(req)?.nonce ?? randomBytes(12).toString('base64url');
+      const body = `v1.${expiresAt}.${nonce}`;
       return {
         cookie: `${SESSION_COOKIE}=${body}.${mac(body)}; ${attributes(req, ttlSeconds)}`,
         expiresAt,
@@ -68,9 +82,11 @@ export function createPageSessions(token: string, opts: { ttlSeconds?: number } 
       return `${SESSION_COOKIE}=; ${attributes(req, 0)}`;
     },
     accepts(req) {
-      if (!sameOrigin(req)) return false;
-      const value = cookieValue(req.headers.cookie, SESSION_COOKIE);
-      return value !== undefined && verify(value);
+      return sessionOf(req) !== null;
+    },
+    identify(req) {
+      const session = sessionOf(req);
+      return session && { id: `page:${session.nonce}`, expiresAt: session.expiresAt };
     },
   };
 }

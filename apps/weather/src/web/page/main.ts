@@ -125,6 +125,8 @@ function subscribe() {
         current = undefined;
         const { corbelCode, code } = codeOf(error);
         if (corbelCode === 'HISTORY_GONE') void resync();
+        // The stream outlived the cookie it was opened with; the refreshed cookie goes with the reconnect.
+        else if (corbelCode === 'TOKEN_EXPIRED') retryLater('session renewed');
         else if (code === 'UNAUTHORIZED') lock('the station asks for its token again');
         else retryLater(error.message);
       },
