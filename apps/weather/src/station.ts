@@ -6,6 +6,7 @@ const HELP = `weather station — serves weather.report, weather.latest and weat
 
 usage: npm run weather:station -- [--port <n>] [--data <dir>] [--token <secret>] [--host <addr>]
                                   [--store sqlite|memory] [--sync normal|full]
+                                  [--redis redis://host:port]
 
   --port <n>        port to listen on (0 picks a free one; default 4000)
   --data <dir>      directory for the station's data (created if missing); readings
@@ -14,6 +15,9 @@ usage: npm run weather:station -- [--port <n>] [--data <dir>] [--token <secret>]
                     the default without --data)
   --sync <mode>     SQLite durability: normal (default; survives a crash of the
                     station) or full (fsync every report; also survives power loss)
+  --redis <url>     keep readings in Redis Streams (redis://127.0.0.1:6379): every
+                    station on the same Redis serves one shared history, and a
+                    client may resume on any of them (overrides --store)
   --token <secret>  require "Authorization: Bearer <secret>" on every request
                     and stream (or set CORBEL_TOKEN); without one the station
                     runs open on loopback
@@ -39,6 +43,7 @@ async function main() {
         host: { type: 'string', default: '127.0.0.1' },
         store: { type: 'string' },
         sync: { type: 'string', default: 'normal' },
+        redis: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -71,13 +76,16 @@ async function main() {
     token: token || undefined,
     store,
     synchronous: sync,
+    redisUrl: values.redis as string | undefined,
   });
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log(`listening on ${station.url}`);
   log(
-    dataDir && store !== 'memory'
-      ? `store: sqlite ${dataDir}/events.db (synchronous=${sync})`
-      : 'store: memory — history is lost on restart (pass --data <dir> to keep it)',
+    values.redis
+      ? `store: redis ${String(values.redis).replace(/\/\/[^@/]*@/, '//***@')} (shared history)`
+      : dataDir && store !== 'memory'
+        ? `store: sqlite ${dataDir}/events.db (synchronous=${sync})`
+        : 'store: memory — history is lost on restart (pass --data <dir> to keep it)',
   );
   log(
     token

@@ -11,14 +11,21 @@ import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import { type AuthOptions, authHeaders } from './auth.js';
 import { eventSourceFetch } from './event-source-fetch.js';
+import { createInstancePool, failoverFetch, isRetrySafe } from './failover.js';
 import { type StateChange, stateLink } from './links/state-link.js';
 import { timeoutLink } from './links/timeout-link.js';
 import { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
 import { backoffMs, shouldReconnect } from './retry-policy.js';
 
 export interface CorbelClientOptions extends AuthOptions {
-  /** The server's base URL (http://host:port); `basePath` is appended unless the URL already ends with it. */
-  url: string;
+  /**
+   * The server's base URL (http://host:port); `basePath` is appended unless the URL already ends with it.
+   * Several URLs (instances sharing one Redis log): the client uses the first and, when it cannot
+   * be reached, moves to the next; streams resume there by id (see failover.ts).
+   */
+  url: string | readonly string[];
+  /** Mutation paths that are safe to retry on another instance (beside `context: { idempotent: true }`). */
+  idempotent?: readonly string[];
   /** Where the router is mounted on the server (default "/rpc"). */
   basePath?: string;
   /** Queries and mutations fail after this long (default 30 s; 0 for never). */
@@ -49,9 +56,18 @@ export interface CorbelClientOptions extends AuthOptions {
 export function createCorbelClient<TRouter extends AnyTRPCRouter>(
   opts: CorbelClientOptions,
 ): TRPCClient<TRouter> {
-  const url = rpcUrl(opts.url, opts.basePath ?? '/rpc');
+  const urls = typeof opts.url === 'string' ? [opts.url] : opts.url;
+  const pool = createInstancePool(urls.map((u) => rpcUrl(u, opts.basePath ?? '/rpc')));
+  const url = pool.primary;
   const baseFetch = opts.fetch ?? (opts.tls ? createNodeFetch(opts.tls) : fetch);
-  const esFetch = eventSourceFetch(opts, baseFetch);
+  const esFetch = eventSourceFetch(opts, failoverFetch(pool, baseFetch, 'always'));
+  const batch = (mode: 'always' | 'unsent') =>
+    httpBatchLink({
+      url,
+      transformer: superjson,
+      headers: () => authHeaders(opts),
+      fetch: failoverFetch(pool, baseFetch, mode) as any,
+    } as any);
   const canRefresh = typeof opts.getToken === 'function';
   const links = [
     ...(opts.onStateChange ? [stateLink<TRouter>(opts.onStateChange)] : []),
@@ -72,12 +88,12 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
       ],
       false: [
         timeoutLink<TRouter>(opts.timeoutMs ?? 30_000),
-        httpBatchLink({
-          url,
-          transformer: superjson,
-          headers: () => authHeaders(opts),
-          fetch: baseFetch as any,
-        } as any),
+        // Only commands that are safe to repeat may be tried on another instance after being sent.
+        splitLink<TRouter>({
+          condition: isRetrySafe(opts.idempotent),
+          true: batch('always'),
+          false: batch('unsent'),
+        }),
       ],
     }),
   ];

@@ -1,0 +1,77 @@
+import { createCorbelClient } from '@corbel/client';
+import { type StartedProcess, startProcess } from '@corbel/testing';
+import type { WeatherRouter } from '../../apps/weather/src/router.js';
+
+const stationEntry = new URL('../../apps/weather/src/station.ts', import.meta.url).pathname;
+
+/** Starts the real station CLI on `redisUrl` (port 0 unless given). */
+export function startRedisStation(redisUrl: string, port = 0): Promise<StartedProcess> {
+  return startProcess(
+    process.execPath,
+    [
+      '--conditions=@corbel/source',
+      '--import',
+      'tsx',
+      stationEntry,
+      '--port',
+      String(port),
+      '--redis',
+      redisUrl,
+    ],
+    { ready: /listening on (\S+)/, timeoutMs: 60_000 },
+  );
+}
+
+export interface Received {
+  id: string;
+  city: string;
+  celsius: number;
+}
+
+/** A failover client subscribed to weather.readings, recording what it receives. */
+export interface Subscriber {
+  name: string;
+  received: Received[];
+  states: string[];
+  errors: unknown[];
+  live: Promise<void>;
+  close(): void;
+}
+
+/** Subscribes a client that knows `urls` (it starts on the first one). */
+export function subscribeReadings(name: string, urls: string[], lastEventId?: string): Subscriber {
+  const states: string[] = [];
+  const received: Received[] = [];
+  const errors: unknown[] = [];
+  const client = createCorbelClient<WeatherRouter>({
+    url: urls,
+    maxReconnectDelayMs: 500,
+    onStateChange: (c) => states.push(c.state),
+  });
+  let markLive!: () => void;
+  const live = new Promise<void>((resolve) => {
+    markLive = resolve;
+  });
+  const sub = client.weather.readings.subscribe(lastEventId ? { lastEventId } : {}, {
+    onStarted: () => markLive(),
+    onData: ({ id, data }) => received.push({ id, city: data.city, celsius: data.celsius }),
+    onError: (error) => errors.push(error),
+  });
+  return { name, received, states, errors, live, close: () => sub.unsubscribe() };
+}
+
+/** Resolves once `predicate` holds (polling); fails with `describe()` after `timeoutMs`. */
+export async function until(predicate: () => boolean, describe: () => string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${describe()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Orders Redis stream ids `<ms>-<seq>`. */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am === bm ? Number(as - bs) : am < bm ? -1 : 1;
+}
