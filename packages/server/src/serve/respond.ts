@@ -12,7 +12,8 @@ export function sendJson(
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
-    vary: 'trpc-accept, accept',
+    // Keep a Vary set earlier (CORS adds Origin).
+    vary: res.hasHeader('vary') ? `${res.getHeader('vary')}, trpc-accept, accept` : 'trpc-accept, accept',
     ...headers,
   });
   res.end(text);

@@ -1,0 +1,449 @@
+/**
+ * The hostile-input suite: everything a broken, slow or malicious client can
+ * throw at a Corbel server, over real sockets, against the weather contract on
+ * the durable SQLite log. Afterwards the server must answer normally, its
+ * memory must be back near where it started and the stored events must be
+ * byte-for-byte what they were.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { createCorbelClient } from '@corbel/client';
+import { createHub, type Hub } from '@corbel/core';
+import { type CorbelServer, createCorbelServer } from '@corbel/server';
+import { createSqliteLog } from '@corbel/store-sqlite';
+import { openSse } from '@corbel/testing';
+import fc from 'fast-check';
+import superjson from 'superjson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadLatestReadings } from '../../apps/weather/src/latest-readings.js';
+import { createWeatherRouter, readingsChannel, type WeatherRouter } from '../../apps/weather/src/router.js';
+import { pool, sendRaw } from './raw-http.js';
+
+const SEED = Number(process.env.HOSTILE_SEED ?? 20261122);
+const RANDOM_REQUESTS = Number(process.env.HOSTILE_REQUESTS ?? 2000);
+const SEEDED_EVENTS = 300;
+
+// A real collection before each RSS reading, without needing --expose-gc on the worker.
+setFlagsFromString('--expose_gc');
+const gc: () => void = runInNewContext('gc');
+const rss = () => {
+  gc();
+  return process.memoryUsage().rss;
+};
+const phase: Record<string, number> = {};
+let phaseStart = performance.now();
+const mark = (name: string) => {
+  const now = performance.now();
+  phase[name] = Math.round(now - phaseStart);
+  phaseStart = now;
+};
+
+let dir: string;
+let hub: Hub;
+let server: CorbelServer;
+let url: string;
+let storedBefore: string[];
+let rssBefore: number;
+const closes: string[] = [];
+const tally = { tried: 0, byStatus: new Map<number, number>() };
+const count = (status: number) => {
+  tally.tried++;
+  tally.byStatus.set(status, (tally.byStatus.get(status) ?? 0) + 1);
+};
+/** Requests that got a 5xx, to show which input did it. */
+const serverErrors: string[] = [];
+
+async function readAll(): Promise<string[]> {
+  const out: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await hub.log.read(readingsChannel.name, { after, limit: 500 });
+    for (const e of page) out.push(superjson.stringify(e));
+    if (page.length < 500) return out;
+    after = page.at(-1)!.id;
+  }
+}
+
+const q = (input: unknown) => `input=${encodeURIComponent(JSON.stringify(superjson.serialize(input)))}`;
+const head = (method: string, target: string, headers: string[] = [], body = '') =>
+  `${method} ${target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n${headers.map((h) => `${h}\r\n`).join('')}${
+    body || method === 'POST' ? `content-length: ${Buffer.byteLength(body, 'latin1')}\r\n` : ''
+  }\r\n${body}`;
+
+async function expectStatus(label: string, request: Buffer | string, expected: number | number[]) {
+  const { status, text } = await sendRaw(url, request);
+  count(status);
+  const ok = Array.isArray(expected) ? expected.includes(status) : status === expected;
+  if (!ok) throw new Error(`${label}: expected ${expected}, got ${status}: ${text.slice(0, 300)}`);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'corbel-hostile-'));
+  hub = createHub({ log: createSqliteLog({ dataDir: dir }), maxQueue: 256 });
+  const router = createWeatherRouter({ hub, latest: await loadLatestReadings(hub) });
+  server = createCorbelServer({
+    router,
+    createContext: () => ({ identity: null }),
+    store: hub.log,
+    sseStallTimeoutMs: 1000,
+    limits: {
+      headersTimeoutMs: 1000,
+      requestTimeoutMs: 2000,
+      // Everything here comes from one address: let the inputs reach the
+      // parsers instead of the rate limiter (limits.test.ts covers that).
+      commandsPerSecond: 0,
+      maxInFlightPerIdentity: 10_000,
+      maxStreamsPerIdentity: 10_000,
+    },
+    streamHooks: { onClose: (_i, reason, error) => closes.push((error as any)?.corbelCode ?? reason) },
+  });
+  ({ url } = await server.listen({ port: 0 }));
+  // Stored events with awkward but valid payloads: unicode, extremes.
+  const cities = ['Oslo', 'Zürich', '東京', 'São Paulo', 'a'.repeat(100), '"quoted"\\', '🌧️ Rain'];
+  for (let i = 0; i < SEEDED_EVENTS; i++) {
+    await hub.publish(readingsChannel, {
+      city: cities[i % cities.length]!,
+      celsius: [-100, 100, 0, -0.5, 36.6, 1e-9][i % 6]!,
+      at: new Date(1_700_000_000_000 + i),
+    });
+  }
+  storedBefore = await readAll();
+  rssBefore = rss();
+});
+
+afterAll(async () => {
+  await server?.close();
+  await hub?.close();
+  rmSync(dir, { recursive: true, force: true });
+  const statuses = [...tally.byStatus.entries()].sort((a, b) => a[0] - b[0]);
+  console.log(
+    `hostile suite: ${tally.tried} requests tried; by status: ${statuses.map(([s, n]) => `${s || 'closed'}=${n}`).join(' ')}; ` +
+      `stream ends: ${JSON.stringify(tallyOf(closes))}; seed ${SEED}; ms per phase: ${JSON.stringify(phase)}`,
+  );
+});
+
+function tallyOf(items: string[]) {
+  const out: Record<string, number> = {};
+  for (const i of items) out[i] = (out[i] ?? 0) + 1;
+  return out;
+}
+
+describe('hostile input', () => {
+  it('answers malformed, truncated, mistyped, deep and invalid-UTF-8 input with a 4xx', async () => {
+    const report = '/rpc/weather.report';
+    const json = 'content-type: application/json';
+    const cases: [string, string | Buffer, number | number[]][] = [
+      ['truncated body', head('POST', report, [json], '{"json":{"city":"Oslo","cel'), 400],
+      ['not JSON', head('POST', report, [json], 'city=Oslo'), 400],
+      ['empty object', head('POST', report, [json], '{}'), 400],
+      ['wrong types', head('POST', report, [json], '{"json":{"city":42,"celsius":"hot"}}'), 400],
+      ['out of range', head('POST', report, [json], '{"json":{"city":"Oslo","celsius":1e308}}'), 400],
+      ['null', head('POST', report, [json], 'null'), 400],
+      ['array', head('POST', report, [json], '[1,2,3]'), 400],
+      ['deep array', head('POST', report, [json], `${'['.repeat(200_000)}${']'.repeat(200_000)}`), 400],
+      [
+        'deep object',
+        head('POST', report, [json], `{"json":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}`),
+        400,
+      ],
+      [
+        'superjson meta bomb',
+        head(
+          'POST',
+          report,
+          [json],
+          JSON.stringify({ json: { city: 'x' }, meta: { values: { city: ['nope'] } } }),
+        ),
+        400,
+      ],
+      [
+        'superjson prototype pollution',
+        head('POST', report, [json], '{"json":{"__proto__":{"polluted":1},"city":"x","celsius":1}}'),
+        [200, 400],
+      ],
+      [
+        'huge string',
+        head('POST', report, [json], JSON.stringify({ json: { city: 'x'.repeat(900_000), celsius: 1 } })),
+        400,
+      ],
+      ['huge array', head('POST', report, [json], JSON.stringify({ json: new Array(200_000).fill(1) })), 400],
+      ['over the body limit', head('POST', report, [json], 'x'.repeat(1024 * 1024 + 10)), 413],
+      [
+        'invalid UTF-8 body',
+        Buffer.concat([
+          Buffer.from(
+            head('POST', report, [json, 'content-length: 16']).replace(/content-length: 0\r\n/, ''),
+          ),
+          Buffer.from([
+            0x7b, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x3a, 0x31, 0x7d, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85,
+          ]),
+        ]),
+        400,
+      ],
+      ['invalid UTF-8 in URL', head('GET', `/rpc/weather.latest?input=%FF%FE%C3%28`), 400],
+      ['bad percent in path', head('GET', '/rpc/weather.%E0%A4%A'), 400],
+      [
+        'wrong content type',
+        head('POST', report, ['content-type: text/plain'], '{"json":{"city":"x","celsius":1}}'),
+        415,
+      ],
+      ['unknown procedure', head('GET', '/rpc/weather.nope'), 404],
+      ['prototype path', head('GET', '/rpc/__proto__'), 404],
+      ['constructor path', head('GET', '/rpc/constructor.prototype'), 404],
+      ['outside the base path', head('GET', '/rpcx/weather.latest'), 404],
+      ['traversal', head('GET', '/rpc/../../etc/passwd'), 404],
+      ['query on mutation', head('GET', report), 405],
+      ['PUT', head('PUT', report, [json], '{}'), 405],
+      ['DELETE', head('DELETE', '/rpc/weather.latest'), 405],
+      ['made-up method', head('BREW', '/rpc/weather.latest'), [400, 405]],
+      ['POST to subscription', head('POST', '/rpc/weather.readings', [json], '{}'), 405],
+      ['batched subscription', head('GET', '/rpc/weather.readings,weather.readings?batch=1'), 400],
+      ['mixed batch', head('GET', '/rpc/weather.latest,weather.report?batch=1'), 400],
+      [
+        'batch of 10 000',
+        head('GET', `/rpc/${Array(10_000).fill('weather.latest').join(',')}?batch=1`),
+        [400, 414, 431],
+      ],
+      ['batch input not an object', head('GET', `/rpc/weather.latest,weather.latest?batch=1&input=[1]`), 400],
+      ['URL over the limit', head('GET', `/rpc/weather.latest?input=${'a'.repeat(9000)}`), 414],
+      ['head over the limit', head('GET', '/rpc/weather.latest', [`x-big: ${'a'.repeat(20_000)}`]), 431],
+      [
+        'too many headers',
+        head(
+          'GET',
+          '/rpc/weather.latest',
+          Array.from({ length: 150 }, (_, i) => `x-h${i}: 1`),
+        ),
+        431,
+      ],
+      ['bad header line', 'GET /rpc/weather.latest HTTP/1.1\r\nhost x\r\n\r\n', 400],
+      ['not HTTP at all', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n', 400],
+      [
+        'bad chunked body',
+        'POST /rpc/weather.report HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
+        400,
+      ],
+      [
+        'smuggling: both lengths',
+        'POST /rpc/weather.report HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n',
+        400,
+      ],
+      [
+        'garbage Last-Event-ID',
+        head('GET', `/rpc/weather.readings?${q({})}`, ['last-event-id: ../../\x01garbage']),
+        400,
+      ],
+      [
+        'enormous Last-Event-ID',
+        head('GET', `/rpc/weather.readings?${q({})}`, [`last-event-id: ${'9'.repeat(12_000)}`]),
+        400,
+      ],
+      [
+        'foreign Last-Event-ID',
+        head('GET', `/rpc/weather.readings?${q({ lastEventId: 'ffffffff-99999999' })}`),
+        [400, 412],
+      ],
+      ['NaN id', head('GET', `/rpc/weather.readings?${q({ lastEventId: '00000000-NaN' })}`), 400],
+    ];
+    for (const [label, request, expected] of cases) await expectStatus(label, request, expected);
+    // Nothing was stored by any of it, except possibly the one valid-looking report.
+    expect((await readAll()).length).toBeLessThanOrEqual(SEEDED_EVENTS + 1);
+  });
+
+  it(`survives ${RANDOM_REQUESTS} randomized requests from fast-check without a 5xx`, async () => {
+    const printable = fc.string({
+      unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
+      maxLength: 40,
+    });
+    const procedure = fc.oneof(
+      fc.constantFrom(
+        'weather.report',
+        'weather.latest',
+        'weather.readings',
+        'weather',
+        '',
+        'weather.latest,weather.latest',
+      ),
+      printable,
+    );
+    const inputValue = fc.oneof(
+      fc.record(
+        { city: fc.string({ maxLength: 120 }), celsius: fc.oneof(fc.double(), fc.integer()) },
+        { requiredKeys: [] },
+      ),
+      fc.jsonValue({ maxDepth: 4 }),
+      fc.record(
+        { city: fc.string(), lastEventId: fc.oneof(fc.string(), fc.constant('00000000-1')) },
+        { requiredKeys: [] },
+      ),
+    );
+    const query = fc.oneof(
+      fc.constant(''),
+      inputValue.map((v) => `?input=${encodeURIComponent(JSON.stringify({ json: v }))}`),
+      inputValue.map((v) => `?input=${encodeURIComponent(JSON.stringify(v)).slice(0, 30)}`),
+      printable.map((s) => `?input=${s}`),
+      fc.constantFrom('?batch=1', '?batch=1&input={}', '?input=%', '?input=%7B%22json%22'),
+    );
+    const body = fc.oneof(
+      fc.constant(''),
+      inputValue.map((v) => JSON.stringify({ json: v })),
+      inputValue.map((v) => JSON.stringify({ json: v }).slice(0, 17)),
+      fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString('latin1')),
+      fc.integer({ min: 1, max: 5000 }).map((n) => `${'['.repeat(n)}${']'.repeat(n)}`),
+    );
+    const headerLine = fc.oneof(
+      fc.constantFrom(
+        'content-type: application/json',
+        'content-type: text/plain',
+        'content-type: application/json; charset=utf-8',
+      ),
+      printable.map((s) => `last-event-id: ${s}`),
+      printable.map((s) => `authorization: Bearer ${s}`),
+      printable.map((s) => `x-request-id: ${s}`),
+      fc.tuple(printable, printable).map(([k, v]) => `x${k.replace(/[^a-z0-9-]/gi, '')}: ${v}`),
+    );
+    const request = fc.record({
+      method: fc.constantFrom(
+        'GET',
+        'GET',
+        'GET',
+        'POST',
+        'POST',
+        'HEAD',
+        'PUT',
+        'DELETE',
+        'OPTIONS',
+        'PATCH',
+      ),
+      procedure,
+      query,
+      headers: fc.array(headerLine, { maxLength: 6 }),
+      body,
+    });
+    phaseStart = performance.now();
+    const samples = fc.sample(request, { numRuns: RANDOM_REQUESTS, seed: SEED });
+    mark('generate');
+    await pool(samples, 16, async (r) => {
+      const path = `/rpc/${encodeURI(r.procedure).replace(/#/g, '%23').replace(/\?/g, '%3F')}${r.query.replace(/ /g, '%20')}`;
+      const isStream = r.method === 'GET' && r.procedure === 'weather.readings';
+      const raw = head(r.method, path, r.headers, r.method === 'GET' || r.method === 'HEAD' ? '' : r.body);
+      // An accepted stream stays open: read its head, then hang up.
+      const { status, text } = await sendRaw(url, Buffer.from(raw, 'latin1'), isStream ? 300 : 5000);
+      count(status);
+      if (status >= 500) serverErrors.push(`${status} for ${raw.slice(0, 300)} -> ${text.slice(0, 300)}`);
+    });
+    mark('random');
+    expect(serverErrors).toEqual([]);
+  });
+
+  it('shrugs off thousands of connections opened and dropped, half-open sockets and slowloris heads', async () => {
+    const { hostname, port } = new URL(url);
+    const target = `GET /rpc/weather.latest?${q({ city: 'Oslo' })} HTTP/1.1\r\nhost: x\r\n\r\n`;
+    // 2000 connections: some drop at once, some mid-head, some mid-body.
+    phaseStart = performance.now();
+    await pool(
+      Array.from({ length: 2000 }, (_, i) => i),
+      64,
+      (i) =>
+        new Promise<void>((resolve) => {
+          const s = connect(Number(port), hostname, () => {
+            if (i % 3 === 1) s.write(target.slice(0, 25));
+            if (i % 3 === 2)
+              s.write('POST /rpc/weather.report HTTP/1.1\r\nhost: x\r\ncontent-length: 50\r\n\r\n{"js');
+            setImmediate(() => s.destroy());
+          });
+          s.on('error', () => {});
+          s.on('close', () => resolve());
+        }),
+    );
+    tally.tried += 2000;
+    mark('open-and-drop');
+
+    // Half-open: the client sends part of a head and shuts its side; and slowloris heads.
+    const lingering: Socket[] = [];
+    const closed: Promise<void>[] = [];
+    for (let i = 0; i < 40; i++) {
+      const s = connect(Number(port), hostname);
+      s.on('error', () => {});
+      closed.push(new Promise((r) => s.on('close', () => r())));
+      if (i % 2 === 0) {
+        s.write(target.slice(0, 30));
+        s.end();
+      } else {
+        s.write('GET /rpc/weather.latest HTTP/1.1\r\n');
+        const drip = setInterval(() => s.writable && s.write(`x-${Date.now()}: 1\r\n`), 200);
+        s.on('close', () => clearInterval(drip));
+      }
+      lingering.push(s);
+    }
+    let forced = false;
+    const deadline = setTimeout(() => {
+      forced = true;
+      for (const s of lingering) s.destroy();
+    }, 15_000);
+    await Promise.all(closed);
+    clearTimeout(deadline);
+    mark('half-open-and-slowloris');
+    tally.tried += 40;
+    // The server closed them (headersTimeout), the test did not have to.
+    expect(forced).toBe(false);
+    const connections = () => new Promise<number>((r) => server.httpServer.getConnections((_e, n) => r(n)));
+    for (let i = 0; i < 100 && (await connections()) > 2; i++) await new Promise((r) => setTimeout(r, 30));
+    expect(await connections()).toBeLessThanOrEqual(2);
+  });
+
+  it('cuts off a subscriber that never reads; its queue stays bounded', async () => {
+    const { hostname, port } = new URL(url);
+    const before = closes.length;
+    const s = connect(Number(port), hostname);
+    s.on('error', () => {});
+    s.write(`GET /rpc/weather.readings?${q({})} HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n\r\n`);
+    // Read nothing, ever.
+    s.pause();
+    for (let i = 0; i < 200 && hub.stats().subscribers === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(hub.stats().subscribers).toBe(1);
+    const city = 'S'.repeat(100);
+    for (let i = 0; i < 40 && closes.length === before; i++) {
+      await Promise.all(
+        Array.from({ length: 500 }, () => hub.publish(readingsChannel, { city, celsius: 1, at: new Date() })),
+      );
+    }
+    for (let i = 0; i < 300 && closes.length === before; i++) await new Promise((r) => setTimeout(r, 10));
+    s.destroy();
+    expect(closes.slice(before)).toEqual([expect.stringMatching(/SLOW_CONSUMER|stalled/)]);
+    expect(hub.stats().subscribers).toBe(0);
+    tally.tried += 1;
+  });
+
+  it('is healthy afterwards: answers normally, memory back near the start, stored events byte-for-byte intact', async () => {
+    // Every stream the suite opened is gone.
+    for (let i = 0; i < 200 && server.streamCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(server.streamCount).toBe(0);
+    const client = createCorbelClient<WeatherRouter>({ url });
+    const { id } = await client.weather.report.mutate({ city: 'After', celsius: 12.5 });
+    expect(await client.weather.latest.query({ city: 'After' })).toMatchObject({
+      city: 'After',
+      celsius: 12.5,
+    });
+    await using sse = await openSse(`${url}/rpc/weather.readings?${q({ city: 'After' })}`, {
+      'last-event-id': storedBefore.length ? JSON.parse(storedBefore.at(-1)!).json.id : id,
+    });
+    expect(sse.status).toBe(200);
+    const frames = await sse.collect(1, 5000);
+    expect(frames.some((f) => f.id === id)).toBe(true);
+
+    const storedAfter = await readAll();
+    expect(storedAfter.slice(0, SEEDED_EVENTS)).toEqual(storedBefore);
+
+    const rssAfter = rss();
+    console.log(
+      `hostile suite RSS: before ${(rssBefore / 1e6).toFixed(1)} MB, after ${(rssAfter / 1e6).toFixed(1)} MB`,
+    );
+    expect(rssAfter).toBeLessThan(rssBefore + 200e6);
+  });
+});
