@@ -1,7 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createHub, createMemoryLog, type EventLog } from '@corbel/core';
-import { type CorbelServer, createCorbelServer } from '@corbel/server';
-import { TRPCError } from '@trpc/server';
+import { type CorbelServer, createCorbelServer, staticTokenAuth } from '@corbel/server';
 import { createJobManager, type JobManager } from './job-manager.js';
 import { createFileJobStore } from './job-store.js';
 import { createJobsRouter, type JobsContext } from './router.js';
@@ -29,12 +27,6 @@ export interface JobsServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const presented = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
-  const expected = Buffer.from(token);
-  return presented.length === expected.length && timingSafeEqual(presented, expected);
-}
-
 /**
  * Starts a jobs server in this process: restores checkpoints, then serves
  * the jobs router at /rpc.
@@ -54,16 +46,8 @@ export async function startJobsServer(opts: JobsServerOptions = {}): Promise<Job
   const resumed = await jobs.restore();
   const server = createCorbelServer({
     router: createJobsRouter({ jobs }),
-    createContext: ({ req }): JobsContext => {
-      if (opts.token === undefined) return { identity: null };
-      if (!tokenMatches(req.headers.authorization, opts.token)) {
-        throw new TRPCError({
-          code: 'UNAUTHORIZED',
-          message: 'a valid "Authorization: Bearer <token>" header is required',
-        });
-      }
-      return { identity: 'token' };
-    },
+    authenticate: opts.token === undefined ? undefined : staticTokenAuth({ tokens: opts.token }),
+    createContext: ({ identity }): JobsContext => ({ identity: identity?.id ?? null }),
   });
   const { url, port } = await server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const close = async () => {

@@ -18,7 +18,7 @@ const tsx = ['--conditions=@corbel/source', '--import', 'tsx'];
 const serverScript = join(repoRoot, 'apps/jobs/src/server.ts');
 const cliScript = join(repoRoot, 'apps/jobs/src/jobs.ts');
 /** π(n) for the sizes used here. */
-const PRIME_COUNT: Record<number, number> = { 100000000: 5_761_455, 300000000: 16_252_325 };
+const PRIME_COUNT: Record<number, number> = { 100000000: 5_761_455, 200000000: 11_078_937 };
 const dirs: string[] = [];
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -151,37 +151,45 @@ describe('jobs', () => {
     expect(frozen).toBeLessThan(cancelled.rangeCount);
   });
 
-  it('with --data, the `jobs` command survives a server restart: the job resumes from its checkpoint', async () => {
-    const port = await freePort();
-    const dataDir = tempDir();
-    let server: StartedProcess | undefined = await jobsServer(['--port', String(port), '--data', dataDir]);
-    const url = server.ready;
-    await using cli = await startProcess(
-      process.execPath,
-      [...tsx, cliScript, 'primes', '300000000', '--url', url],
-      {
-        ready: /started (job-\w+)/,
-        cwd: repoRoot,
-      },
-    );
-    const jobId = cli.ready;
-    try {
-      const before = await waitForRanges(clientFor(url), jobId, 5);
-      expect(before.state).toBe('running');
-      await server.stop();
-      server = await jobsServer(['--port', String(port), '--data', dataDir]);
-      await server.waitForLine(/resumed 1 unfinished job/);
-      expect(await cli.exited).toBe(0);
-      const out = cli.lines.join('\n');
-      expect(out).toMatch(/resum\w+ from (its|the) checkpoint at [\d.]+%/);
-      expect(out).toContain(`done in`);
-      expect(out).toContain(`${PRIME_COUNT[300_000_000]!.toLocaleString('en-US')} primes up to 300,000,000`);
-      const job = await clientFor(url).jobs.get.query({ jobId });
-      expect(job).toMatchObject({ state: 'done', restarts: 1 });
-    } finally {
-      await server?.stop();
-    }
-  });
+  it.each([
+    ['SIGTERM', 'a graceful stop'],
+    ['SIGKILL', 'a crash'],
+  ] as const)(
+    'with --data, the `jobs` command survives a server restart (%s, %s): the job resumes from its checkpoint',
+    async (signal) => {
+      const port = await freePort();
+      const dataDir = tempDir();
+      let server: StartedProcess | undefined = await jobsServer(['--port', String(port), '--data', dataDir]);
+      const url = server.ready;
+      await using cli = await startProcess(
+        process.execPath,
+        [...tsx, cliScript, 'primes', '200000000', '--url', url],
+        {
+          ready: /started (job-\w+)/,
+          cwd: repoRoot,
+        },
+      );
+      const jobId = cli.ready;
+      try {
+        const before = await waitForRanges(clientFor(url), jobId, 3);
+        expect(before.state).toBe('running');
+        await server.stop(signal);
+        server = await jobsServer(['--port', String(port), '--data', dataDir]);
+        await server.waitForLine(/resumed 1 unfinished job/);
+        expect(await cli.exited).toBe(0);
+        const out = cli.lines.join('\n');
+        expect(out).toMatch(/resum\w+ from (its|the) checkpoint at [\d.]+%/);
+        expect(out).toContain(`done in`);
+        expect(out).toContain(
+          `${PRIME_COUNT[200_000_000]!.toLocaleString('en-US')} primes up to 200,000,000`,
+        );
+        const job = await clientFor(url).jobs.get.query({ jobId });
+        expect(job).toMatchObject({ state: 'done', restarts: 1 });
+      } finally {
+        await server?.stop();
+      }
+    },
+  );
 
   it('without --data, a restart loses the job and the `jobs` command says so and why', async () => {
     const port = await freePort();
@@ -222,5 +230,23 @@ describe('jobs', () => {
       );
     }
     expect(code).toBe('NOT_FOUND');
+  });
+
+  it('with --token, the command and the stream need it, and the `jobs` command sends it', async () => {
+    await using server = await jobsServer(['--port', '0', '--token', 'jobs-secret']);
+    const refused = await clientFor(server.ready)
+      .jobs.list.query()
+      .then(
+        () => null,
+        (e: unknown) => trpcCodeOf(e),
+      );
+    expect(refused).toBe('UNAUTHORIZED');
+    await using cli = await startProcess(
+      process.execPath,
+      [...tsx, cliScript, 'collatz', '20000', '--url', server.ready, '--token', 'jobs-secret'],
+      { ready: /started (job-\w+)/, cwd: repoRoot },
+    );
+    expect(await cli.exited).toBe(0);
+    expect(cli.lines.join('\n')).toContain('starts at 17647: 278 steps');
   });
 });
