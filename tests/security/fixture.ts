@@ -19,6 +19,16 @@ export function createSecurityRouter(hub: Hub, init: { maxStreamDurationMs?: num
   return t.router({
     whoami: t.procedure.query(({ ctx }) => ctx.who),
     echo: t.procedure.input(z.any()).query(({ input }) => input),
+    slow: t.procedure.input(z.object({ ms: z.number().max(10_000) })).query(async ({ input, signal }) => {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, input.ms);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return 'done';
+    }),
     publish: t.procedure
       .input(z.object({ n: z.number().int(), room: z.string().max(50) }))
       .mutation(async ({ input }) => (await hub.publish(ticks, input)).id),
