@@ -156,7 +156,7 @@ describe('jobs', () => {
     ['SIGKILL', 'a crash'],
   ] as const)(
     'with --data, the `jobs` command survives a server restart (%s, %s): the job resumes from its checkpoint',
-    async (signal) => {
+    async (signal, _what) => {
       const port = await freePort();
       const dataDir = tempDir();
       let server: StartedProcess | undefined = await jobsServer(['--port', String(port), '--data', dataDir]);
