@@ -1,6 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createHub, createMemoryLog, type EventLog } from '@corbel/core';
-import { type CorbelServer, createCorbelServer, staticTokenAuth } from '@corbel/server';
+import {
+  type CorbelLogger,
+  type CorbelServer,
+  createCorbelMetrics,
+  createCorbelServer,
+  staticTokenAuth,
+} from '@corbel/server';
 import { createSqliteLog, type SqliteSynchronous } from '@corbel/store-sqlite';
 import { loadLatestReadings } from './latest-readings.js';
 import { createWeatherRouter, type WeatherContext } from './router.js';
@@ -13,6 +19,10 @@ export interface StationOptions {
   dataDir?: string;
   /** When set, every request and stream must carry `Authorization: Bearer <token>`. */
   token?: string;
+  /** Serve HTTPS with this PEM key and certificate. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Where the server logs (a pino logger); silent without one. */
+  logger?: CorbelLogger;
   /** The event log; defaults to `store`. */
   log?: EventLog;
   /** Where events live when no `log` is given: SQLite under `dataDir` (the default when there is one) or memory. */
@@ -45,7 +55,8 @@ function stationLog(opts: StationOptions): EventLog {
 
 /** Starts a weather station in this process. */
 export async function startStation(opts: StationOptions = {}): Promise<Station> {
-  const hub = createHub({ log: opts.log ?? stationLog(opts) });
+  const metrics = createCorbelMetrics();
+  const hub = createHub({ hooks: metrics.hubHooks, log: opts.log ?? stationLog(opts) });
   const latest = await loadLatestReadings(hub);
   const router = createWeatherRouter({ hub, latest });
   // The page at `/`; with a token, its HttpOnly session cookie is accepted beside the bearer header.
@@ -56,6 +67,10 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
   const bearer = opts.token === undefined ? undefined : staticTokenAuth({ tokens: opts.token });
   const server = createCorbelServer({
     router,
+    tls: opts.tls,
+    logger: opts.logger,
+    metrics,
+    store: hub.log,
     fallback: web.fallback,
     // Every command and stream (re)connect: the bearer token, or the page's session cookie.
     authenticate: bearer && ((req) => bearer(req) ?? web.sessions?.identify(req) ?? null),

@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { createStationLogger } from './station-logger.js';
 import { startStation } from './station-server.js';
 
 const HELP = `weather station — serves weather.report, weather.latest and weather.readings at /rpc
@@ -21,7 +22,11 @@ usage: npm run weather:station -- [--port <n>] [--data <dir>] [--token <secret>]
   --token <secret>  require "Authorization: Bearer <secret>" on every request
                     and stream (or set CORBEL_TOKEN); without one the station
                     runs open on loopback
-  --host <addr>     address to bind (default 127.0.0.1)
+  --host <addr>     address to bind (default 127.0.0.1); any other than loopback
+                    needs --token (or CORBEL_TOKEN) unless --insecure is given
+  --insecure        allow binding a non-loopback address without a token
+  --tls-key <file>  serve HTTPS with this PEM private key (with --tls-cert)
+  --tls-cert <file> the PEM certificate (chain) for --tls-key
   -h, --help        show this help
 
 prints "listening on http://127.0.0.1:<port>" once it accepts connections;
@@ -44,6 +49,9 @@ async function main() {
         store: { type: 'string' },
         sync: { type: 'string', default: 'normal' },
         redis: { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        insecure: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -62,6 +70,23 @@ async function main() {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const token = (values.token as string | undefined) ?? process.env.CORBEL_TOKEN ?? undefined;
   const host = values.host as string;
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  if (!loopback && !token && !values.insecure) {
+    fail(
+      `refusing to listen on ${host} without a token: pass --token <secret> (or set CORBEL_TOKEN), or --insecure to run open on the network`,
+    );
+  }
+  if (Boolean(values['tls-key']) !== Boolean(values['tls-cert']))
+    fail('--tls-key and --tls-cert go together');
+  let tls: { key: Buffer; cert: Buffer } | undefined;
+  try {
+    tls = values['tls-key']
+      ? { key: readFileSync(values['tls-key'] as string), cert: readFileSync(values['tls-cert'] as string) }
+      : undefined;
+  } catch (error) {
+    fail(`cannot read the TLS key or certificate: ${(error as Error).message}`);
+  }
+  const logger = createStationLogger();
   const store = values.store as string | undefined;
   if (store !== undefined && store !== 'sqlite' && store !== 'memory')
     fail(`--store must be sqlite or memory, got "${store}"`);
@@ -74,12 +99,15 @@ async function main() {
     host,
     dataDir,
     token: token || undefined,
+    tls,
+    logger,
     store,
     synchronous: sync,
     redisUrl: values.redis as string | undefined,
   });
-  const log = (line: string) => process.stdout.write(`${line}\n`);
-  log(`listening on ${station.url}`);
+  // The one plain line: tests and scripts wait for it (see DESIGN.md).
+  process.stdout.write(`listening on ${station.url}\n`);
+  const log = (line: string) => logger.info(line);
   log(
     values.redis
       ? `store: redis ${String(values.redis).replace(/\/\/[^@/]*@/, '//***@')} (shared history)`
@@ -98,9 +126,10 @@ async function main() {
     if (stopping) return;
     stopping = true;
     const started = Date.now();
-    log(`${signal}: draining`);
+    logger.info({ signal }, 'draining');
     await station.close();
-    log(`stopped in ${Date.now() - started} ms`);
+    const drainMs = Date.now() - started;
+    logger.info({ signal, drainMs }, `stopped in ${drainMs} ms`);
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
