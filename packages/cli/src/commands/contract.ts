@@ -1,0 +1,72 @@
+import { writeFileSync } from 'node:fs';
+import { type ContractChange, diffContracts, formatChange } from '@corbel/core';
+import { EXIT } from '../exit-codes.js';
+import { type LoadOptions, loadContract } from '../load-contract.js';
+import { toPlainJson } from '../render.js';
+
+/** `corbel contract export <module-or-url> [-o file]`. */
+export async function contractExportCommand(
+  spec: string,
+  opts: LoadOptions & { output?: string },
+): Promise<void> {
+  const contract = await loadContract(spec, opts);
+  const text = `${JSON.stringify(contract, null, 2)}\n`;
+  if (opts.output) {
+    writeFileSync(opts.output, text);
+    process.stderr.write(
+      `wrote ${opts.output}: ${contract.service}, ${contract.procedures.length} procedure${contract.procedures.length === 1 ? '' : 's'}\n`,
+    );
+  } else process.stdout.write(text);
+}
+
+/**
+ * `corbel contract diff <old> <new>`: one line per change; exit status 1
+ * when any change breaks old clients.
+ */
+export async function contractDiffCommand(
+  oldSpec: string,
+  newSpec: string,
+  opts: LoadOptions & { json?: boolean },
+): Promise<number> {
+  const [oldContract, newContract] = [await loadContract(oldSpec, opts), await loadContract(newSpec, opts)];
+  const diff = diffContracts(oldContract, newContract);
+  if (opts.json) {
+    process.stdout.write(`${toPlainJson(diff, 2)}\n`);
+  } else {
+    // Breaking changes first: they are what the reader must act on.
+    const ordered: ContractChange[] = [
+      ...diff.changes.filter((c) => c.severity === 'breaking'),
+      ...diff.changes.filter((c) => c.severity !== 'breaking'),
+    ];
+    for (const change of ordered) process.stdout.write(`${formatChange(change)}\n`);
+    process.stdout.write(
+      diff.changes.length === 0
+        ? 'no changes\n'
+        : `${diff.breaking} breaking, ${diff.compatible} compatible change${diff.compatible === 1 ? '' : 's'}\n`,
+    );
+  }
+  return diff.breaking > 0 ? EXIT.BREAKING : EXIT.OK;
+}
+
+export const CONTRACT_EXPORT_HELP = `
+Writes a service's contract as JSON: every command and event channel, its
+kind, input/output JSON Schema (superjson types tagged "x-superjson"), and
+whether its events resume by id. The source is a module exporting
+\`contractSource = { service, router, events }\` (or a router), or a URL that
+serves a contract document.
+
+Examples:
+  $ corbel contract export apps/weather/src/contract.ts -o weather.contract.json
+  $ corbel contract export ./src/router.ts --service billing > billing.contract.json`;
+
+export const CONTRACT_DIFF_HELP = `
+Compares two contracts (JSON files, modules or URLs) from both sides — old
+clients calling a new server, and new clients reaching a server not yet
+upgraded — and prints one line per change saying whether it breaks whom and
+why. Exit status 1 when any change is breaking, 0 otherwise.
+
+Examples:
+  $ corbel contract diff proto-docs/services/weather.contract.json apps/weather/src/contract.ts
+  BREAKING   weather.report input.station: required field "station" added — breaks old clients: they do not send it, so the new server refuses calls they still make (400 BAD_REQUEST)
+  1 breaking, 0 compatible changes
+  $ corbel contract diff old.json new.json --json | jq '.changes[] | select(.severity == "breaking")'`;

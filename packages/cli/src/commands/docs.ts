@@ -1,0 +1,28 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportContract, renderContractMarkdown } from '@corbel/core';
+import { CliError, EXIT } from '../exit-codes.js';
+import { type LoadOptions, loadSource } from '../load-contract.js';
+
+/** `corbel docs <module> -o <dir>`: writes `<service>.md` and `<service>.contract.json`. */
+export async function docsCommand(spec: string, opts: LoadOptions & { output?: string }): Promise<void> {
+  if (!opts.output) throw new CliError(EXIT.USAGE, 'usage', 'say where to write the docs: -o <dir>');
+  const contract = exportContract(await loadSource(spec, opts));
+  mkdirSync(opts.output, { recursive: true });
+  const json = join(opts.output, `${contract.service}.contract.json`);
+  const md = join(opts.output, `${contract.service}.md`);
+  writeFileSync(json, `${JSON.stringify(contract, null, 2)}\n`);
+  writeFileSync(md, renderContractMarkdown(contract, { protocolLink: 'protocol.md' }));
+  process.stderr.write(`wrote ${md}\nwrote ${json}\n`);
+}
+
+export const DOCS_HELP = `
+Writes human-readable docs (<service>.md: every command and event channel with
+its input, output, an example on the wire and its errors) and the contract
+(<service>.contract.json) for a service module. In this repository
+\`npm run docs\` does the same for every app into proto-docs/services/.
+
+Examples:
+  $ corbel docs apps/weather/src/contract.ts -o ./docs
+  wrote docs/weather.md
+  wrote docs/weather.contract.json`;

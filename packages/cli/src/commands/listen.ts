@@ -1,0 +1,131 @@
+import { classifyError } from '../classify-error.js';
+import { type ConnectionOptions, connect, procedureOf } from '../connection.js';
+import { CliError, EXIT } from '../exit-codes.js';
+import { readInput } from '../json-input.js';
+import { probeKind } from '../procedure-kind.js';
+import { render, renderMode } from '../render.js';
+
+export interface ListenOptions extends ConnectionOptions {
+  since?: string;
+  count?: string;
+  inputFile?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/**
+ * `corbel listen <url> <channel> [json-input]`: prints every event with its
+ * id, one line each; connection state goes to stderr; resumes by id across
+ * disconnects; `--count` stops after N events; Ctrl-C stops with a count.
+ */
+export async function listenCommand(
+  url: string,
+  path: string,
+  inputArg: string | undefined,
+  opts: ListenOptions,
+): Promise<void> {
+  const count = opts.count === undefined ? undefined : Number(opts.count);
+  if (count !== undefined && (!Number.isInteger(count) || count < 1)) {
+    throw new CliError(EXIT.USAGE, 'usage', `--count must be a whole number above 0, got "${opts.count}"`);
+  }
+  const raw = readInput(inputArg, opts.inputFile);
+  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
+    throw new CliError(EXIT.USAGE, 'usage', 'the input of a channel must be a JSON object');
+  }
+  const input: Record<string, unknown> = { ...(raw as object | undefined) };
+  if (opts.since !== undefined) input.lastEventId = opts.since;
+  const conn = connect(url, opts);
+  const status = (line: string) => {
+    if (!opts.quiet) process.stderr.write(`${line}\n`);
+  };
+
+  status(`connecting to ${conn.url}${conn.basePath}/${path}…`);
+  // Refusals (unknown channel, bad input, 401, a forgotten --since) fail now, with their own status.
+  // A channel's input is an object; with nothing given, `{}` (every event, from now).
+  const kind = await probeKind(conn, path, input);
+  if (kind !== 'subscription') {
+    throw new CliError(
+      EXIT.USAGE,
+      'usage',
+      `${path} is a ${kind}, not an event channel: use corbel call ${url} ${path}`,
+    );
+  }
+
+  const mode = renderMode(process.stdout, Boolean(opts.json));
+  let received = 0;
+  let attempts = 0;
+  await new Promise<void>((resolve, reject) => {
+    const client = conn.client({
+      onStateChange: ({ state, error }) => {
+        if (state === 'live') {
+          attempts = 0;
+          status('live');
+        } else if (state === 'reconnecting') {
+          attempts++;
+          const why = error?.message ? ` (${error.message.slice(0, 120)})` : '';
+          status(`reconnecting, attempt ${attempts}${why}…`);
+        }
+      },
+    });
+    let subscription: { unsubscribe(): void } | undefined;
+    let finished = false;
+    const finish = (error?: unknown) => {
+      if (finished) return;
+      finished = true;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      subscription?.unsubscribe();
+      if (error) reject(error);
+      else resolve();
+    };
+    const onSignal = () => {
+      status(`\nreceived ${received} event${received === 1 ? '' : 's'}`);
+      finish();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    subscription = procedureOf(client, path).subscribe(input, {
+      onData: (envelope: unknown) => {
+        const { id, data } = unwrap(envelope);
+        received++;
+        process.stdout.write(
+          mode.json ? `${render({ id, data }, mode)}\n` : `${id ?? '-'}  ${render(data, mode, true)}\n`,
+        );
+        if (count !== undefined && received >= count) finish();
+      },
+      onError: (error: unknown) => finish(classifyError(error, { url: conn.url, path })),
+      onComplete: () => {
+        if (finished) return;
+        status(`the server ended the stream after ${received} event${received === 1 ? '' : 's'}`);
+        finish();
+      },
+    });
+  });
+}
+
+/** A tracked event arrives as `{ id, data }`; an untracked one as the data itself. */
+function unwrap(envelope: unknown): { id: string | undefined; data: unknown } {
+  if (envelope && typeof envelope === 'object' && 'id' in envelope && 'data' in envelope) {
+    const { id, data } = envelope as { id: unknown; data: unknown };
+    if (typeof id === 'string') return { id, data };
+  }
+  return { id: undefined, data: envelope };
+}
+
+export const LISTEN_HELP = `
+Streams a channel's events as they arrive, one line each: the event id, then
+the event (with --json, one JSON object {"id","data"} per line). Connection
+state (connecting, live, reconnecting) goes to stderr. After a disconnect it
+reconnects and resumes after the last id it printed, so nothing is missed or
+repeated. --since <id> starts after an id you saved (exit status 9 when the
+server no longer has the events after it). Ctrl-C stops it, prints how many
+events it received and exits 0.
+
+Examples:
+  $ corbel listen http://127.0.0.1:4000 weather.readings
+  connecting to http://127.0.0.1:4000/rpc/weather.readings…
+  live
+  9f2c41d0-1  { city: 'Oslo', celsius: -3, at: 2026-11-22T00:49:29.838Z }
+  $ corbel listen http://127.0.0.1:4000 weather.readings '{"city":"Oslo"}' --count 1 --json
+  {"id":"9f2c41d0-2","data":{"city":"Oslo","celsius":-2,"at":"2026-11-22T00:50:02.120Z"}}
+  $ corbel listen http://127.0.0.1:4000 weather.readings --since 9f2c41d0-2`;
