@@ -16,6 +16,7 @@ import type { TRPCClientError } from '@trpc/client';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WeatherRouter } from '../src/router.js';
+import { startStation } from '../src/station-server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -121,6 +122,10 @@ describe.runIf(haveChromium)('weather page in Chromium', () => {
       const consoleErrors: string[] = [];
       for (const page of [a, b]) {
         page.on('pageerror', (e) => consoleErrors.push(e.message));
+        // A Content-Security-Policy violation is reported as a console error.
+        page.on('console', (m) => {
+          if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) consoleErrors.push(m.text());
+        });
         await page.goto(url);
         await waitLive(page);
       }
@@ -239,5 +244,82 @@ describe.runIf(haveChromium)('weather page in Chromium', () => {
     );
     expect(open.status).toBe(401);
     await page.close();
+  });
+});
+
+// Needs no browser: what the station sends with the page.
+describe('weather page over HTTP', () => {
+  it('serves the page and its hashed assets with content type, cache headers and a strict CSP', async () => {
+    await using station = await startStation();
+    const page = await fetch(`${station.url}/`, { headers: { 'accept-encoding': 'identity' } });
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    const csp = page.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(html).not.toMatch(/https?:\/\//); // no CDN, nothing off-origin
+    const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets).toHaveLength(2);
+    let bytes = Buffer.byteLength(html);
+    for (const path of assets) {
+      const res = await fetch(`${station.url}${path}`, { headers: { 'accept-encoding': 'identity' } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(
+        path.endsWith('.js') ? /^text\/javascript/ : /^text\/css/,
+      );
+      expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      bytes += (await res.arrayBuffer()).byteLength;
+      const again = await fetch(`${station.url}${path}`, {
+        headers: { 'if-none-match': res.headers.get('etag')! },
+      });
+      expect(again.status).toBe(304);
+    }
+    // The whole page (html + js + css), uncompressed; README states the figure.
+    expect(bytes).toBeLessThan(80_000);
+    process.stderr.write(`weather page: ${bytes} bytes (html + js + css, uncompressed)\n`);
+    const gz = await fetch(`${station.url}/`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers.get('content-encoding')).toBe('gzip');
+    const session = await fetch(`${station.url}/session`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(session.status).toBe(404); // no token, no sessions
+  });
+
+  it('with a token, /session refuses cross-origin and non-JSON requests and a wrong token', async () => {
+    await using station = await startStation({ token: 'page-secret' });
+    const post = (body: string, headers: Record<string, string>) =>
+      fetch(`${station.url}/session`, { method: 'POST', body, headers });
+    expect(
+      (await post('token=page-secret', { 'content-type': 'application/x-www-form-urlencoded' })).status,
+    ).toBe(415);
+    expect(
+      (
+        await post('{"token":"page-secret"}', {
+          'content-type': 'application/json',
+          origin: 'http://evil.example',
+        })
+      ).status,
+    ).toBe(403);
+    expect((await post('{"token":"nope"}', { 'content-type': 'application/json' })).status).toBe(401);
+    const ok = await post('{"token":"page-secret"}', { 'content-type': 'application/json' });
+    expect(ok.status).toBe(200);
+    const cookie = ok.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    const pair = cookie.split(';')[0]!;
+    const latest = `${station.url}/rpc/weather.latest?input=${encodeURIComponent('{"json":{"city":"Oslo"}}')}`;
+    expect((await fetch(latest, { headers: { cookie: pair } })).status).toBe(200);
+    expect((await fetch(latest, { headers: { cookie: pair, origin: 'http://evil.example' } })).status).toBe(
+      401,
+    );
+    const forged = pair.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+    expect((await fetch(latest, { headers: { cookie: forged } })).status).toBe(401);
   });
 });

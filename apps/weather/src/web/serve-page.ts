@@ -50,6 +50,11 @@ export function pageRoutes(opts: PageRoutesOptions) {
       await serveSession(req, res, opts);
       return true;
     }
+    if (url.pathname === '/favicon.ico') {
+      // Browsers ask for it on every page; answer "nothing" instead of logging a 404.
+      res.writeHead(204, { 'cache-control': 'public, max-age=86400' }).end();
+      return true;
+    }
     const asset = page.assets.get(url.pathname === '/index.html' ? '/' : url.pathname);
     if (!asset) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
