@@ -1,4 +1,3 @@
-import { TRPCClientError } from '@trpc/client';
 import { CliError, EXIT } from './exit-codes.js';
 
 const NETWORK_CODES = new Set([
@@ -43,7 +42,7 @@ export function classifyError(error: unknown, context: { url: string; path?: str
       { cause: error },
     );
   }
-  if (error instanceof TRPCClientError) {
+  if (isClientError(error)) {
     const data = (error.data ?? undefined) as ErrorData | undefined;
     if (data?.code) return fromErrorData(error.message, data, context, error);
     if (/timed out|timeout/i.test(error.message)) {
@@ -148,4 +147,9 @@ function networkCode(error: unknown): string | undefined {
     current = current.cause;
   }
   return undefined;
+}
+
+/** tRPC's TRPCClientError, recognised by name so the CLI needs no direct @trpc/client dependency. */
+function isClientError(error: unknown): error is Error & { data?: unknown } {
+  return error instanceof Error && error.name === 'TRPCClientError';
 }

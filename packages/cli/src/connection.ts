@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { type CorbelClientOptions, createCorbelClient, createNodeFetch } from '@corbel/client';
-import type { AnyTRPCRouter } from '@trpc/server';
 import { CliError, EXIT } from './exit-codes.js';
 
 /** Options every network subcommand takes. */
@@ -66,7 +65,7 @@ export function connect(rawUrl: string, opts: ConnectionOptions): Connection {
     fetch: fetchImpl,
     headers,
     client: (extra = {}) =>
-      createCorbelClient<AnyTRPCRouter>({ url, basePath, token, fetch: fetchImpl, timeoutMs, ...extra }),
+      createCorbelClient<any>({ url, basePath, token, fetch: fetchImpl, timeoutMs, ...extra }),
   };
 }
 
