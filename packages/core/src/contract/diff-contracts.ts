@@ -271,6 +271,9 @@ function classify(
       return compatible('old clients that omit it get the new default', null);
     }
     if (c.kind === 'field-added-required') return breaking(`they do not send it, so ${REFUSED}`);
+    if (c.kind === 'field-became-required') return breaking(`they may leave it out, so ${REFUSED}`);
+    if (c.kind === 'nullable-removed') return breaking(`they may send null, so ${REFUSED}`);
+    if (c.kind === 'enum-value-removed') return breaking(`they may send the removed value, so ${REFUSED}`);
     if (c.effect === 'narrowed' || c.effect === 'changed')
       return breaking(`some values they send are refused: ${REFUSED}`);
     if (c.effect === 'widened') {
@@ -296,6 +299,10 @@ function classify(
       : compatible(`it was optional, so ${readers} already handle its absence`);
   }
   if (c.kind === 'default-changed') return compatible('defaults do not change what is sent');
+  if (c.kind === 'field-became-optional')
+    return breaking('they read it, and the new server may leave it out');
+  if (c.kind === 'nullable-added') return breaking('they expect a value, and the new server may send null');
+  if (c.kind === 'enum-value-added') return breaking('the new server may send a value they do not know');
   if (c.effect === 'widened' || c.effect === 'changed') {
     return breaking('the new server can send values they do not expect');
   }
