@@ -74,7 +74,7 @@ describe('structured logs', () => {
     const odd = await rawRequest(`${svc.url}/healthz`, { headers: { 'x-request-id': 'a b"c' } });
     expect(odd.headers.get('x-request-id')).not.toBe('a b"c');
 
-    await using sse = await openSse(`${svc.url}/rpc/ticks?${q({})}`, { 'x-request-id': 'stream-1' });
+    await using _sse = await openSse(`${svc.url}/rpc/ticks?${q({})}`, { 'x-request-id': 'stream-1' });
     await until(() => svc.server.streamCount === 1, 5000, 'stream open');
     const client = createCorbelClient<SecurityRouter>({ url: svc.url });
     await client.whoami.query();

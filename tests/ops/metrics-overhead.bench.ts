@@ -1,0 +1,95 @@
+/**
+ * Metrics on versus off, commands over loopback: a Corbel server in a child
+ * process (the security fixture's `publish` mutation: one command, one hub
+ * append, the counters and histograms that go with them), and a keep-alive
+ * load loop in this process. Runs alternate on/off so drift from other load
+ * on the machine hits both equally.
+ *
+ *   node --conditions=@corbel/source --import tsx tests/ops/metrics-overhead.bench.ts [seconds] [rounds] [concurrency]
+ */
+import { fork } from 'node:child_process';
+import { Agent, request } from 'node:http';
+
+const [seconds = 4, rounds = 3, concurrency = 32] = process.argv.slice(2).map(Number);
+
+if (process.env.OVERHEAD_CHILD) {
+  const { startSecurityService } = await import('../security/fixture.js');
+  const metricsOn = process.env.OVERHEAD_CHILD === 'on';
+  const svc = await startSecurityService({
+    ...(metricsOn ? {} : { metrics: false }),
+    limits: { commandsPerSecond: 0, maxInFlightPerIdentity: 100_000 },
+  });
+  process.send!({ url: svc.url });
+  process.on('message', async () => {
+    await svc.close();
+    process.exit(0);
+  });
+} else {
+  const body = JSON.stringify({ json: { n: 1, room: 'bench' } });
+  const run = async (mode: 'on' | 'off') => {
+    const child = fork(new URL(import.meta.url).pathname, [], {
+      env: { ...process.env, OVERHEAD_CHILD: mode },
+      execArgv: ['--conditions=@corbel/source', '--import', 'tsx'],
+    });
+    const { url } = await new Promise<{ url: string }>((r) => child.once('message', (m: any) => r(m)));
+    const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+    const post = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          `${url}/rpc/publish`,
+          {
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json', 'content-length': body.length },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    // Warm up, then measure.
+    for (let i = 0; i < 500; i++) await post();
+    let done = 0;
+    let failed = 0;
+    const latencies: number[] = [];
+    const until = performance.now() + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < until) {
+          const t = performance.now();
+          if ((await post()) === 200) done++;
+          else failed++;
+          latencies.push(performance.now() - t);
+        }
+      }),
+    );
+    agent.destroy();
+    child.send('stop');
+    await new Promise((r) => child.once('exit', r));
+    latencies.sort((a, b) => a - b);
+    return {
+      mode,
+      rps: Math.round(done / seconds),
+      p50: latencies[Math.floor(latencies.length * 0.5)]!,
+      p99: latencies[Math.floor(latencies.length * 0.99)]!,
+      failed,
+    };
+  };
+  const results: Awaited<ReturnType<typeof run>>[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const mode of r % 2 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+      const res = await run(mode);
+      results.push(res);
+      console.log(
+        `round ${r + 1} metrics ${mode.padEnd(3)}: ${res.rps} req/s, p50 ${res.p50.toFixed(2)} ms, p99 ${res.p99.toFixed(2)} ms, failed ${res.failed}`,
+      );
+    }
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const on = median(results.filter((r) => r.mode === 'on').map((r) => r.rps));
+  const off = median(results.filter((r) => r.mode === 'off').map((r) => r.rps));
+  console.log(`median: metrics on ${on} req/s, off ${off} req/s (${(((on - off) / off) * 100).toFixed(1)}%)`);
+}
