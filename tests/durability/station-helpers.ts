@@ -62,3 +62,31 @@ export async function report(url: string, city: string, celsius: number): Promis
     return null;
   }
 }
+
+const boardEntry = new URL('../../apps/weather/src/board.ts', import.meta.url).pathname;
+
+/** Starts the real board CLI against `url`; ready once its stream is live. */
+export function startBoard(url: string): Promise<StartedProcess> {
+  return startProcess(
+    process.execPath,
+    ['--conditions=@corbel/source', '--import', 'tsx', boardEntry, '--url', url],
+    { ready: /-- live on (\S+)/, timeoutMs: 60_000 },
+  );
+}
+
+/** The ids of the reading lines a board printed, in order (`… #<id>`). */
+export function boardReadingIds(lines: readonly string[]): string[] {
+  return lines.flatMap((line) => {
+    const m = /^\[\d\d:\d\d:\d\d\] .* #(\S+)$/.exec(line);
+    return m && m[1] !== 'latest' ? [m[1]!] : [];
+  });
+}
+
+/** Waits until `check` holds (polling), or fails with `what`. */
+export async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

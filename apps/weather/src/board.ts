@@ -1,7 +1,14 @@
 import { parseArgs } from 'node:util';
-import { corbelCodeOf, createCorbelClient, isHistoryGone } from '@corbel/client';
+import {
+  type CorbelSession,
+  corbelCodeOf,
+  createCorbelClient,
+  isHistoryGone,
+  openSession,
+  trpcCodeOf,
+} from '@corbel/client';
 import { formatReading } from './format.js';
-import type { WeatherRouter } from './router.js';
+import type { StationRouter } from './station-sessions.js';
 
 const HELP = `weather board — prints every reading a station reports, and resumes after disconnects
 
@@ -42,12 +49,33 @@ async function main() {
   const city = values.city as string | undefined;
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  const client = createCorbelClient<WeatherRouter>({
+  let lastEventId: string | undefined;
+  // The reading shown last when the stream dropped: told to the station when we are back.
+  let cursorAtDrop: string | undefined;
+  let session: CorbelSession<{ text: string; at: Date }> | undefined;
+  // Set by HISTORY_GONE: once the fresh stream is live, fill in from weather.latest.
+  let resyncPending = false;
+  const client = createCorbelClient<StationRouter>({
     url,
     getToken: () => token,
-    onStateChange: ({ state, error }) => {
-      if (state === 'live') say(`-- live on ${url}`);
-      else if (state === 'reconnecting') say(`-- reconnecting${error ? ` (${error.message})` : ''}…`);
+    onStateChange: ({ path, state, error }) => {
+      if (path !== 'weather.readings') return;
+      if (state === 'live') {
+        say(`-- live on ${url}`);
+        if (resyncPending) {
+          resyncPending = false;
+          void resync();
+        }
+        // Back after a drop: resume our session so the station can say what we missed.
+        if (cursorAtDrop !== undefined && session) {
+          const cursors = { 'weather.readings': cursorAtDrop };
+          cursorAtDrop = undefined;
+          session.reopen(cursors).catch(() => {});
+        }
+      } else if (state === 'reconnecting') {
+        cursorAtDrop ??= lastEventId;
+        say(`-- reconnecting${error ? ` (${error.message})` : ''}…`);
+      }
     },
   });
 
@@ -55,12 +83,40 @@ async function main() {
   process.on('SIGINT', () => controller.abort());
   process.on('SIGTERM', () => controller.abort());
 
-  let lastEventId: string | undefined;
+  void showPrivateNotes();
+  /** Opens this board's session and prints the station's private notes to it. */
+  async function showPrivateNotes() {
+    while (!controller.signal.aborted) {
+      try {
+        if (!session) session = await openSession(client);
+        else await session.reopen();
+        for await (const { data } of session.messages({ signal: controller.signal })) {
+          say(`-- note from the station: ${data.text}`);
+        }
+      } catch (error) {
+        if (controller.signal.aborted) return;
+        // NOT_FOUND: the station forgot the session (e.g. a memory store restarted); reopen gives a new one.
+        if (trpcCodeOf(error) === 'FORBIDDEN') return;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
+  const cities = new Set<string>(city ? [city] : []);
+  /** After HISTORY_GONE: the latest reading of every city this board shows, from weather.latest. */
+  async function resync() {
+    for (const name of cities) {
+      const latest = await client.weather.latest.query({ city: name }).catch(() => null);
+      if (latest) say(`-- resynced from weather.latest: ${formatReading(latest, 'latest')}`);
+    }
+    say(`-- resynced ${cities.size} ${cities.size === 1 ? 'city' : 'cities'} from weather.latest; now live`);
+  }
   while (!controller.signal.aborted) {
     try {
       const stream = client.weather.readings.subscribe({ city, lastEventId }, { signal: controller.signal });
       for await (const { id, data } of stream) {
         lastEventId = id;
+        cities.add(data.city);
         say(formatReading(data, id));
       }
     } catch (error) {
@@ -68,6 +124,9 @@ async function main() {
       if (isHistoryGone(error)) {
         say('-- history gone: the station no longer has readings after the last one shown; resyncing');
         lastEventId = undefined;
+        cursorAtDrop = undefined;
+        // Subscribe afresh first and query once live, so nothing falls between the two.
+        resyncPending = true;
         continue;
       }
       process.stderr.write(`board: ${corbelCodeOf(error) ?? ''} ${(error as Error).message}\n`);

@@ -1,5 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createHub, createMemoryLog, type EventLog } from '@corbel/core';
+import {
+  createHub,
+  createMemoryLog,
+  createMemorySessions,
+  type EventLog,
+  type SessionRegistry,
+} from '@corbel/core';
 import {
   type CorbelLogger,
   type CorbelServer,
@@ -7,9 +13,10 @@ import {
   createCorbelServer,
   staticTokenAuth,
 } from '@corbel/server';
-import { createSqliteLog, type SqliteSynchronous } from '@corbel/store-sqlite';
+import { openSqliteStore, type SqliteSynchronous } from '@corbel/store-sqlite';
 import { loadLatestReadings } from './latest-readings.js';
 import { createWeatherRouter, type WeatherContext } from './router.js';
+import { createStationSessions, withSessions } from './station-sessions.js';
 import { webPage } from './web/index.js';
 
 export interface StationOptions {
@@ -29,6 +36,8 @@ export interface StationOptions {
   store?: 'memory' | 'sqlite';
   /** SQLite durability (default NORMAL: survives a process crash; FULL: also power loss). */
   synchronous?: SqliteSynchronous;
+  /** Readings kept (SQLite store; default 100,000); older resumes get HISTORY_GONE. */
+  retainReadings?: number;
 }
 
 export interface Station extends AsyncDisposable {
@@ -45,20 +54,28 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return presented.length === expected.length && timingSafeEqual(presented, expected);
 }
 
-/** The station's event log: SQLite in the data directory unless told otherwise. */
-function stationLog(opts: StationOptions): EventLog {
+/** The station's event log and sessions: SQLite in the data directory unless told otherwise. */
+function stationStore(opts: StationOptions): { log: EventLog; sessions: SessionRegistry } {
   const store = opts.store ?? (opts.dataDir ? 'sqlite' : 'memory');
-  if (store === 'memory') return createMemoryLog();
+  if (store === 'memory') return { log: createMemoryLog(), sessions: createMemorySessions() };
   if (!opts.dataDir) throw new TypeError('the sqlite store needs a data directory (--data <dir>)');
-  return createSqliteLog({ dataDir: opts.dataDir, synchronous: opts.synchronous });
+  return openSqliteStore({
+    dataDir: opts.dataDir,
+    synchronous: opts.synchronous,
+    ...(opts.retainReadings ? { retention: { maxCount: opts.retainReadings } } : {}),
+  });
 }
 
 /** Starts a weather station in this process. */
 export async function startStation(opts: StationOptions = {}): Promise<Station> {
   const metrics = createCorbelMetrics();
-  const hub = createHub({ hooks: metrics.hubHooks, log: opts.log ?? stationLog(opts) });
+  const { log, sessions } = opts.log
+    ? { log: opts.log, sessions: createMemorySessions() }
+    : stationStore(opts);
+  const hub = createHub({ hooks: metrics.hubHooks, log });
   const latest = await loadLatestReadings(hub);
-  const router = createWeatherRouter({ hub, latest });
+  const stationSessions = createStationSessions(hub, sessions);
+  const router = withSessions(createWeatherRouter({ hub, latest }), stationSessions);
   // The page at `/`; with a token, its HttpOnly session cookie is accepted beside the bearer header.
   const web = await webPage({
     token: opts.token,
@@ -79,6 +96,7 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
   const { url, port } = await server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const close = async () => {
     await server.close();
+    stationSessions.service.close();
     await hub.close();
   };
   return { url, port, server, close, [Symbol.asyncDispose]: close };

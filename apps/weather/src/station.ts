@@ -6,7 +6,7 @@ import { startStation } from './station-server.js';
 const HELP = `weather station — serves weather.report, weather.latest and weather.readings at /rpc
 
 usage: npm run weather:station -- [--port <n>] [--data <dir>] [--token <secret>] [--host <addr>]
-                                  [--store sqlite|memory] [--sync normal|full]
+                                  [--store sqlite|memory] [--sync normal|full] [--retain <n>]
                                   [--redis redis://host:port]
 
   --port <n>        port to listen on (0 picks a free one; default 4000)
@@ -16,6 +16,8 @@ usage: npm run weather:station -- [--port <n>] [--data <dir>] [--token <secret>]
                     the default without --data)
   --sync <mode>     SQLite durability: normal (default; survives a crash of the
                     station) or full (fsync every report; also survives power loss)
+  --retain <n>      readings kept per channel (default 100000); a board resuming
+                    from an older one is told its history is gone and resyncs
   --redis <url>     keep readings in Redis Streams (redis://127.0.0.1:6379): every
                     station on the same Redis serves one shared history, and a
                     client may resume on any of them (overrides --store)
@@ -48,6 +50,7 @@ async function main() {
         host: { type: 'string', default: '127.0.0.1' },
         store: { type: 'string' },
         sync: { type: 'string', default: 'normal' },
+        retain: { type: 'string' },
         redis: { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-cert': { type: 'string' },
@@ -93,6 +96,9 @@ async function main() {
   if (store === 'sqlite' && !dataDir) fail('--store sqlite needs --data <dir>');
   const sync = String(values.sync).toUpperCase();
   if (sync !== 'NORMAL' && sync !== 'FULL') fail(`--sync must be normal or full, got "${values.sync}"`);
+  const retain = values.retain === undefined ? undefined : Number(values.retain);
+  if (retain !== undefined && (!Number.isSafeInteger(retain) || retain < 1))
+    fail(`--retain must be a positive whole number, got "${values.retain}"`);
 
   const station = await startStation({
     port,
@@ -103,6 +109,7 @@ async function main() {
     logger,
     store,
     synchronous: sync,
+    retainReadings: retain,
     redisUrl: values.redis as string | undefined,
   });
   // The one plain line: tests and scripts wait for it (see DESIGN.md).

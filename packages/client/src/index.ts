@@ -5,3 +5,4 @@ export { eventSourceFetch } from './event-source-fetch.js';
 export type { ConnectionState, StateChange } from './links/state-link.js';
 export { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
 export { backoffMs, shouldReconnect } from './retry-policy.js';
+export { type CorbelSession, openSession, type SessionClient } from './session.js';

@@ -30,3 +30,11 @@ export {
   createCorbelServer,
   type ListenOptions,
 } from './server.js';
+export {
+  createSessionRouter,
+  createSessionService,
+  type LiveSession,
+  type SessionRouterOptions,
+  type SessionService,
+  type SessionServiceOptions,
+} from './sessions/index.js';

@@ -1,0 +1,7 @@
+export { createSessionRouter, type SessionRouterOptions } from './session-router.js';
+export {
+  createSessionService,
+  type LiveSession,
+  type SessionService,
+  type SessionServiceOptions,
+} from './session-service.js';
