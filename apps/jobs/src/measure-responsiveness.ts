@@ -26,11 +26,10 @@ for (let i = 0; i < 200; i++) {
   busy.push(performance.now() - t);
   await new Promise((r) => setTimeout(r, 10));
 }
-let info;
-for (;;) {
-  info = await c.jobs.get.query({ jobId: job.id });
-  if (info.state === 'done') break;
+let info = await c.jobs.get.query({ jobId: job.id });
+while (info.state !== 'done') {
   await new Promise((r) => setTimeout(r, 100));
+  info = await c.jobs.get.query({ jobId: job.id });
 }
 const q = (a: number[], p: number) =>
   a
