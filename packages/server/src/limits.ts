@@ -16,13 +16,16 @@ export interface Limits {
   maxBatchSize: number;
   /** Open TCP connections for the whole server; past it new sockets are dropped (default 10 000). */
   maxConnections: number;
-  /** Requests (commands and streams) in flight per identity; past it 429 + Retry-After (default 64). */
+  /** Commands in flight per identity; past it 429 + Retry-After (default 256). */
   maxInFlightPerIdentity: number;
-  /** Open event streams per identity; past it 429 + Retry-After (default 32). */
+  /**
+   * Open event streams per identity; past it 429 + Retry-After (default 1000). Generous because one
+   * shared token (or one address, without authentication) may stand for many legitimate clients.
+   */
   maxStreamsPerIdentity: number;
-  /** Sustained commands per second per identity; past the burst 429 + Retry-After (default 200). */
+  /** Sustained commands per second per identity; past the burst 429 + Retry-After (default 1000; 0 turns it off). */
   commandsPerSecond: number;
-  /** Commands an identity may send at once above the sustained rate (default 400). */
+  /** Commands an identity may send at once above the sustained rate (default 2000). */
   commandBurst: number;
   /** Time to receive a request's head (slowloris); 408 after (default 10 s). */
   headersTimeoutMs: number;
@@ -41,10 +44,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxHeaderCount: 100,
   maxBatchSize: 50,
   maxConnections: 10_000,
-  maxInFlightPerIdentity: 64,
-  maxStreamsPerIdentity: 32,
-  commandsPerSecond: 200,
-  commandBurst: 400,
+  maxInFlightPerIdentity: 256,
+  maxStreamsPerIdentity: 1000,
+  commandsPerSecond: 1000,
+  commandBurst: 2000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
