@@ -1,3 +1,4 @@
 export { fromRedisError, isRedisUnavailable } from './redis-errors.js';
 export { compareStreamIds, isStreamId } from './redis-ids.js';
 export { openRedisLog, type RedisLog, type RedisLogOptions } from './redis-log.js';
+export { createRedisSessions, type RedisSessionsOptions } from './redis-sessions.js';

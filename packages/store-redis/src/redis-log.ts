@@ -34,6 +34,8 @@ export interface RedisLog extends EventLog {
   ping: NonNullable<EventLog['ping']>;
   /** Channels the live feed currently reads (one XREAD covers them all). */
   tailedChannels(): string[];
+  /** The stream key of a channel. */
+  streamKey(channel: string): string;
 }
 
 /** Failure settings that make Redis trouble visible at once instead of queued. */
@@ -225,6 +227,7 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
     tailedChannels() {
       return tail?.channels() ?? [];
     },
+    streamKey: keyOf,
     async ping() {
       assertOpen();
       try {
