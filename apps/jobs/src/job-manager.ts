@@ -60,7 +60,9 @@ const workerUrl = new URL(`./job-worker${import.meta.url.endsWith('.ts') ? '.ts'
 /** A worker for the job; under tsx (sources in development) it loads tsx's hooks first. */
 function spawnWorker(data: WorkerInput): Worker {
   if (!workerUrl.pathname.endsWith('.ts')) return new Worker(workerUrl, { workerData: data });
-  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
+  // Resolved here, not in the worker: eval'd code resolves bare names from the cwd, which may be anywhere.
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
   return new Worker(boot, { eval: true, workerData: data });
 }
 
