@@ -7,4 +7,5 @@ import type { ContractSource } from '@corbel/core';
  */
 export const services: Record<string, () => Promise<{ contractSource: ContractSource }>> = {
   weather: () => import('../apps/weather/src/contract.js'),
+  jobs: () => import('../apps/jobs/src/contract.js'),
 };

@@ -39,10 +39,17 @@ export interface ServerConformanceOptions {
   events: {
     /** The subscription's path. */
     path: string;
-    /** Its input (use a filter so only this suite's events arrive). */
-    input: Record<string, unknown>;
-    /** A command that makes the server publish one event matching `input`; `n` counts from 1. */
-    publish(n: number): CommandCall;
+    /**
+     * Its input (use a filter so only this suite's events arrive), or a
+     * function that prepares a fresh stream (e.g. starts a job) and returns its input.
+     */
+    input: Record<string, unknown> | (() => Promise<Record<string, unknown>>);
+    /**
+     * A command that makes the server publish one event matching `input`; `n`
+     * counts from 1. Omit it for streams that produce at least three events on
+     * their own and then end with a `return` frame (a job's progress).
+     */
+    publish?(n: number): CommandCall;
     /** The event id from the publishing command's result, when the service returns one. */
     idOf?: (result: any) => string;
     /**
@@ -99,9 +106,22 @@ export function runServerConformance(opts: ServerConformanceOptions): void {
           body: mutationBody(c.input),
         });
   const publish = async (): Promise<string | undefined> => {
-    const res = await call(opts.events.publish(++published));
+    const res = await call(opts.events.publish!(++published));
     expect(res.status, res.text).toBe(200);
     return opts.events.idOf?.(superjson.deserialize(res.json.result.data));
+  };
+  const selfDriven = !opts.events.publish;
+  const streamInput = async () => {
+    const input = opts.events.input;
+    return typeof input === 'function' ? input() : input;
+  };
+  /** Every message frame of a self-driven stream, until it ends. */
+  const wholeStream = async (input: unknown, headers: Record<string, string> = {}) => {
+    await using sse = await openSse(streamUrl(input), { ...auth, ...headers });
+    expect(sse.status, sse.body).toBe(200);
+    const frames = await sse.collect(10_000, 30_000);
+    expect(frames.at(-1)?.event, 'a self-driven stream ends with a return frame').toBe('return');
+    return messages(frames);
   };
   const streamUrl = (input: unknown) => `${rpc(opts.events.path)}?${queryInput(input)}`;
 
@@ -137,7 +157,8 @@ export function runServerConformance(opts: ServerConformanceOptions): void {
       });
 
       it('superjson types survive the round trip', async () => {
-        await publish();
+        if (selfDriven) await wholeStream(await streamInput());
+        else await publish();
         const res = await call(opts.roundTrip);
         expect(res.status, res.text).toBe(200);
         const annotations = JSON.stringify(res.json.result.data.meta?.values ?? {});
@@ -201,8 +222,8 @@ export function runServerConformance(opts: ServerConformanceOptions): void {
 
     describe('event streams (protocol.md §4, §5)', () => {
       it('starts with retry + connected, then one id: + data: frame per event', async () => {
-        await using sse = await openSse(streamUrl(opts.events.input), auth);
-        expect(sse.status).toBe(200);
+        await using sse = await openSse(streamUrl(await streamInput()), auth);
+        expect(sse.status, sse.body).toBe(200);
         expect(sse.headers['content-type']).toBe('text/event-stream');
         expect(sse.headers['cache-control']).toContain('no-cache');
         const connected = await sse.next();
@@ -210,13 +231,13 @@ export function runServerConformance(opts: ServerConformanceOptions): void {
         expect(connected?.retry).toBeGreaterThan(0);
         expect(() => JSON.parse(connected!.data)).not.toThrow();
 
-        const ids = [await publish(), await publish(), await publish()];
-        const frames = messages(await sse.collect(3));
+        const ids = selfDriven ? [] : [await publish(), await publish(), await publish()];
+        const frames = messages(await sse.collect(3, 30_000)).slice(0, 3);
         expect(frames).toHaveLength(3);
         const frameIds = frames.map((f) => f.id);
         expect(new Set(frameIds).size).toBe(3);
         for (const id of frameIds) expect(id).toBeTypeOf('string');
-        if (opts.events.idOf) expect(frameIds).toEqual(ids);
+        if (opts.events.idOf && !selfDriven) expect(frameIds).toEqual(ids);
         for (const f of frames) {
           const envelope = JSON.parse(f.data);
           expect(envelope).toHaveProperty('json');
@@ -225,15 +246,24 @@ export function runServerConformance(opts: ServerConformanceOptions): void {
       });
 
       it('resumes after Last-Event-ID with exactly the missed events', async () => {
+        const input = await streamInput();
+        if (selfDriven) {
+          const all = await wholeStream(input);
+          expect(all.length).toBeGreaterThanOrEqual(3);
+          const rest = await wholeStream(input, { 'last-event-id': all[0]!.id! });
+          expect(rest.map((f) => f.id)).toEqual(all.slice(1).map((f) => f.id));
+          expect(rest.map((f) => f.data)).toEqual(all.slice(1).map((f) => f.data));
+          return;
+        }
         let last: string;
         {
-          await using sse = await openSse(streamUrl(opts.events.input), auth);
+          await using sse = await openSse(streamUrl(input), auth);
           await sse.next();
           await publish();
           last = messages(await sse.collect(1))[0]!.id!;
         }
         const missed = [await publish(), await publish()];
-        await using resumed = await openSse(streamUrl(opts.events.input), { ...auth, 'last-event-id': last });
+        await using resumed = await openSse(streamUrl(input), { ...auth, 'last-event-id': last });
         expect(resumed.status).toBe(200);
         const frames = messages(await resumed.collect(2));
         expect(frames).toHaveLength(2);
@@ -246,22 +276,30 @@ export function runServerConformance(opts: ServerConformanceOptions): void {
       });
 
       it('resumes after a lastEventId in the input, the same way', async () => {
+        const input = await streamInput();
+        if (selfDriven) {
+          const all = await wholeStream(input);
+          const rest = await wholeStream({ ...input, lastEventId: all[1]!.id! });
+          expect(rest.map((f) => f.id)).toEqual(all.slice(2).map((f) => f.id));
+          return;
+        }
         let last: string;
         {
-          await using sse = await openSse(streamUrl(opts.events.input), auth);
+          await using sse = await openSse(streamUrl(input), auth);
           await sse.next();
           await publish();
           last = messages(await sse.collect(1))[0]!.id!;
         }
-        await publish();
-        await using resumed = await openSse(streamUrl({ ...opts.events.input, lastEventId: last }), auth);
+        const missed = await publish();
+        await using resumed = await openSse(streamUrl({ ...input, lastEventId: last }), auth);
         const [frame] = messages(await resumed.collect(1));
         expect(frame?.id).not.toBe(last);
         expect(frame?.id).toBeTypeOf('string');
+        if (missed) expect(frame?.id).toBe(missed);
       });
 
       it('refuses an id that is not one of its ids with 400 INVALID_EVENT_ID, before the stream', async () => {
-        await using sse = await openSse(streamUrl(opts.events.input), {
+        await using sse = await openSse(streamUrl(await streamInput()), {
           ...auth,
           'last-event-id': 'not an id',
         });
@@ -272,7 +310,7 @@ export function runServerConformance(opts: ServerConformanceOptions): void {
       it.skipIf(!opts.events.goneId)(
         'refuses a forgotten id with 412 HISTORY_GONE, before the stream',
         async () => {
-          await using sse = await openSse(streamUrl(opts.events.input), {
+          await using sse = await openSse(streamUrl(await streamInput()), {
             ...auth,
             'last-event-id': opts.events.goneId!,
           });
@@ -282,10 +320,8 @@ export function runServerConformance(opts: ServerConformanceOptions): void {
       );
 
       it('an unknown channel is refused with 404 before the stream', async () => {
-        await using sse = await openSse(
-          `${rpc(`${opts.events.path}x`)}?${queryInput(opts.events.input)}`,
-          auth,
-        );
+        const input = typeof opts.events.input === 'function' ? {} : opts.events.input;
+        await using sse = await openSse(`${rpc(`${opts.events.path}x`)}?${queryInput(input)}`, auth);
         expectError(asRaw(sse), 404, 'NOT_FOUND');
       });
     });
@@ -300,7 +336,8 @@ export function runServerConformance(opts: ServerConformanceOptions): void {
       });
 
       it('a stream without a token is refused with 401 before it starts', async () => {
-        await using sse = await openSse(streamUrl(opts.events.input));
+        const input = typeof opts.events.input === 'function' ? {} : opts.events.input;
+        await using sse = await openSse(streamUrl(input));
         expectError(asRaw(sse), 401, 'UNAUTHORIZED');
       });
 

@@ -216,6 +216,12 @@ export function typeOf(schema: JsonSchema): string {
     if (lo !== undefined || hi !== undefined) bounds.push(`${lo ?? '-∞'}..${hi ?? '∞'}`);
   } else if (base.startsWith('array')) {
     return `${typeOf((schema.items ?? {}) as JsonSchema)}[]`;
+  } else if (base === 'object' && schema.properties) {
+    // Discriminants (const fields) are shown with their value: { type: "done", result, … }.
+    const keys = Object.entries(schema.properties as Record<string, JsonSchema>).map(([k, v]) =>
+      v.const !== undefined ? `${k}: ${JSON.stringify(v.const)}` : k,
+    );
+    return `{ ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', …' : ''} }`;
   }
   return bounds.length ? `${base} (${bounds.join(', ')})` : base;
 }

@@ -26,7 +26,8 @@ export function sampleValue(schema: JsonSchema | null | undefined, depth = 0): u
   }
   switch (schema[SUPERJSON_KEY]) {
     case 'Date':
-      return FIXED_DATE;
+      // A fresh object each time: a shared one would make superjson add referentialEqualities.
+      return new Date(FIXED_DATE);
     case 'bigint':
       return 1n;
     case 'Map':
