@@ -11,9 +11,11 @@
  *   npm run bench -- --only fanout     one suite: commands | fanout | durable | scale (comma-separated)
  *   npm run bench -- --sizes 1000      fan-out sizes
  *   npm run bench -- --out file.json   also write the JSON report to a file
+ *   npm run bench -- --profile dir     write a CPU profile (.cpuprofile) of every Corbel server process to dir
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MODES } from './modes.js';
 import { type BenchReport, judgeTargets, renderReport } from './report.js';
@@ -34,13 +36,14 @@ async function main() {
       sizes: { type: 'string' },
       reps: { type: 'string' },
       out: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench -- [--quick | --smoke] [--json] [--only commands,fanout,durable,scale] [--sizes 100,1000] [--reps n] [--out file.json]\n',
+      'usage: npm run bench -- [--quick | --smoke] [--json] [--only commands,fanout,durable,scale] [--sizes 100,1000] [--reps n] [--out file.json] [--profile dir]\n',
     );
     return;
   }
@@ -55,6 +58,10 @@ async function main() {
   );
   for (const s of only)
     if (!SUITES.includes(s as any)) throw new Error(`unknown suite ${s}; use ${SUITES.join(', ')}`);
+  if (values.profile) {
+    mkdirSync(values.profile, { recursive: true });
+    process.env.CORBEL_BENCH_PROFILE = resolve(values.profile);
+  }
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   const started = Date.now();
   const report: BenchReport = {

@@ -17,7 +17,7 @@ export interface BenchChild {
   on(event: string, fn: (data: any) => void): () => void;
   /** The child's stderr so far (for error reports). */
   stderr(): string;
-  /** Stops the child: SIGTERM, then SIGKILL after a second. */
+  /** Stops the child: SIGTERM, then SIGKILL after five seconds. */
   stop(): Promise<void>;
 }
 
@@ -28,11 +28,21 @@ export interface BenchChild {
 export async function startChild(
   file: string,
   args: string[],
-  opts: { readyTimeoutMs?: number } = {},
+  opts: { readyTimeoutMs?: number; profile?: boolean } = {},
 ): Promise<{ child: BenchChild; ready: any }> {
+  // `npm run bench -- --profile <dir>` writes a CPU profile of every Corbel server process there.
+  const profileDir = process.env.CORBEL_BENCH_PROFILE;
+  const profiling = opts.profile && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const proc = fork(fileURLToPath(new URL(file, import.meta.url)), args, {
     cwd: ROOT,
-    execArgv: ['--conditions=@corbel/source', '--import', 'tsx', '--expose-gc', '--max-old-space-size=4096'],
+    execArgv: [
+      '--conditions=@corbel/source',
+      '--import',
+      'tsx',
+      '--expose-gc',
+      '--max-old-space-size=4096',
+      ...profiling,
+    ],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
@@ -99,7 +109,7 @@ export async function startChild(
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 1000);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
     },

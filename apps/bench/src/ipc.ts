@@ -29,9 +29,22 @@ export function emit(event: string, data: Record<string, unknown> = {}): void {
 }
 
 /** CPU time used by this process so far (ms) and its resident memory (bytes). */
-export function processStats(): { cpuMs: number; rss: number } {
+export function processStats(): {
+  cpuMs: number;
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+} {
   const cpu = process.cpuUsage();
-  return { cpuMs: (cpu.user + cpu.system) / 1000, rss: process.memoryUsage.rss() };
+  const mem = process.memoryUsage();
+  return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    heapTotal: mem.heapTotal,
+    external: mem.external,
+  };
 }
 
 /** A full GC when the process runs with --expose-gc (the bench starts every child so). */

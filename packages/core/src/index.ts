@@ -46,5 +46,8 @@ export {
   envelopeOf,
   HubSubscription,
   isBatchIterable,
+  isReadyIterable,
   pullBatch,
+  pullReady,
+  type ReadyIterable,
 } from './subscription.js';

@@ -20,12 +20,56 @@ export function envelopeOf<T>(event: StoredEvent<T>): TrackedEnvelope<T> {
   return env as TrackedEnvelope<T>;
 }
 
+// Wakes are batched per turn of the event loop: a subscriber that was pushed
+// several events during one turn is woken once, after it, and its stream
+// writes them together (one write and one syscall instead of one per event).
+// One immediate serves every subscriber, so a publish to N subscribers costs
+// N queue pushes, not N promise resolutions plus N separate writes.
+const pendingWakes: (() => void)[] = [];
+let wakeScheduled = false;
+const defer: (fn: () => void) => void = globalThis.setImmediate ?? ((fn) => setTimeout(fn, 0));
+
+function flushWakes(): void {
+  wakeScheduled = false;
+  const wakes = pendingWakes.splice(0, pendingWakes.length);
+  for (const wake of wakes) wake();
+}
+
+function scheduleWake(wake: () => void): void {
+  pendingWakes.push(wake);
+  if (!wakeScheduled) {
+    wakeScheduled = true;
+    defer(flushWakes);
+  }
+}
+
+const NOTHING_READY = Symbol('nothing ready');
+
 /** Marks iterables that can hand over several ready events at once. */
 export const pullBatch = Symbol.for('corbel.pullBatch');
 
 /** An async iterable that can also deliver ready items in batches (coalesced writes). */
 export interface BatchIterable<T> extends AsyncIterable<T> {
   [pullBatch](max: number): Promise<T[] | null>;
+}
+
+/**
+ * Marks batch iterables whose ready items can be taken without a promise:
+ * `[pullReady](max, wake)` returns the ready items, null at the end (throwing
+ * the end's error once), or undefined when none are ready, and then calls
+ * `wake` once when there may be some. The serving path pumps streams with it,
+ * so an idle subscriber holds no suspended async function and a delivery
+ * costs no promise.
+ */
+export const pullReady = Symbol.for('corbel.pullReady');
+
+export interface ReadyIterable<T> extends BatchIterable<T> {
+  [pullReady](max: number, wake: () => void): T[] | null | undefined;
+}
+
+/** True when `value` offers promise-free pulls. */
+export function isReadyIterable<T = unknown>(value: unknown): value is ReadyIterable<T> {
+  return isBatchIterable(value) && typeof (value as any)[pullReady] === 'function';
 }
 
 /** True when `value` offers batched pulls. */
@@ -55,12 +99,15 @@ export interface SubscriptionInit<T> {
  * the log); if it overflows while live, the subscriber is cut off with the
  * retryable SLOW_CONSUMER error and resumes from the log when it reconnects.
  */
-export class HubSubscription<T> implements BatchIterable<TrackedEnvelope<T>> {
+export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
   private phase: 'replay' | 'live';
   private lastId: string | undefined;
   private queue: StoredEvent<T>[] = [];
   private replayPage: StoredEvent<T>[] = [];
   private lostDuringReplay = false;
+  // Ids need comparing only while a live event may repeat a replayed one:
+  // once one live event is past the last replayed id, the rest are too.
+  private dedupe: boolean;
   private ended: { reason: EndReason; error?: Error } | null = null;
   private wake: (() => void) | null = null;
   private finished = false;
@@ -68,6 +115,7 @@ export class HubSubscription<T> implements BatchIterable<TrackedEnvelope<T>> {
   constructor(private readonly init: SubscriptionInit<T>) {
     this.lastId = init.after;
     this.phase = init.after === undefined ? 'live' : 'replay';
+    this.dedupe = init.after !== undefined;
   }
 
   /** Live delivery from the hub; never blocks the publisher. */
@@ -110,8 +158,9 @@ export class HubSubscription<T> implements BatchIterable<TrackedEnvelope<T>> {
 
   private notify() {
     const wake = this.wake;
+    if (!wake) return;
     this.wake = null;
-    wake?.();
+    scheduleWake(wake);
   }
 
   private finish() {
@@ -120,7 +169,11 @@ export class HubSubscription<T> implements BatchIterable<TrackedEnvelope<T>> {
     this.init.onEnd(this, this.ended?.reason ?? 'done');
   }
 
-  async [pullBatch](max: number): Promise<TrackedEnvelope<T>[] | null> {
+  /**
+   * One step of the pump: ready events, null at the end (the end's error is
+   * thrown, once), a promise while a replay page is read, or NOTHING_READY.
+   */
+  private step(max: number): TrackedEnvelope<T>[] | null | Promise<void> | typeof NOTHING_READY {
     for (;;) {
       if (this.ended) {
         if (this.ended.error) {
@@ -131,34 +184,63 @@ export class HubSubscription<T> implements BatchIterable<TrackedEnvelope<T>> {
         }
         return null;
       }
-      if (this.phase === 'replay') {
-        if (this.replayPage.length === 0) {
-          this.lostDuringReplay = false;
-          let page: StoredEvent<T>[];
-          try {
-            page = (await this.init.log.read(this.init.channel, {
-              after: this.lastId,
-              limit: this.init.pageSize,
-            })) as StoredEvent<T>[];
-          } catch (error) {
-            this.end('store-error', CorbelError.from(error, 'STORE_UNAVAILABLE'));
-            continue;
-          }
-          if (this.ended) continue;
-          if (page.length < this.init.pageSize && !this.lostDuringReplay) this.phase = 'live';
-          this.replayPage = page;
-          this.init.onReplay?.(page.length);
-        }
+      // The last page is drained even once the phase has turned live.
+      if (this.replayPage.length > 0) {
         const out = this.take(this.replayPage, max, true);
         if (out.length > 0) return out;
         continue;
       }
+      if (this.phase === 'replay') return this.readPage();
       const out = this.take(this.queue, max, false);
-      if (out.length > 0) return out;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
+      return out.length > 0 ? out : NOTHING_READY;
     }
+  }
+
+  /** Reads the next replay page (never rejects: a store error ends the subscription). */
+  private async readPage(): Promise<void> {
+    this.lostDuringReplay = false;
+    let page: StoredEvent<T>[];
+    try {
+      page = (await this.init.log.read(this.init.channel, {
+        after: this.lastId,
+        limit: this.init.pageSize,
+      })) as StoredEvent<T>[];
+    } catch (error) {
+      this.end('store-error', CorbelError.from(error, 'STORE_UNAVAILABLE'));
+      return;
+    }
+    if (this.ended) return;
+    if (page.length < this.init.pageSize && !this.lostDuringReplay) this.phase = 'live';
+    this.replayPage = page;
+    this.init.onReplay?.(page.length);
+  }
+
+  async [pullBatch](max: number): Promise<TrackedEnvelope<T>[] | null> {
+    for (;;) {
+      const step = this.step(max);
+      if (step === NOTHING_READY) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+      } else if (step instanceof Promise) {
+        await step;
+      } else {
+        return step;
+      }
+    }
+  }
+
+  [pullReady](max: number, wake: () => void): TrackedEnvelope<T>[] | null | undefined {
+    const step = this.step(max);
+    if (step === NOTHING_READY) {
+      this.wake = wake;
+      return undefined;
+    }
+    if (step instanceof Promise) {
+      step.then(wake);
+      return undefined;
+    }
+    return step;
   }
 
   /** Takes up to `max` events from `source`, skipping ids already delivered. */
@@ -168,7 +250,10 @@ export class HubSubscription<T> implements BatchIterable<TrackedEnvelope<T>> {
     const log = this.init.log;
     for (; i < source.length && out.length < max; i++) {
       const event = source[i]!;
-      if (this.lastId !== undefined && log.compareIds(event.id, this.lastId) <= 0) continue;
+      if (this.dedupe && this.lastId !== undefined) {
+        if (log.compareIds(event.id, this.lastId) <= 0) continue;
+        if (!applyFilter) this.dedupe = false;
+      }
       this.lastId = event.id;
       if (applyFilter && this.init.filter && !this.init.filter(event.payload)) continue;
       out.push(envelopeOf(event));

@@ -10,7 +10,9 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
+import { writeHeapSnapshot } from 'node:v8';
 import { createHub } from '@corbel/core';
 import { createCorbelServer } from '@corbel/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
@@ -138,6 +140,11 @@ async function main() {
   serveIpc({
     stats: () => processStats(),
     gc: () => collect(),
+    /** Writes a heap snapshot (for finding what each subscriber holds) and returns its path. */
+    heapSnapshot: async ({ dir }: { dir: string }) => {
+      await collect();
+      return writeHeapSnapshot(join(dir, `fanout-${kind}-${process.pid}.heapsnapshot`));
+    },
     saturate: ({ window, burst }: { window: number; burst: number }) => {
       running = true;
       acked = published;

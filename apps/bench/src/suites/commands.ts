@@ -39,7 +39,9 @@ async function runOnce(
   load: BenchChild,
   mode: BenchMode,
 ): Promise<CommandRun> {
-  const { child: server, ready } = await startChild('./servers/command-server.ts', ['--kind', contender]);
+  const { child: server, ready } = await startChild('./servers/command-server.ts', ['--kind', contender], {
+    profile: contender === 'corbel',
+  });
   try {
     await check(ready.url, ready.path, contender);
     let before: Promise<{ cpuMs: number }> | undefined;

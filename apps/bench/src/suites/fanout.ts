@@ -46,7 +46,9 @@ export async function runFanoutOnce(
   mode: BenchMode,
   client: BenchChild,
 ): Promise<FanoutRun> {
-  const { child: server, ready } = await startChild('./servers/fanout-server.ts', ['--kind', contender]);
+  const { child: server, ready } = await startChild('./servers/fanout-server.ts', ['--kind', contender], {
+    profile: contender === 'corbel',
+  });
   let onProgress = (_m: { received: number }) => {};
   const unlisten = client.on('progress', (m) => onProgress(m));
   try {

@@ -31,7 +31,9 @@ export async function runScale(
   progress: (line: string) => void,
   opts = mode.scale ?? { subscribers: 10_000, perSec: 10, durationMs: 10_000 },
 ): Promise<ScaleResult> {
-  const { child: server, ready } = await startChild('./servers/fanout-server.ts', ['--kind', 'corbel']);
+  const { child: server, ready } = await startChild('./servers/fanout-server.ts', ['--kind', 'corbel'], {
+    profile: true,
+  });
   const { child: client } = await startChild('./clients/subscriber-client.ts', []);
   try {
     await server.call('gc');

@@ -1,6 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { TRPCError } from '@trpc/server';
 
+// One decoder for every body: `decode` without `stream` keeps no state between calls.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Reads a request body as UTF-8 text, refusing more than `limit` bytes with
  * PAYLOAD_TOO_LARGE (413) as soon as the declared or received size passes it,
@@ -30,7 +33,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
       const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       // Invalid UTF-8 is refused rather than silently replaced.
       try {
-        resolve(new TextDecoder('utf-8', { fatal: true }).decode(buf));
+        resolve(utf8.decode(buf));
       } catch {
         reject(new TRPCError({ code: 'BAD_REQUEST', message: 'request body is not valid UTF-8' }));
       }

@@ -35,33 +35,48 @@ export async function serveCommands(
     requestError = getTRPCErrorFromUnknown(cause);
   }
 
-  const results = await Promise.all(
-    paths.map(async (path, index) => {
-      const type = types[index];
-      const input = inputs[index];
-      try {
-        if (requestError) throw requestError;
-        if (!type) throw new TRPCError({ code: 'NOT_FOUND', message: rc.notFoundMessage(path) });
-        if (req.method !== ACCEPTED_METHOD[type]) {
-          headers.allow = ACCEPTED_METHOD[type];
-          throw new TRPCError({
-            code: 'METHOD_NOT_SUPPORTED',
-            message: `Unsupported ${req.method}-request to ${type} procedure at path "${path}"`,
-          });
-        }
-        const data = await bridge.call({ path, type, input, ctx, signal: rc.signal, batchIndex: index });
-        return { result: { data } };
-      } catch (cause) {
-        const error = getTRPCErrorFromUnknown(cause);
-        errors[index] = error;
-        rc.reportError(error, path, type ?? 'unknown', input, ctx);
-        return { error: bridge.errorShape({ error, type: type ?? 'unknown', path, input, ctx }) };
+  const callOne = async (path: string, index: number) => {
+    const type = types[index];
+    const input = inputs[index];
+    try {
+      if (requestError) throw requestError;
+      if (!type) throw new TRPCError({ code: 'NOT_FOUND', message: rc.notFoundMessage(path) });
+      if (req.method !== ACCEPTED_METHOD[type]) {
+        headers.allow = ACCEPTED_METHOD[type];
+        throw new TRPCError({
+          code: 'METHOD_NOT_SUPPORTED',
+          message: `Unsupported ${req.method}-request to ${type} procedure at path "${path}"`,
+        });
       }
-    }),
-  );
+      const data = await bridge.call({ path, type, input, ctx, signal: rc.signal, batchIndex: index });
+      return { result: { data } };
+    } catch (cause) {
+      const error = getTRPCErrorFromUnknown(cause);
+      errors[index] = error;
+      rc.reportError(error, path, type ?? 'unknown', input, ctx);
+      return { error: bridge.errorShape({ error, type: type ?? 'unknown', path, input, ctx }) };
+    }
+  };
 
-  const untransformed = isBatch ? results : results[0];
-  const status = bridge.statusOf(untransformed, errors);
+  if (!isBatch) {
+    // The common case, one call: no batch bookkeeping, and a success is
+    // serialized straight into tRPC's `{ result: { data } }` wire shape.
+    const single = await callOne(paths[0]!, 0);
+    if (single.result) {
+      const data = JSON.stringify(bridge.serializeOutput(single.result.data));
+      rc.onCommand?.(paths, 200);
+      sendJson(res, 200, data === undefined ? '{"result":{}}' : `{"result":{"data":${data}}}`, headers);
+      return;
+    }
+    const status = bridge.statusOf(single, errors);
+    rc.onCommand?.(paths, status);
+    sendJson(res, status, JSON.stringify(bridge.wire(single)), headers);
+    return;
+  }
+
+  const results = await Promise.all(paths.map(callOne));
+
+  const status = bridge.statusOf(results, errors);
   rc.onCommand?.(paths, status);
-  sendJson(res, status, JSON.stringify(bridge.wire(untransformed)), headers);
+  sendJson(res, status, JSON.stringify(bridge.wire(results)), headers);
 }

@@ -1,5 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CorbelError, isBatchIterable, pullBatch } from '@corbel/core';
+import {
+  CorbelError,
+  isBatchIterable,
+  isReadyIterable,
+  pullBatch,
+  pullReady,
+  type ReadyIterable,
+} from '@corbel/core';
 import { isTrackedEnvelope, type TRPCError } from '@trpc/server';
 import { getTRPCErrorFromUnknown, type RouterBridge } from './trpc-bridge.js';
 
@@ -75,6 +82,32 @@ export class StreamRegistry {
     await Promise.all(all.map((s) => s.drain()));
   }
 
+  // The last multi-event write: subscribers woken in the same turn usually
+  // take the very same events, so they share one buffer instead of each
+  // concatenating their own copy.
+  private lastBatch: unknown[] | undefined;
+  private lastBatchFrames: Buffer | undefined;
+
+  /** The frames of several events as one buffer (shared with the previous caller when the events are the same). */
+  framesOf(batch: unknown[]): Buffer {
+    if (batch.length === 1) return this.frameOf(batch[0]);
+    const last = this.lastBatch;
+    if (last && last.length === batch.length && this.lastBatchFrames) {
+      let same = true;
+      for (let i = 0; i < batch.length; i++) {
+        if (last[i] !== batch[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.lastBatchFrames;
+    }
+    const frames = Buffer.concat(batch.map((v) => this.frameOf(v)));
+    this.lastBatch = batch;
+    this.lastBatchFrames = frames;
+    return frames;
+  }
+
   /** The serialized SSE frame of an envelope (cached for shared ones). */
   frameOf(value: unknown): Buffer {
     if (isTrackedEnvelope(value)) {
@@ -115,8 +148,13 @@ export class EventStream {
     private readonly errorShape: (error: TRPCError) => unknown,
   ) {}
 
-  /** Sends headers and the `connected` frame, then pumps events until the end. */
-  async run(source: AsyncIterable<unknown>): Promise<void> {
+  /**
+   * Sends headers and the `connected` frame, then pumps events in the
+   * background until the end. It returns once the stream is open, so the
+   * request handler that opened it does not stay suspended (with everything
+   * it holds) for the life of the stream: that is memory per subscriber.
+   */
+  run(source: AsyncIterable<unknown>): void {
     const { res, registry } = this;
     this.source = source;
     res.writeHead(200, SSE_HEADERS);
@@ -133,7 +171,47 @@ export class EventStream {
       this.maxTimer.unref();
     }
     res.once('close', () => this.finish('client-gone'));
+    if (isReadyIterable(source)) {
+      this.ready = source;
+      this.pumpReady();
+    } else {
+      void this.pump(source);
+    }
+  }
 
+  private ready: ReadyIterable<unknown> | undefined;
+
+  /**
+   * The hub's pump, with no promise and no suspended function: write what is
+   * ready, then leave `pumpReady` as the wake-up call (for the next events or
+   * for a drained socket).
+   */
+  private readonly pumpReady = (): void => {
+    const { res, registry } = this;
+    const source = this.ready!;
+    try {
+      while (!this.ended) {
+        const batch = source[pullReady](BATCH, this.pumpReady);
+        if (batch === undefined) return;
+        if (batch === null) {
+          res.write(RETURN_FRAME);
+          this.finish('complete');
+          return;
+        }
+        if (batch.length === 0) continue;
+        registry.hooks.onFrames?.(this.info, batch.length);
+        if (!res.write(registry.framesOf(batch))) {
+          this.whenDrained(this.pumpReady);
+          return;
+        }
+      }
+    } catch (cause) {
+      if (!this.ended) this.fail(getTRPCErrorFromUnknown(cause));
+    }
+  };
+
+  private async pump(source: AsyncIterable<unknown>): Promise<void> {
+    const { res, registry } = this;
     try {
       if (isBatchIterable(source)) {
         for (;;) {
@@ -141,7 +219,7 @@ export class EventStream {
           if (this.ended) return;
           if (batch === null) break;
           if (batch.length === 0) continue;
-          const frames = batch.length === 1 ? this.registry.frameOf(batch[0]) : this.concat(batch);
+          const frames = registry.framesOf(batch);
           registry.hooks.onFrames?.(this.info, batch.length);
           if (!res.write(frames)) await this.drained();
           if (this.ended) return;
@@ -167,32 +245,29 @@ export class EventStream {
     }
   }
 
-  private concat(batch: unknown[]): Buffer {
-    const parts = batch.map((v) => this.registry.frameOf(v));
-    return Buffer.concat(parts);
-  }
-
   /**
    * Waits for the socket to take more. A client that stops reading for longer
    * than the stall timeout is disconnected: its hub queue is already bounded,
    * and this frees the socket too.
    */
   private drained(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        done();
-        this.finish('stalled');
-        this.res.destroy();
-      }, this.registry.stallTimeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.res.off('drain', done);
-        this.res.off('close', done);
-        resolve();
-      };
-      this.res.on('drain', done);
-      this.res.on('close', done);
-    });
+    return new Promise((resolve) => this.whenDrained(resolve));
+  }
+
+  private whenDrained(then: () => void): void {
+    const timer = setTimeout(() => {
+      done();
+      this.finish('stalled');
+      this.res.destroy();
+    }, this.registry.stallTimeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      this.res.off('drain', done);
+      this.res.off('close', done);
+      then();
+    };
+    this.res.on('drain', done);
+    this.res.on('close', done);
   }
 
   /** Writes a serialized-error frame and ends the stream. */
