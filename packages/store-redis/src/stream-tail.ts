@@ -134,7 +134,8 @@ export class StreamTail {
       (n) => {
         this.unblocking = false;
         // 0: the XREAD had not reached Redis yet; try again shortly while it is stale.
-        if (Number(n) === 0 && attempt < 50) setTimeout(() => this.unblock(attempt + 1), 2);
+        if (Number(n) === 0 && attempt < 60)
+          setTimeout(() => this.unblock(attempt + 1), Math.min(2 + 2 * attempt, 50));
       },
       () => {
         this.unblocking = false;
@@ -153,6 +154,7 @@ export class StreamTail {
   private async loop() {
     const { reader, count, blockMs } = this.opts;
     while (!this.closed) {
+      const generation = this.generation;
       const ready = [...this.byKey.values()].filter((t) => t.lastId !== null);
       if (ready.length === 0) {
         if (this.byKey.size === 0) return; // nothing to tail: the next add() restarts the loop
@@ -163,9 +165,12 @@ export class StreamTail {
       }
       let reply: [string, RawEntry[]][] | null;
       try {
-        if (reader.status !== 'ready') await waitReady(reader, 1000);
+        if (reader.status !== 'ready') await waitReady(reader, 2000);
         if (this.readerId === null) this.readerId = Number(await reader.client('ID'));
-        this.inFlight = this.generation;
+        // A channel became ready during those awaits: rebuild the key list first.
+        if (generation !== this.generation) continue;
+        // Set in the same turn as the XREAD is queued, so a later kick sees it as stale.
+        this.inFlight = generation;
         const keys = ready.map((t) => t.key);
         const ids = ready.map((t) => t.lastId!);
         reply = (await reader.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...keys, ...ids)) as
