@@ -2,6 +2,13 @@ export type { AuthOptions } from './auth.js';
 export { type CorbelClientOptions, createCorbelClient } from './client.js';
 export { corbelCodeOf, isHistoryGone, trpcCodeOf } from './errors.js';
 export { eventSourceFetch } from './event-source-fetch.js';
+export {
+  createInstancePool,
+  type FailoverMode,
+  failoverFetch,
+  type InstancePool,
+  isRetrySafe,
+} from './failover.js';
 export type { ConnectionState, StateChange } from './links/state-link.js';
 export { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
 export { backoffMs, shouldReconnect } from './retry-policy.js';
