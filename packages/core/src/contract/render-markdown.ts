@@ -130,6 +130,7 @@ function renderErrors(p: ContractProcedure, lines: string[]): void {
       'the input is not valid JSON or fails the schema (`data.issues` names each field)',
     ]);
   rows.push(['401', 'UNAUTHORIZED', 'the server requires a token and none (or a wrong one) was sent']);
+  rows.push(['403', 'FORBIDDEN', 'the caller is authenticated but not allowed to call this']);
   if (p.kind === 'subscription' && p.events?.resumable) {
     rows.push(['400', 'BAD_REQUEST / INVALID_EVENT_ID', CORBEL_ERROR_CODES.INVALID_EVENT_ID.doc]);
     rows.push(['412', 'PRECONDITION_FAILED / HISTORY_GONE', CORBEL_ERROR_CODES.HISTORY_GONE.doc]);
