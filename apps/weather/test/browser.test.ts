@@ -90,7 +90,23 @@ async function launch(): Promise<{ context: BrowserContext; dispose: () => Promi
 const stateOf = (page: Page) => page.locator('#connection').getAttribute('data-state');
 const waitLive = (page: Page) =>
   page.waitForSelector('#connection[data-state="live"], #connection[data-state="resynced"]', WAIT);
-const waitReading = (page: Page, id: string) => page.waitForSelector(`#readings li[data-id="${id}"]`, WAIT);
+const waitReading = (page: Page, id: string) =>
+  explain(page, page.waitForSelector(`#readings li[data-id="${id}"]`, WAIT));
+
+/** On failure, say what the page showed: its connection badge and what it listed. */
+async function explain<T>(page: Page, waiting: Promise<T>): Promise<T> {
+  try {
+    return await waiting;
+  } catch (error) {
+    const state = await page.evaluate(() => {
+      const c = document.getElementById('connection')!;
+      const ids = [...document.querySelectorAll('#readings li')].map((li) => (li as HTMLElement).dataset.id);
+      const latest = [...document.querySelectorAll('#latest tbody tr')].map((tr) => tr.textContent);
+      return `badge=${c.dataset.state} (${c.title}) readings=${ids.join(',')} latest=${latest.join(' | ')}`;
+    });
+    throw new Error(`${(error as Error).message}\npage: ${state}`);
+  }
+}
 
 describe.runIf(haveChromium)('weather page in Chromium', () => {
   let browser: Awaited<ReturnType<typeof launch>>;
@@ -109,101 +125,110 @@ describe.runIf(haveChromium)('weather page in Chromium', () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('two pages share readings, show a Node client’s, survive a station restart, and show validation errors', async () => {
-    const port = await freePort();
-    const dataDir = tempDir();
-    let proc: StartedProcess | undefined = await station(port, dataDir);
-    try {
-      const url = proc.ready;
-      const node = createCorbelClient<WeatherRouter>({ url });
-      const { context } = browser;
-      const a = await context.newPage();
-      const b = await context.newPage();
-      const consoleErrors: string[] = [];
-      for (const page of [a, b]) {
-        page.on('pageerror', (e) => consoleErrors.push(e.message));
-        // A Content-Security-Policy violation is reported as a console error.
-        page.on('console', (m) => {
-          if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) consoleErrors.push(m.text());
-        });
-        await page.goto(url);
-        await waitLive(page);
-      }
-
-      // A reading reported in page A appears in page B (and in A).
-      await a.fill('#city', 'Oslo');
-      await a.fill('#celsius', '-3.5');
-      await a.click('#report-form button[type=submit]');
-      const reported = await a.waitForSelector('#report-status:has-text("reported #")', WAIT);
-      const idFromPage = (await reported.textContent())!.replace(/^reported #/, '').trim();
-      for (const page of [a, b]) {
-        const li = await waitReading(page, idFromPage);
-        expect(await li.getAttribute('data-city')).toBe('Oslo');
-        expect(await li.getAttribute('data-celsius')).toBe('-3.5');
-      }
-
-      // A reading reported by a Node client (another process's view) appears in both.
-      const fromNode = await node.weather.report.mutate({ city: 'Lagos', celsius: 31.25 });
-      for (const page of [a, b]) await waitReading(page, fromNode.id);
-      expect(await b.locator('#latest tr[data-city="Lagos"]').getAttribute('data-celsius')).toBe('31.25');
-
-      // A bad temperature shows the server's own message next to the field.
-      const serverMessage = await node.weather.report.mutate({ city: 'Oslo', celsius: 500 }).then(
-        () => 'accepted?!',
-        (e: unknown) => (e as TRPCClientError<WeatherRouter>).data?.issues?.[0]?.message ?? 'no issue',
-      );
-      expect(serverMessage).toMatch(/100/);
-      await b.fill('#city', 'Oslo');
-      await b.fill('#celsius', '500');
-      await b.click('#report-form button[type=submit]');
-      await b.waitForSelector('#celsius-error:not(:empty)', WAIT);
-      expect(await b.textContent('#celsius-error')).toBe(serverMessage);
-      expect(await b.getAttribute('#celsius', 'aria-invalid')).toBe('true');
-      expect(await b.textContent('#city-error')).toBe('');
-
-      // Restart the station (a real process, the same port) while the pages are
-      // offline, report while they are away, then let them come back.
-      await context.setOffline(true);
-      await proc.stop();
-      proc = undefined;
-      proc = await station(port, dataDir);
-      const durable = (await node.weather.latest.query({ city: 'Lagos' })) !== null;
-      const whileDown = [
-        await node.weather.report.mutate({ city: 'Oslo', celsius: -4.25 }),
-        await node.weather.report.mutate({ city: 'Quito', celsius: 14.5 }),
-      ];
-      await context.setOffline(false);
-      for (const page of [a, b]) {
-        await waitLive(page);
-        await page.waitForSelector('#latest tr[data-city="Oslo"][data-celsius="-4.25"]', WAIT);
-        if (durable) {
-          // The store kept its history: the pages resumed by id and missed nothing.
-          for (const r of whileDown) await waitReading(page, r.id);
-          expect(await stateOf(page)).toBe('live');
-        } else {
-          // A memory log restarted: the page must say so, never lose silently.
-          expect(await stateOf(page)).toBe('resynced');
-          expect(await page.textContent('#connection')).toContain('history gone → resynced');
+  it.each([
+    ['sqlite', 'resume by id'],
+    ['memory', 'history gone → resynced'],
+  ] as const)(
+    'two pages share readings, show a Node client’s, survive a station restart (%s store: %s), and show validation errors',
+    async (store, _what) => {
+      const port = await freePort();
+      const dataDir = tempDir();
+      let proc: StartedProcess | undefined = await station(port, dataDir, ['--store', store]);
+      try {
+        const url = proc.ready;
+        const node = createCorbelClient<WeatherRouter>({ url });
+        const { context } = browser;
+        const a = await context.newPage();
+        const b = await context.newPage();
+        const consoleErrors: string[] = [];
+        for (const page of [a, b]) {
+          page.on('pageerror', (e) => consoleErrors.push(e.message));
+          // A Content-Security-Policy violation is reported as a console error.
+          page.on('console', (m) => {
+            if (m.type() === 'error' && /Content Security Policy/i.test(m.text()))
+              consoleErrors.push(m.text());
+          });
+          await page.goto(url);
+          await waitLive(page);
         }
+
+        // A reading reported in page A appears in page B (and in A).
+        await a.fill('#city', 'Oslo');
+        await a.fill('#celsius', '-3.5');
+        await a.click('#report-form button[type=submit]');
+        const reported = await a.waitForSelector('#report-status:has-text("reported #")', WAIT);
+        const idFromPage = (await reported.textContent())!.replace(/^reported #/, '').trim();
+        for (const page of [a, b]) {
+          const li = await waitReading(page, idFromPage);
+          expect(await li.getAttribute('data-city')).toBe('Oslo');
+          expect(await li.getAttribute('data-celsius')).toBe('-3.5');
+        }
+
+        // A reading reported by a Node client (another process's view) appears in both.
+        const fromNode = await node.weather.report.mutate({ city: 'Lagos', celsius: 31.25 });
+        for (const page of [a, b]) await waitReading(page, fromNode.id);
+        expect(await b.locator('#latest tr[data-city="Lagos"]').getAttribute('data-celsius')).toBe('31.25');
+
+        // A bad temperature shows the server's own message next to the field.
+        const serverMessage = await node.weather.report.mutate({ city: 'Oslo', celsius: 500 }).then(
+          () => 'accepted?!',
+          (e: unknown) => (e as TRPCClientError<WeatherRouter>).data?.issues?.[0]?.message ?? 'no issue',
+        );
+        expect(serverMessage).toMatch(/100/);
+        await b.fill('#city', 'Oslo');
+        await b.fill('#celsius', '500');
+        await b.click('#report-form button[type=submit]');
+        await b.waitForSelector('#celsius-error:not(:empty)', WAIT);
+        expect(await b.textContent('#celsius-error')).toBe(serverMessage);
+        expect(await b.getAttribute('#celsius', 'aria-invalid')).toBe('true');
+        expect(await b.textContent('#city-error')).toBe('');
+
+        // Restart the station (a real process, the same port) while the pages are
+        // offline, report while they are away, then let them come back.
+        await context.setOffline(true);
+        await proc.stop();
+        proc = undefined;
+        proc = await station(port, dataDir, ['--store', store]);
+        const durable = (await node.weather.latest.query({ city: 'Lagos' })) !== null;
+        expect(durable).toBe(store === 'sqlite');
+        const whileDown = [
+          await node.weather.report.mutate({ city: 'Oslo', celsius: -4.25 }),
+          await node.weather.report.mutate({ city: 'Quito', celsius: 14.5 }),
+        ];
+        await context.setOffline(false);
+        for (const page of [a, b]) {
+          await waitLive(page);
+          await explain(
+            page,
+            page.waitForSelector('#latest tr[data-city="Oslo"][data-celsius="-4.25"]', WAIT),
+          );
+          if (durable) {
+            // The store kept its history: the pages resumed by id and missed nothing.
+            for (const r of whileDown) await waitReading(page, r.id);
+            expect(await stateOf(page)).toBe('live');
+          } else {
+            // A memory log restarted: the page must say so, never lose silently.
+            expect(await stateOf(page)).toBe('resynced');
+            expect(await page.textContent('#connection')).toContain('history gone → resynced');
+          }
+        }
+
+        // Both pages follow the live stream again.
+        const after = await node.weather.report.mutate({ city: 'Boston', celsius: 2 });
+        for (const page of [a, b]) await waitReading(page, after.id);
+
+        mkdirSync(resultsDir, { recursive: true });
+        await b.setViewportSize({ width: 900, height: 900 });
+        const shot = store === 'sqlite' ? 'weather-page.png' : 'weather-page-resynced.png';
+        await b.screenshot({ path: join(resultsDir, shot), fullPage: true });
+        expect(consoleErrors).toEqual([]);
+        await a.close();
+        await b.close();
+      } finally {
+        await proc?.stop();
       }
-      process.stderr.write(
-        `weather page restart test ran against a ${durable ? 'durable store (resumed by id)' : 'memory log (history gone → resynced)'}\n`,
-      );
-
-      // Both pages follow the live stream again.
-      const after = await node.weather.report.mutate({ city: 'Boston', celsius: 2 });
-      for (const page of [a, b]) await waitReading(page, after.id);
-
-      mkdirSync(resultsDir, { recursive: true });
-      await b.setViewportSize({ width: 900, height: 900 });
-      await b.screenshot({ path: join(resultsDir, 'weather-page.png'), fullPage: true });
-      expect(consoleErrors).toEqual([]);
-      await a.close();
-      await b.close();
-    } finally {
-      await proc?.stop();
-    }
-  });
+    },
+  );
 
   it('with --token, trades the token for an HttpOnly cookie and never puts it in a URL', async () => {
     const token = 's3cret-token-for-the-page';
