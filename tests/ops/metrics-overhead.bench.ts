@@ -20,9 +20,17 @@ if (process.env.OVERHEAD_CHILD) {
     limits: { commandsPerSecond: 0, maxInFlightPerIdentity: 100_000 },
   });
   process.send!({ url: svc.url });
-  process.on('message', async () => {
-    await svc.close();
-    process.exit(0);
+  let cpu = process.cpuUsage();
+  process.on('message', async (m) => {
+    if (m === 'start') {
+      cpu = process.cpuUsage();
+      return;
+    }
+    const used = process.cpuUsage(cpu);
+    process.send!({ cpuMicros: used.user + used.system }, async () => {
+      await svc.close();
+      process.exit(0);
+    });
   });
 } else {
   const body = JSON.stringify({ json: { n: 1, room: 'bench' } });
@@ -52,6 +60,7 @@ if (process.env.OVERHEAD_CHILD) {
       });
     // Warm up, then measure.
     for (let i = 0; i < 500; i++) await post();
+    child.send('start');
     let done = 0;
     let failed = 0;
     const latencies: number[] = [];
@@ -67,8 +76,12 @@ if (process.env.OVERHEAD_CHILD) {
       }),
     );
     agent.destroy();
-    child.send('stop');
-    await new Promise((r) => child.once('exit', r));
+    const exited = new Promise((r) => child.once('exit', r));
+    const { cpuMicros } = await new Promise<{ cpuMicros: number }>((r) => {
+      child.once('message', (m: any) => r(m));
+      child.send('stop');
+    });
+    await exited;
     latencies.sort((a, b) => a - b);
     return {
       mode,
@@ -76,6 +89,8 @@ if (process.env.OVERHEAD_CHILD) {
       p50: latencies[Math.floor(latencies.length * 0.5)]!,
       p99: latencies[Math.floor(latencies.length * 0.99)]!,
       failed,
+      // Server CPU per command: far less disturbed by other load on the machine than req/s.
+      cpuPerRequest: cpuMicros / (done + failed),
     };
   };
   const results: Awaited<ReturnType<typeof run>>[] = [];
@@ -84,12 +99,17 @@ if (process.env.OVERHEAD_CHILD) {
       const res = await run(mode);
       results.push(res);
       console.log(
-        `round ${r + 1} metrics ${mode.padEnd(3)}: ${res.rps} req/s, p50 ${res.p50.toFixed(2)} ms, p99 ${res.p99.toFixed(2)} ms, failed ${res.failed}`,
+        `round ${r + 1} metrics ${mode.padEnd(3)}: ${res.rps} req/s, p50 ${res.p50.toFixed(2)} ms, p99 ${res.p99.toFixed(2)} ms, server CPU ${res.cpuPerRequest.toFixed(1)} µs/command, failed ${res.failed}`,
       );
     }
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const on = median(results.filter((r) => r.mode === 'on').map((r) => r.rps));
   const off = median(results.filter((r) => r.mode === 'off').map((r) => r.rps));
+  const cpuOn = median(results.filter((r) => r.mode === 'on').map((r) => r.cpuPerRequest));
+  const cpuOff = median(results.filter((r) => r.mode === 'off').map((r) => r.cpuPerRequest));
   console.log(`median: metrics on ${on} req/s, off ${off} req/s (${(((on - off) / off) * 100).toFixed(1)}%)`);
+  console.log(
+    `median server CPU per command: on ${cpuOn.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs (${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)}%)`,
+  );
 }

@@ -133,7 +133,6 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     }),
   };
 
-  const channels = new Set<string>();
   const hubHooks: HubHooks = {
     onPublish(channel, _event, appendMs) {
       m.published.inc({ channel });
@@ -143,7 +142,6 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       if (subscribers > 0) m.delivered.inc({ channel }, subscribers);
     },
     onSubscribe(channel, resumed) {
-      channels.add(channel);
       m.subscribers.inc({ channel });
       if (resumed) m.resumes.inc({ channel });
     },
@@ -163,6 +161,16 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     ...m,
     /** Hooks for `createHub({ hooks })`. */
     hubHooks,
+    /** Counts one command call and its latency. */
+    command(procedure: string, status: string, seconds: number) {
+      m.commands.inc({ procedure, status });
+      m.commandSeconds.observe({ procedure }, seconds);
+    },
+    /** Counts events written in one stream write. */
+    framesWritten(procedure: string, events: number) {
+      m.eventsSent.inc({ procedure }, events);
+      m.batchDepth.observe(events);
+    },
     limitHit(kind: LimitKind) {
       m.limitHits.inc({ kind });
     },

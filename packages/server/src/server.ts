@@ -130,8 +130,9 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
   const protectMetrics = opts.protectMetrics ?? opts.authenticate !== undefined;
   const cors = opts.cors ? createCors(opts.cors) : undefined;
   const bridge = bridgeRouter(opts.router);
-  // The server's limit wins over the router's (streams end, clients resume).
-  if (limits.maxStreamDurationMs > 0) bridge.sse.maxDurationMs = limits.maxStreamDurationMs;
+  // Streams end (and clients resume) at the shorter of the router's and the server's limit.
+  const maxDurations = [bridge.sse.maxDurationMs, limits.maxStreamDurationMs].filter((ms) => ms && ms > 0);
+  bridge.sse.maxDurationMs = maxDurations.length ? Math.min(...(maxDurations as number[])) : undefined;
   const gate = new RequestGate({
     authenticate: opts.authenticate,
     authorize: opts.authorize,
@@ -159,11 +160,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     onCommandDone: metrics
       ? (_req, paths, status, ms) => {
           const code = String(status);
-          for (const path of paths) {
-            const procedure = procedureLabel(path);
-            metrics.commands.inc({ procedure, status: code });
-            metrics.commandSeconds.observe({ procedure }, ms / 1000);
-          }
+          for (const path of paths) metrics.command(procedureLabel(path), code, ms / 1000);
         }
       : undefined,
   });
@@ -416,10 +413,7 @@ function observedStreamHooks(
     onFrames(info, events) {
       const s = state.get(info.req);
       if (s) s.events += events;
-      if (metrics) {
-        metrics.eventsSent.inc({ procedure: info.path }, events);
-        metrics.batchDepth.observe(events);
-      }
+      metrics?.framesWritten(info.path, events);
       user.onFrames?.(info, events);
     },
     onClose(info, reason, error) {
