@@ -36,9 +36,10 @@ export interface JobsServer extends AsyncDisposable {
  */
 export async function startJobsServer(opts: JobsServerOptions = {}): Promise<JobsServer> {
   const hub = createHub({ log: opts.log ?? createMemoryLog() });
+  const store = opts.dataDir ? createFileJobStore(opts.dataDir) : undefined;
   const jobs = createJobManager({
     hub,
-    store: opts.dataDir ? createFileJobStore(opts.dataDir) : undefined,
+    store,
     maxWorkers: opts.maxWorkers,
     retentionMs: opts.retentionMs,
     onError: opts.onError,
@@ -55,6 +56,7 @@ export async function startJobsServer(opts: JobsServerOptions = {}): Promise<Job
     // Workers stop after the streams: unfinished jobs keep their checkpoint and resume next start.
     await jobs.close();
     await hub.close();
+    store?.close();
   };
   return { url, port, server, jobs, resumed, close, [Symbol.asyncDispose]: close };
 }

@@ -191,6 +191,13 @@ describe('jobs', () => {
     },
   );
 
+  it('refuses a second server on the same data directory', async () => {
+    const dataDir = tempDir();
+    await using first = await jobsServer(['--port', '0', '--data', dataDir]);
+    await expect(jobsServer(['--port', '0', '--data', dataDir])).rejects.toThrow(/in use by process \d+/);
+    expect(first.child.exitCode).toBe(null);
+  });
+
   it('without --data, a restart loses the job and the `jobs` command says so and why', async () => {
     const port = await freePort();
     let server: StartedProcess | undefined = await jobsServer(['--port', String(port)]);
