@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openReadings, portOf, readingOf, report, startStation } from './station-helpers.js';
 
 const KILLS = Number(process.env.CORBEL_CRASH_KILLS ?? 20);
-const PUBLISHERS = 4;
+const PUBLISHERS = 8;
 
 interface Received {
   id: string;

@@ -41,13 +41,23 @@ export interface SqliteLog extends EventLog {
 
 const DEFAULT_RETENTION: Retention = { maxCount: 100_000 };
 
+interface Appending {
+  channel: string;
+  payload: unknown;
+  at: number;
+  encoded: string;
+}
+
 /**
  * The SQLite `EventLog`: every append is its own committed transaction before
  * it resolves, ids are `<epoch>-<seq>` per channel with the epoch stored in
  * the file, retention runs in small background batches, and reads are pages.
  *
- * better-sqlite3 is synchronous, so an append is committed before `append`
- * returns: resolution order is id order, which is what the hub's fan-out needs.
+ * better-sqlite3 is synchronous: a lone append is committed before `append`
+ * returns; appends made in the same turn of the event loop after it are
+ * committed together in one transaction at the end of that turn (group
+ * commit, one fsync with synchronous=FULL) and resolve in id order, which is
+ * what the hub's fan-out needs. Nothing resolves before it is committed.
  *
  * @example
  * const log = createSqliteLogOn(openDatabase('./data/events.db'), { retention: { maxAgeMs: 86_400_000 } });
@@ -172,6 +182,70 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
   const timer = setInterval(() => void trimAll(), opts.trimIntervalMs ?? 1_000);
   timer.unref();
 
+  /**
+   * Commits `items` in one transaction (SQLite autocommit for one) and only
+   * then advances the cached heads; returns their sequences, in order.
+   */
+  const commit = (items: readonly Appending[]): number[] => {
+    const added: string[] = [];
+    const heads = new Map<string, number>();
+    const seqs: number[] = [];
+    const run = () => {
+      for (const item of items) {
+        let s = channels.get(item.channel);
+        if (!s) {
+          stmt.addChannel.run(item.channel);
+          s = { head: 0, first: 1 };
+          channels.set(item.channel, s);
+          added.push(item.channel);
+        }
+        const seq = (heads.get(item.channel) ?? s.head) + 1;
+        heads.set(item.channel, seq);
+        stmt.insert.run(item.channel, seq, item.at, item.encoded);
+        seqs.push(seq);
+      }
+    };
+    try {
+      if (items.length === 1) run();
+      else db.transaction(run)();
+    } catch (error) {
+      for (const channel of added) channels.delete(channel);
+      throw translateSqliteError(error, file, 'append');
+    }
+    for (const [channel, head] of heads) {
+      const s = channels.get(channel)!;
+      s.head = head;
+      const { maxCount } = retentionOf(channel);
+      // A burst can outrun the timer; trim early once a channel is well over its bound.
+      if (maxCount !== undefined && s.head - s.first + 1 > maxCount + Math.max(64, maxCount / 10)) {
+        void trimAll();
+      }
+    }
+    return seqs;
+  };
+
+  // Group commit: appends made while one is already committed in the same turn
+  // of the event loop wait for its end and commit together, then resolve in
+  // id order. Nothing resolves before its transaction has committed.
+  let groupOpen = false;
+  let pending: (Appending & { resolve(event: StoredEvent): void; reject(error: unknown): void })[] = [];
+  const flushGroup = () => {
+    groupOpen = false;
+    if (pending.length === 0 || !db.open) return;
+    const group = pending;
+    pending = [];
+    let seqs: number[];
+    try {
+      seqs = commit(group);
+    } catch (error) {
+      for (const p of group) p.reject(error);
+      return;
+    }
+    group.forEach((p, i) =>
+      p.resolve({ id: formatSeqId(epoch, seqs[i]!), channel: p.channel, payload: p.payload, at: p.at }),
+    );
+  };
+
   const decode = (channel: string, row: { seq: number; at: number; payload: string }): StoredEvent => ({
     id: formatSeqId(epoch, row.seq),
     channel,
@@ -186,28 +260,17 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
 
     async append(channel, payload) {
       assertOpen();
-      let s = channels.get(channel);
-      const at = Date.now();
-      const encoded = superjson.stringify(payload);
-      try {
-        if (!s) {
-          stmt.addChannel.run(channel);
-          s = { head: 0, first: 1 };
-          channels.set(channel, s);
-        }
-        // One autocommit INSERT is one transaction: committed (to the WAL, and
-        // fsync'ed with synchronous=FULL) before this line returns.
-        stmt.insert.run(channel, s.head + 1, at, encoded);
-      } catch (error) {
-        throw translateSqliteError(error, file, 'append');
+      const item: Appending = { channel, payload, at: Date.now(), encoded: superjson.stringify(payload) };
+      if (groupOpen) {
+        // Another append already committed in this turn of the event loop: join
+        // the group that commits (one transaction, one fsync) at its end.
+        return new Promise<StoredEvent>((resolve, reject) => pending.push({ ...item, resolve, reject }));
       }
-      s.head += 1;
-      const { maxCount } = retentionOf(channel);
-      // A burst can outrun the timer; trim early once a channel is well over its bound.
-      if (maxCount !== undefined && s.head - s.first + 1 > maxCount + Math.max(64, maxCount / 10)) {
-        void trimAll();
-      }
-      return { id: formatSeqId(epoch, s.head), channel, payload, at };
+      groupOpen = true;
+      setImmediate(flushGroup);
+      // Alone so far: commit now, so a lone publisher pays no extra latency.
+      const [seq] = commit([item]);
+      return { id: formatSeqId(epoch, seq!), channel, payload, at: item.at };
     },
 
     async read(channel, { after, limit }: ReadOptions) {
@@ -263,6 +326,8 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
     async close() {
       if (closed) return;
       closed = true;
+      // Appends accepted before close still commit (and resolve).
+      flushGroup();
       clearInterval(timer);
       if (trimming) await trimming.catch(() => {});
       closeDatabase(db);
