@@ -30,6 +30,9 @@ export interface ErrorData {
  * Turns anything a command threw into a CliError with the right exit status
  * and a one-line message: transport failures, tRPC errors by code, Corbel
  * codes (HISTORY_GONE), and the server's own "did you mean" suggestions.
+ *
+ * @example
+ * catch (error) { throw classifyError(error, { url, path: 'weather.report' }); }
  */
 export function classifyError(error: unknown, context: { url: string; path?: string }): CliError {
   if (error instanceof CliError) return error;
@@ -61,7 +64,12 @@ export function classifyError(error: unknown, context: { url: string; path?: str
   return new CliError(EXIT.INTERNAL, 'internal error', message, { cause: error });
 }
 
-/** Classifies a server's error document (from a refused request or a stream frame). */
+/**
+ * Classifies a server's error document (from a refused request or a stream frame).
+ *
+ * @example
+ * fromErrorData('no such procedure', { code: 'NOT_FOUND' }, { url }).exitCode; // 5
+ */
 export function fromErrorData(
   message: string,
   data: ErrorData,

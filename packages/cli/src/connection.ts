@@ -22,7 +22,12 @@ export interface Connection {
   client(extra?: Partial<CorbelClientOptions>): any;
 }
 
-/** Validates the URL and options and prepares the fetch (with --ca) and the token (--token or CORBEL_TOKEN). */
+/**
+ * Validates the URL and options and prepares the fetch (with --ca) and the token (--token or CORBEL_TOKEN).
+ *
+ * @example
+ * const conn = connect('https://station:4443', { ca: 'ca.pem' });
+ */
 export function connect(rawUrl: string, opts: ConnectionOptions): Connection {
   let parsed: URL;
   try {
@@ -69,7 +74,12 @@ export function connect(rawUrl: string, opts: ConnectionOptions): Connection {
   };
 }
 
-/** The client's procedure object for a dotted path (`client.weather.report`). */
+/**
+ * The client's procedure object for a dotted path (`client.weather.report`).
+ *
+ * @example
+ * await procedureOf(conn.client(), 'weather.latest').query({ city: 'Oslo' });
+ */
 export function procedureOf(client: any, path: string): any {
   return path.split('.').reduce((node, key) => node[key], client);
 }

@@ -29,6 +29,9 @@ export function parseJsonInput(text: string, source: string): unknown {
 /**
  * The input of a call: the argument, `--input-file <file>` (`-` for stdin),
  * or piped stdin when neither is given. Undefined when there is none.
+ *
+ * @example
+ * readInput(undefined, 'query.json');
  */
 export function readInput(arg: string | undefined, inputFile: string | undefined): unknown {
   if (arg !== undefined && inputFile !== undefined) {

@@ -11,6 +11,9 @@ export type Kind = 'query' | 'mutation' | 'subscription';
  * opens a stream for a subscription (closed at once), and is refused with 405
  * for a mutation before it runs. Refusals (401, 404, 400 …) come back as
  * CliErrors, so a call fails fast with the server's own reason.
+ *
+ * @example
+ * const kind = await probeKind(conn, 'weather.report', { city: 'Oslo', celsius: 1 }); // 'mutation'
  */
 export async function probeKind(conn: Connection, path: string, input: unknown): Promise<Kind> {
   const abort = new AbortController();

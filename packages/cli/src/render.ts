@@ -9,6 +9,9 @@ export interface RenderMode {
 /**
  * Chooses the mode: `--json`, or stdout not being a terminal, means plain
  * JSON; colour follows NO_COLOR / FORCE_COLOR and the terminal.
+ *
+ * @example
+ * const mode = renderMode(process.stdout, false);
  */
 export function renderMode(stream: NodeJS.WriteStream, forceJson: boolean): RenderMode {
   const tty = Boolean(stream.isTTY);
@@ -42,6 +45,9 @@ function plainReplacer(this: unknown, _key: string, value: unknown): unknown {
 /**
  * A readable rendering for people: JSON-like, with Dates, Maps, Sets and
  * bigints shown as themselves (`2026-11-22T00:49:29.838Z`, `Map(1) {…}`, `12n`).
+ *
+ * @example
+ * toDisplay({ n: 12n }, { color: false }); // '{ n: 12n }'
  */
 export function toDisplay(value: unknown, opts: { color: boolean; compact?: boolean }): string {
   return inspect(value, {
@@ -53,7 +59,12 @@ export function toDisplay(value: unknown, opts: { color: boolean; compact?: bool
   });
 }
 
-/** Renders one value in the chosen mode. */
+/**
+ * Renders one value in the chosen mode.
+ *
+ * @example
+ * process.stdout.write(`${render(result, renderMode(process.stdout, false))}\n`);
+ */
 export function render(value: unknown, mode: RenderMode, compact = false): string {
   return mode.json ? toPlainJson(value) : toDisplay(value, { color: mode.color, compact });
 }

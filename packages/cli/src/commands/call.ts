@@ -12,7 +12,12 @@ export interface CallOptions extends ConnectionOptions {
   json?: boolean;
 }
 
-/** `corbel call <url> <procedure> [json-input]`: runs one query or mutation and prints its result. */
+/**
+ * `corbel call <url> <procedure> [json-input]`: runs one query or mutation and prints its result.
+ *
+ * @example
+ * await callCommand('http://127.0.0.1:4000', 'weather.latest', '{"city":"Oslo"}', { json: true });
+ */
 export async function callCommand(
   url: string,
   path: string,

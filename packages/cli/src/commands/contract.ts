@@ -4,7 +4,12 @@ import { EXIT } from '../exit-codes.js';
 import { type LoadOptions, loadContract } from '../load-contract.js';
 import { toPlainJson } from '../render.js';
 
-/** `corbel contract export <module-or-url> [-o file]`. */
+/**
+ * `corbel contract export <module-or-url> [-o file]`.
+ *
+ * @example
+ * await contractExportCommand('apps/weather/src/contract.ts', { output: 'weather.contract.json' });
+ */
 export async function contractExportCommand(
   spec: string,
   opts: LoadOptions & { output?: string },
@@ -22,6 +27,9 @@ export async function contractExportCommand(
 /**
  * `corbel contract diff <old> <new>`: one line per change; exit status 1
  * when any change breaks old clients.
+ *
+ * @example
+ * process.exitCode = await contractDiffCommand('old.contract.json', 'apps/weather/src/contract.ts', {});
  */
 export async function contractDiffCommand(
   oldSpec: string,

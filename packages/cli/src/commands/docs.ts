@@ -4,7 +4,12 @@ import { exportContract, renderContractMarkdown } from '@corbel/core';
 import { CliError, EXIT } from '../exit-codes.js';
 import { type LoadOptions, loadSource } from '../load-contract.js';
 
-/** `corbel docs <module> -o <dir>`: writes `<service>.md` and `<service>.contract.json`. */
+/**
+ * `corbel docs <module> -o <dir>`: writes `<service>.md` and `<service>.contract.json`.
+ *
+ * @example
+ * await docsCommand('apps/weather/src/contract.ts', { output: 'docs' });
+ */
 export async function docsCommand(spec: string, opts: LoadOptions & { output?: string }): Promise<void> {
   if (!opts.output) throw new CliError(EXIT.USAGE, 'usage', 'say where to write the docs: -o <dir>');
   const contract = exportContract(await loadSource(spec, opts));

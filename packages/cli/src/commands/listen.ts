@@ -17,6 +17,9 @@ export interface ListenOptions extends ConnectionOptions {
  * `corbel listen <url> <channel> [json-input]`: prints every event with its
  * id, one line each; connection state goes to stderr; resumes by id across
  * disconnects; `--count` stops after N events; Ctrl-C stops with a count.
+ *
+ * @example
+ * await listenCommand('http://127.0.0.1:4000', 'weather.readings', undefined, { count: '1', json: true });
  */
 export async function listenCommand(
   url: string,

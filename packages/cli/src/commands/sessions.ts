@@ -15,7 +15,12 @@ interface SessionRow {
   streams: number;
 }
 
-/** `corbel sessions <url>`: the server's live sessions in a table. */
+/**
+ * `corbel sessions <url>`: the server's live sessions in a table.
+ *
+ * @example
+ * await sessionsCommand('http://127.0.0.1:4000', { token: process.env.CORBEL_TOKEN });
+ */
 export async function sessionsCommand(
   url: string,
   opts: ConnectionOptions & { json?: boolean; procedure?: string },
