@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, linkSync, rmSync, statSync } from 'node:fs';
 import { newEpoch } from '@corbel/core';
 import Database from 'better-sqlite3';
 import { corruptError, lockedError, translateSqliteError } from './sqlite-errors.js';
@@ -71,6 +71,7 @@ export function openDatabase(file: string, opts: OpenDatabaseOptions = {}): Open
   if (!['NORMAL', 'FULL', 'EXTRA'].includes(synchronous)) {
     throw new RangeError(`synchronous must be NORMAL, FULL or EXTRA, got ${String(synchronous)}`);
   }
+  if (!existsSync(file)) createFile(file);
   // A zero-byte file is not a fresh store: SQLite would happily treat it as an
   // empty database, and we would start with no history without saying so.
   if (existsSync(file) && statSync(file).size === 0 && walSize(file) === 0) {
@@ -103,6 +104,34 @@ export function openDatabase(file: string, opts: OpenDatabaseOptions = {}): Open
       // Already failing; the original error is the one to report.
     }
     throw translateSqliteError(error, file, 'open');
+  }
+}
+
+/**
+ * Creates a new store under a temporary name and links it into place only once
+ * its schema is written, so a crash during creation never leaves a half-made
+ * (or zero-byte) events.db behind. `link` fails if another process won the
+ * race; then its file is used (and its lock decides who runs).
+ */
+function createFile(file: string) {
+  const temp = `${file}.creating-${process.pid}`;
+  try {
+    const db = new Database(temp);
+    try {
+      db.pragma('journal_mode = WAL');
+      migrate(db, temp);
+    } finally {
+      db.close();
+    }
+    try {
+      linkSync(temp, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  } catch (error) {
+    throw translateSqliteError(error, file, 'open');
+  } finally {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${temp}${suffix}`, { force: true });
   }
 }
 
