@@ -4,7 +4,7 @@
  * subscribers. Prints events/s delivered (summed over subscribers, publisher
  * at saturation) and publish→receive latency p50/p99 at a fixed rate.
  *
- *   node --conditions=@corbel/source --import tsx apps/bench/src/redis-fanout.ts [--subscribers 50] [--seconds 5] [--rate 100] [--json]
+ *   node --conditions=@corbel/source --import tsx apps/bench/src/redis-fanout.ts [--subscribers 50] [--seconds 5] [--rate 100] [--persistence aof|none] [--instances 3] [--json]
  *
  * Subscribers and publishers share this process (raw SSE over node:http, no
  * EventSource); stations and redis-server run in their own processes. On a
@@ -216,6 +216,8 @@ async function main() {
       subscribers: { type: 'string', default: '50' },
       seconds: { type: 'string', default: '5' },
       rate: { type: 'string', default: '100' },
+      persistence: { type: 'string', default: 'aof' },
+      instances: { type: 'string', default: '3' },
       json: { type: 'boolean' },
     },
     strict: true,
@@ -223,18 +225,20 @@ async function main() {
   const perInstance = Number(values.subscribers);
   const seconds = Number(values.seconds);
   const rate = Number(values.rate);
+  const instances = Math.max(1, Number(values.instances));
   const results: Figures[] = [];
   const progress = (line: string) => process.stderr.write(`${line}\n`);
 
   {
-    await using redis = await startRedisServer({ persistence: 'aof' });
+    const persistence = values.persistence === 'none' ? 'none' : 'aof';
+    await using redis = await startRedisServer({ persistence });
     const stations: StartedProcess[] = [];
     try {
-      for (let i = 0; i < 3; i++) stations.push(await startStation(['--redis', redis.url]));
-      progress(`redis: 3 stations × ${perInstance} subscribers…`);
+      for (let i = 0; i < instances; i++) stations.push(await startStation(['--redis', redis.url]));
+      progress(`redis: ${instances} stations × ${perInstance} subscribers…`);
       results.push(
         await measure(
-          'redis (AOF, fsync always)',
+          persistence === 'aof' ? 'redis (AOF, fsync always)' : 'redis (no persistence)',
           stations.map((s) => s.ready),
           perInstance,
           seconds,
@@ -249,9 +253,9 @@ async function main() {
     const dir = mkdtempSync(join(tmpdir(), 'corbel-bench-sqlite-'));
     try {
       await using station = await startStation(['--data', dir]);
-      progress(`sqlite: 1 station × ${3 * perInstance} subscribers…`);
+      progress(`sqlite: 1 station × ${instances * perInstance} subscribers…`);
       results.push(
-        await measure('sqlite (synchronous=NORMAL)', [station.ready], 3 * perInstance, seconds, rate),
+        await measure('sqlite (synchronous=NORMAL)', [station.ready], instances * perInstance, seconds, rate),
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
