@@ -1,9 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import {
+  CorbelError,
   createHub,
   createMemoryLog,
   createMemorySessions,
   type EventLog,
+  type Hub,
   type SessionRegistry,
 } from '@corbel/core';
 import {
@@ -13,9 +15,10 @@ import {
   createCorbelServer,
   staticTokenAuth,
 } from '@corbel/server';
+import { createRedisSessions, openRedisLog } from '@corbel/store-redis';
 import { openSqliteStore, type SqliteSynchronous } from '@corbel/store-sqlite';
 import { loadLatestReadings } from './latest-readings.js';
-import { createWeatherRouter, type WeatherContext } from './router.js';
+import { createWeatherRouter, type LatestReadings, readingsChannel, type WeatherContext } from './router.js';
 import { createStationSessions, withSessions } from './station-sessions.js';
 import { webPage } from './web/index.js';
 
@@ -38,6 +41,8 @@ export interface StationOptions {
   synchronous?: SqliteSynchronous;
   /** Readings kept (SQLite store; default 100,000); older resumes get HISTORY_GONE. */
   retainReadings?: number;
+  /** `redis://host:port`: share one history with every station on this Redis (overrides `store`). */
+  redisUrl?: string;
 }
 
 export interface Station extends AsyncDisposable {
@@ -69,11 +74,18 @@ function stationStore(opts: StationOptions): { log: EventLog; sessions: SessionR
 /** Starts a weather station in this process. */
 export async function startStation(opts: StationOptions = {}): Promise<Station> {
   const metrics = createCorbelMetrics();
-  const { log, sessions } = opts.log
-    ? { log: opts.log, sessions: createMemorySessions() }
-    : stationStore(opts);
+  // On Redis, sessions are shared too: a board's session opened on one station is known on all.
+  const redisLog = !opts.log && opts.redisUrl ? await openRedisLog({ url: opts.redisUrl }) : null;
+  const { log, sessions } = redisLog
+    ? { log: redisLog, sessions: createRedisSessions(redisLog) }
+    : opts.log
+      ? { log: opts.log, sessions: createMemorySessions() }
+      : stationStore(opts);
   const hub = createHub({ hooks: metrics.hubHooks, log });
+  // On a shared log, readings reported to other stations update `latest` here too.
+  const followFrom = hub.log.tail ? ((await hub.log.latestId(readingsChannel.name)) ?? undefined) : null;
   const latest = await loadLatestReadings(hub);
+  const following = followFrom !== null ? followReadings(hub, latest, followFrom) : null;
   const stationSessions = createStationSessions(hub, sessions);
   const router = withSessions(createWeatherRouter({ hub, latest }), stationSessions);
   // The page at `/`; with a token, its HttpOnly session cookie is accepted beside the bearer header.
@@ -96,8 +108,32 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
   const { url, port } = await server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const close = async () => {
     await server.close();
+    following?.stop();
     stationSessions.service.close();
     await hub.close();
   };
   return { url, port, server, close, [Symbol.asyncDispose]: close };
+}
+
+/** Keeps `latest` in step with readings any station reports; resumes by id after store errors. */
+function followReadings(hub: Hub, latest: LatestReadings, from: string | undefined): { stop(): void } {
+  const ac = new AbortController();
+  void (async () => {
+    let after = from;
+    while (!ac.signal.aborted) {
+      try {
+        for await (const [id, reading] of await hub.subscribe(readingsChannel, {
+          after,
+          signal: ac.signal,
+        })) {
+          after = id;
+          latest.set(reading);
+        }
+      } catch (error) {
+        if (CorbelError.find(error)?.corbelCode === 'HISTORY_GONE') after = undefined;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  })();
+  return { stop: () => ac.abort() };
 }
