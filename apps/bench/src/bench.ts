@@ -5,7 +5,7 @@
  * stopped at the end.
  *
  *   npm run bench                      full run (3 repetitions, N = 100/1,000/5,000, 10,000-subscriber check)
- *   npm run bench -- --quick           one repetition, N = 100/1,000 (under 2 minutes; CI)
+ *   npm run bench -- --quick           one repetition, N = 1,000 (under 2 minutes on an idle machine; CI)
  *   npm run bench -- --smoke           a few seconds per suite, N = 20 (the test suite's check)
  *   npm run bench -- --json            JSON instead of the table (progress goes to stderr)
  *   npm run bench -- --only fanout     one suite: commands | fanout | durable | scale (comma-separated)

@@ -34,7 +34,7 @@ export const MODES: Record<BenchMode['name'], BenchMode> = {
     reps: 1,
     commands: { connections: 50, warmupMs: 300, durationMs: 1000 },
     fanout: {
-      sizes: [100, 1000],
+      sizes: [1000],
       warmupMs: 300,
       durationMs: 1000,
       latencyWarmupMs: 200,

@@ -30,8 +30,8 @@ const NAMES: Record<string, string> = {
   socketio: 'Socket.IO 4',
 };
 
-const fmt = (v: number, digits = 0) =>
-  Number.isFinite(v)
+const fmt = (v: number | undefined, digits = 0) =>
+  v !== undefined && Number.isFinite(v)
     ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : '—';
 const ratio = (a: number, b: number) => (Number.isFinite(a / b) && b !== 0 ? `${(a / b).toFixed(2)}×` : '—');
@@ -153,7 +153,11 @@ export function renderReport(report: BenchReport): string {
         rows,
       ),
     );
-    parts.push('');
+    parts.push(
+      '\ndelivered/s: events received per second summed over subscribers, publisher at saturation (flow-controlled to the average subscriber); ' +
+        'p50/p99: publish→receive latency at a fixed rate; RSS KB/sub: server RSS one more idle subscriber costs ((RSS at N − RSS at N/2) / (N/2)); ' +
+        'CPU µs/delivery: server CPU time / events delivered at saturation.\n',
+    );
     for (const [n, m] of Object.entries(f)) {
       parts.push(
         `N=${n}: Corbel vs raw SSE ${ratio(m.corbel.deliveredPerSec, m.raw.deliveredPerSec)} delivered/s, ${ratio(m.corbel.p99Ms, m.raw.p99Ms)} p99, ${ratio(m.corbel.rssKbPerSubscriber, m.raw.rssKbPerSubscriber)} RSS/sub; ` +
@@ -165,7 +169,22 @@ export function renderReport(report: BenchReport): string {
   const d = report.durable;
   if (d) {
     parts.push('\n### Durable path (SQLite)\n');
-    parts.push(d.available ? JSON.stringify(d.figures, null, 2) : `not run: ${d.note}`);
+    const g = d.figures as (Record<string, number> & { publishNormalPerSec?: number }) | undefined;
+    if (!d.available || !g) parts.push(`not run: ${d.note}`);
+    else if (typeof g.publishNormalPerSec === 'number') {
+      parts.push(
+        table(
+          ['measure', 'synchronous=NORMAL', 'synchronous=FULL'],
+          [
+            ['hub.publish acknowledged, publishes/s', fmt(g.publishNormalPerSec), fmt(g.publishFullPerSec)],
+            ['report command over HTTP, acknowledged/s', fmt(g.reportNormalPerSec), fmt(g.reportFullPerSec)],
+          ],
+        ),
+      );
+      parts.push(
+        `\nreplay of ${fmt(g.replayEvents)} stored events to one subscriber: ${fmt(g.replayHubPerSec)} events/s from the hub, ${fmt(g.replaySsePerSec)} events/s over SSE`,
+      );
+    } else parts.push(JSON.stringify(g, null, 2));
   }
   const s = report.scale;
   if (s) {

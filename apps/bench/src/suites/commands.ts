@@ -92,7 +92,13 @@ export async function runCommands(
   try {
     for (let rep = 1; rep <= mode.reps; rep++) {
       for (const contender of COMMAND_CONTENDERS) {
-        const run = await runOnce(contender, rep, load, mode);
+        let run: CommandRun;
+        try {
+          run = await runOnce(contender, rep, load, mode);
+        } catch (error) {
+          progress(`commands ${contender} rep ${rep} failed: ${(error as Error).message.split('\n')[0]}`);
+          continue;
+        }
         runs.push(run);
         progress(
           `commands ${contender} rep ${rep}: ${Math.round(run.rps)} req/s, p99 ${run.p99Ms.toFixed(2)} ms, ${run.cpuUsPerCall.toFixed(0)} µs CPU/call${run.errors ? `, ${run.errors} errors` : ''}`,

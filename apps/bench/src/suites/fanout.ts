@@ -19,7 +19,12 @@ export interface FanoutRun {
   p99Ms: number;
   /** Deliveries expected in the latency phase that had not arrived when it ended. */
   missing: number;
+  /** Server RSS one more idle subscriber costs: (RSS at N − RSS at N/2) / (N/2). */
   rssKbPerSubscriber: number;
+  /** (RSS at N − RSS of the empty server) / N, one-time growth included. */
+  rssKbPerSubscriberFromEmpty: number;
+  /** V8 heap in use per added subscriber (same slope as rssKbPerSubscriber). */
+  heapKbPerSubscriber: number;
   /** Streams that ended or errored during the run. */
   dropped: number;
 }
@@ -54,12 +59,25 @@ export async function runFanoutOnce(
   try {
     await server.call('gc');
     const idle = await server.call('stats');
-    const c = await client.call('connect', { url: `${ready.url}${ready.path}`, n, kind: contender }, 180_000);
+    // Memory is measured at half and at all subscribers: the slope between
+    // the two is what one more idle subscriber costs, without the one-time
+    // growth (V8's young generation, compiled code) that the first
+    // connections cause in every server.
+    const url = `${ready.url}${ready.path}`;
+    const half = Math.floor(n / 2);
+    const c1 = await client.call('connect', { url, n: half, kind: contender }, 180_000);
+    await sleep(300);
+    await server.call('gc');
+    const mid = await server.call('stats');
+    const c2 = await client.call('connect', { url, n: n - half, kind: contender }, 180_000);
+    const c = { connected: c1.connected + c2.connected, firstError: c1.firstError || c2.firstError };
     if (c.connected === 0) throw new Error(`${contender}: no subscriber connected (${c.firstError})`);
     await sleep(300);
     await server.call('gc');
     const loaded = await server.call('stats');
-    const rssKbPerSubscriber = (loaded.rss - idle.rss) / 1024 / c.connected;
+    const rssKbPerSubscriber = (loaded.rss - mid.rss) / 1024 / Math.max(1, c2.connected);
+    const rssKbPerSubscriberFromEmpty = (loaded.rss - idle.rss) / 1024 / c.connected;
+    const heapKbPerSubscriber = (loaded.heapUsed - mid.heapUsed) / 1024 / Math.max(1, c2.connected);
 
     // Saturation: publish as fast as the subscribers take events.
     const sub = client;
@@ -103,6 +121,8 @@ export async function runFanoutOnce(
       p99Ms: lat.p99,
       missing: Math.max(0, expected - got),
       rssKbPerSubscriber,
+      rssKbPerSubscriberFromEmpty,
+      heapKbPerSubscriber,
       dropped: status.ended + status.streamErrors,
     };
   } finally {
@@ -124,7 +144,17 @@ export async function runFanout(
     for (let rep = 1; rep <= mode.reps; rep++) {
       for (const n of sizes) {
         for (const contender of FANOUT_CONTENDERS) {
-          const run = await runFanoutOnce(contender, n, rep, mode, client);
+          let run: FanoutRun;
+          try {
+            run = await runFanoutOnce(contender, n, rep, mode, client);
+          } catch (error) {
+            // One failed run (a contender that cannot hold N subscribers) must not lose the rest.
+            progress(
+              `fan-out ${contender} N=${n} rep ${rep} failed: ${(error as Error).message.split('\n')[0]}`,
+            );
+            await client.call('close').catch(() => {});
+            continue;
+          }
           runs.push(run);
           progress(
             `fan-out ${contender} N=${n} rep ${rep}: ${Math.round(run.deliveredPerSec)} delivered/s, ` +
@@ -152,6 +182,8 @@ export async function runFanout(
         p99Ms: m((r) => r.p99Ms),
         missing: m((r) => r.missing),
         rssKbPerSubscriber: m((r) => r.rssKbPerSubscriber),
+        rssKbPerSubscriberFromEmpty: m((r) => r.rssKbPerSubscriberFromEmpty),
+        heapKbPerSubscriber: m((r) => r.heapKbPerSubscriber),
         dropped: m((r) => r.dropped),
       };
     }
