@@ -34,6 +34,7 @@ const rss = () => {
   gc();
   return process.memoryUsage().rss;
 };
+const heap = () => process.memoryUsage().heapUsed;
 const phase: Record<string, number> = {};
 let phaseStart = performance.now();
 const mark = (name: string) => {
@@ -48,6 +49,7 @@ let server: CorbelServer;
 let url: string;
 let storedBefore: string[];
 let rssBefore: number;
+let heapBefore: number;
 const closes: string[] = [];
 const tally = { tried: 0, byStatus: new Map<number, number>() };
 const count = (status: number) => {
@@ -113,6 +115,7 @@ beforeAll(async () => {
   }
   storedBefore = await readAll();
   rssBefore = rss();
+  heapBefore = heap();
 });
 
 afterAll(async () => {
@@ -450,9 +453,14 @@ describe('hostile input', () => {
     expect(storedAfter.slice(0, SEEDED_EVENTS)).toEqual(storedBefore);
 
     const rssAfter = rss();
+    const heapAfter = heap();
     console.log(
-      `hostile suite RSS: before ${(rssBefore / 1e6).toFixed(1)} MB, after ${(rssAfter / 1e6).toFixed(1)} MB`,
+      `hostile suite RSS: before ${(rssBefore / 1e6).toFixed(1)} MB, after ${(rssAfter / 1e6).toFixed(1)} MB; ` +
+        `JS heap used: before ${(heapBefore / 1e6).toFixed(1)} MB, after ${(heapAfter / 1e6).toFixed(1)} MB`,
     );
+    // The process's RSS includes this test's own client sockets and buffers, and
+    // V8 and malloc keep freed pages for a while; the JS heap shows what is live.
     expect(rssAfter).toBeLessThan(rssBefore + 200e6);
+    expect(heapAfter).toBeLessThan(heapBefore + 40e6);
   });
 });
