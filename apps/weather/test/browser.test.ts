@@ -108,7 +108,7 @@ async function explain<T>(page: Page, waiting: Promise<T>): Promise<T> {
   }
 }
 
-describe.runIf(haveChromium)('weather page in Chromium', () => {
+describe.runIf(haveChromium)('weather page in Chromium', { timeout: 120_000 }, () => {
   let browser: Awaited<ReturnType<typeof launch>>;
   const dirs: string[] = [];
   const tempDir = () => {
