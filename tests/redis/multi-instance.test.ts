@@ -46,6 +46,12 @@ describe.skipIf(!redisAvailable)('three stations on one Redis', () => {
         () => subscribers.map((s) => `${s.name}: ${s.received.length}/${acked.length}`).join(', '),
       );
       for (const s of subscribers) expect(s.received.map((r) => r.id)).toEqual(all());
+      // weather.latest on every station knows readings reported to the others.
+      for (const reporter of reporters) {
+        for (const city of ['city-0', 'city-1', 'city-2']) {
+          expect(await reporter.weather.latest.query({ city })).toMatchObject({ city, celsius: 9 });
+        }
+      }
 
       // SIGKILL station 0; its subscribers move to station 1 and resume by id.
       await stations[0]!.stop('SIGKILL');
