@@ -66,6 +66,7 @@ async function main() {
     return;
   }
   const url = (values.url as string | undefined) ?? process.env.JOBS_URL ?? 'http://127.0.0.1:4100';
+  serverUrl = url;
   const token = (values.token as string | undefined) ?? process.env.CORBEL_TOKEN;
   const interactive = Boolean(process.stdout.isTTY);
   let bar: cliProgress.SingleBar | undefined;
@@ -226,7 +227,14 @@ async function main() {
   }
 }
 
+let serverUrl = '';
 main().catch((error) => {
-  process.stderr.write(`jobs: ${error instanceof Error ? error.message : String(error)}\n`);
+  const message = error instanceof Error ? error.message : String(error);
+  const unreachable = trpcCodeOf(error) === null && /fetch failed|ECONNREFUSED/.test(message);
+  process.stderr.write(
+    unreachable
+      ? `jobs: cannot reach a jobs server at ${serverUrl} (${message}); start one with npm run jobs:server, or pass --url\n`
+      : `jobs: ${message}\n`,
+  );
   process.exit(1);
 });
