@@ -241,9 +241,9 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
       for (const p of group) p.reject(error);
       return;
     }
-    group.forEach((p, i) =>
-      p.resolve({ id: formatSeqId(epoch, seqs[i]!), channel: p.channel, payload: p.payload, at: p.at }),
-    );
+    for (const [i, p] of group.entries()) {
+      p.resolve({ id: formatSeqId(epoch, seqs[i]!), channel: p.channel, payload: p.payload, at: p.at });
+    }
   };
 
   const decode = (channel: string, row: { seq: number; at: number; payload: string }): StoredEvent => ({
