@@ -164,6 +164,10 @@ describe('corbel sessions', () => {
     const res = await runCorbel(['sessions', plain.url]);
     expect(res.code).toBe(5);
     expectOneLine(res.stderr, /has no sessions procedure "session.list"/);
+    // Without corbel.contract, call finds the kind by probing.
+    const ping = await runCorbel(['call', plain.url, 'ping']);
+    expect(ping.code, ping.stderr).toBe(0);
+    expect(JSON.parse(ping.stdout)).toBe('pong');
   });
 });
 

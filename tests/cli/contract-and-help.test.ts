@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startStationProcess } from '../../apps/weather/test/station-process.js';
 import { REPO_ROOT, runCorbel } from './run-corbel.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'corbel-cli-contract-'));
@@ -14,6 +15,15 @@ describe('corbel contract', () => {
     const res = await runCorbel(['contract', 'export', 'apps/weather/src/contract.ts', '-o', out]);
     expect(res.code, res.stderr).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(committed, 'utf8'));
+  });
+
+  it('export <url> reads the contract a running station serves (corbel.contract)', async () => {
+    await using station = await startStationProcess(['--store', 'memory', '--token', 'contract-secret']);
+    const res = await runCorbel(['contract', 'export', station.url, '--token', 'contract-secret']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toBe(readFileSync(committed, 'utf8'));
+    const refused = await runCorbel(['contract', 'export', station.url]);
+    expect(refused.code).toBe(4);
   });
 
   it('diff exits 1 on a breaking change, one line saying why it breaks whom', async () => {

@@ -52,7 +52,6 @@ interface Live {
   worker?: Worker;
   /** Serializes publish → record update → checkpoint, in message order. */
   chain: Promise<void>;
-  startedMs?: number;
 }
 
 const workerUrl = new URL(`./job-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
@@ -136,7 +135,6 @@ export function createJobManager(opts: JobManagerOptions): JobManager {
     const resumed = record.partials.length > 0;
     record.state = 'running';
     record.startedAt ??= new Date();
-    job.startedMs = Date.now();
     const worker = spawnWorker({ input: record.input, startAt: record.partials.length });
     job.worker = worker;
     void enqueue(job, async () => {
@@ -162,7 +160,8 @@ export function createJobManager(opts: JobManagerOptions): JobManager {
             type: 'done',
             ...progressOf(record),
             result: record.result,
-            elapsedMs: Date.now() - job.startedMs!,
+            // Wall time since the first start, restarts included.
+            elapsedMs: Date.now() - record.startedAt!.getTime(),
           });
           await checkpoint(job);
         });

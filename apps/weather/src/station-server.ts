@@ -7,6 +7,7 @@ import {
   type EventLog,
   type Hub,
   type SessionRegistry,
+  withContract,
 } from '@corbel/core';
 import {
   type CorbelLogger,
@@ -17,6 +18,7 @@ import {
 } from '@corbel/server';
 import { createRedisSessions, openRedisLog } from '@corbel/store-redis';
 import { openSqliteStore, type SqliteSynchronous } from '@corbel/store-sqlite';
+import { weatherContractInfo } from './contract-info.js';
 import { loadLatestReadings } from './latest-readings.js';
 import { createWeatherRouter, type LatestReadings, readingsChannel, type WeatherContext } from './router.js';
 import { createStationSessions, withSessions } from './station-sessions.js';
@@ -87,7 +89,11 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
   const latest = await loadLatestReadings(hub);
   const following = followFrom !== null ? followReadings(hub, latest, followFrom) : null;
   const stationSessions = createStationSessions(hub, sessions);
-  const router = withSessions(createWeatherRouter({ hub, latest }), stationSessions);
+  // The station also answers its own contract (corbel.contract) for tools like `corbel`.
+  const router = withContract(
+    withSessions(createWeatherRouter({ hub, latest }), stationSessions),
+    weatherContractInfo,
+  );
   // The page at `/`; with a token, its HttpOnly session cookie is accepted beside the bearer header.
   const web = await webPage({
     token: opts.token,

@@ -6,6 +6,7 @@ import { classifyError } from './classify-error.js';
 import { connect } from './connection.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { parseJsonInput } from './json-input.js';
+import { fetchServedContract } from './procedure-kind.js';
 
 export interface LoadOptions {
   /** The service name when the module exports a bare router. */
@@ -83,6 +84,9 @@ function isSource(value: unknown): value is ContractSource {
 
 async function fetchContract(url: string, opts: LoadOptions): Promise<ContractDocument> {
   const conn = connect(url, opts);
+  // A Corbel server that mounts withContract answers corbel.contract; anything else may serve a document.
+  const served = await fetchServedContract(conn);
+  if (served) return asContract(served, url);
   let res: Response;
   try {
     res = await conn.fetch(url, { headers: { ...conn.headers, accept: 'application/json' } });

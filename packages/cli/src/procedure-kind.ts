@@ -1,3 +1,4 @@
+import { CONTRACT_PROCEDURE, type ContractDocument } from '@corbel/core';
 import superjson from 'superjson';
 import { classifyError, fromErrorData } from './classify-error.js';
 import type { Connection } from './connection.js';
@@ -6,44 +7,118 @@ import { CliError, EXIT } from './exit-codes.js';
 export type Kind = 'query' | 'mutation' | 'subscription';
 
 /**
- * Finds out what kind of procedure `path` is by asking the server the way
- * protocol.md allows without side effects: a GET runs a query (harmless),
- * opens a stream for a subscription (closed at once), and is refused with 405
- * for a mutation before it runs. Refusals (401, 404, 400 …) come back as
- * CliErrors, so a call fails fast with the server's own reason.
+ * What kind of procedure `path` is. From the server's own contract
+ * (`corbel.contract`) when it serves one — an unknown path is then refused
+ * here, with the closest known names — otherwise by a side-effect-free probe.
+ *
+ * @example
+ * const kind = await procedureKind(conn, 'weather.report', { city: 'Oslo', celsius: 1 }); // 'mutation'
+ */
+export async function procedureKind(conn: Connection, path: string, input: unknown): Promise<Kind> {
+  const contract = await fetchServedContract(conn);
+  if (!contract) return probeKind(conn, path, input);
+  const procedure = contract.procedures.find((p) => p.path === path);
+  if (procedure) return procedure.kind;
+  const near = closestNames(
+    path,
+    contract.procedures.map((p) => p.path),
+  );
+  throw new CliError(
+    EXIT.NOT_FOUND,
+    'unknown procedure',
+    `no procedure "${path}"${near.length ? ` — did you mean ${near.join(', ')}?` : ` (known: ${contract.procedures.map((p) => p.path).join(', ')})`}`,
+  );
+}
+
+/**
+ * The contract a server serves as `corbel.contract`, or null when it serves
+ * none (404). Other refusals (401, …) are thrown as CliErrors.
+ *
+ * @example
+ * const contract = await fetchServedContract(connect('http://127.0.0.1:4000', {}));
+ */
+export async function fetchServedContract(conn: Connection): Promise<ContractDocument | null> {
+  const res = await send(conn, CONTRACT_PROCEDURE, undefined);
+  try {
+    if (res.status === 404) return null;
+    if (res.ok) {
+      const body = (await res.json()) as { result?: { data?: unknown } };
+      return superjson.deserialize(body.result?.data as any) as ContractDocument;
+    }
+    throw await refusal(res, conn, CONTRACT_PROCEDURE);
+  } finally {
+    await res.body?.cancel().catch(() => {});
+  }
+}
+
+/**
+ * Finds out the kind by asking the way protocol.md allows without side
+ * effects: a GET runs a query (harmless), opens a stream for a subscription
+ * (closed at once), and is refused with 405 for a mutation before it runs.
+ * Refusals (401, 404, 400 …) come back as CliErrors, so a call fails fast
+ * with the server's own reason.
  *
  * @example
  * const kind = await probeKind(conn, 'weather.report', { city: 'Oslo', celsius: 1 }); // 'mutation'
  */
 export async function probeKind(conn: Connection, path: string, input: unknown): Promise<Kind> {
-  const abort = new AbortController();
-  const query =
-    input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(superjson.serialize(input)))}`;
-  let res: Response;
-  try {
-    res = await conn.fetch(`${conn.url}${conn.basePath}/${encodeURIComponent(path)}${query}`, {
-      headers: { ...conn.headers, accept: 'application/json' },
-      signal: abort.signal,
-    });
-  } catch (error) {
-    throw classifyError(error, { url: conn.url, path });
-  }
+  const res = await send(conn, path, input);
   try {
     if (res.headers.get('content-type')?.includes('text/event-stream')) return 'subscription';
     if (res.status === 405) return 'mutation';
     if (res.ok) return 'query';
-    const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
-    if (body?.error && typeof body.error === 'object' && 'json' in body.error) {
-      const shape = superjson.deserialize(body.error as any) as { message: string; data: any };
-      throw fromErrorData(shape.message, shape.data ?? {}, { url: conn.url, path });
-    }
-    const message = (body?.error as { message?: string } | undefined)?.message ?? res.statusText;
-    throw new CliError(
-      res.status === 401 || res.status === 403 ? EXIT.AUTH : EXIT.SERVER_ERROR,
-      'server error',
-      `${res.status} ${message}`,
-    );
+    throw await refusal(res, conn, path);
   } finally {
-    abort.abort();
+    await res.body?.cancel().catch(() => {});
   }
+}
+
+async function send(conn: Connection, path: string, input: unknown): Promise<Response> {
+  const query =
+    input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(superjson.serialize(input)))}`;
+  try {
+    return await conn.fetch(`${conn.url}${conn.basePath}/${encodeURIComponent(path)}${query}`, {
+      headers: { ...conn.headers, accept: 'application/json' },
+    });
+  } catch (error) {
+    throw classifyError(error, { url: conn.url, path });
+  }
+}
+
+/** The CliError for a refused request, from its error document (protocol.md §6.1). */
+async function refusal(res: Response, conn: Connection, path: string): Promise<CliError> {
+  const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
+  if (body?.error && typeof body.error === 'object' && 'json' in body.error) {
+    const shape = superjson.deserialize(body.error as any) as { message: string; data: any };
+    return fromErrorData(shape.message, shape.data ?? {}, { url: conn.url, path });
+  }
+  const message = (body?.error as { message?: string } | undefined)?.message ?? res.statusText;
+  return new CliError(
+    res.status === 401 || res.status === 403 ? EXIT.AUTH : EXIT.SERVER_ERROR,
+    'server error',
+    `${res.status} ${message}`,
+  );
+}
+
+/** Up to three known names within a small edit distance of `name`. */
+function closestNames(name: string, known: string[]): string[] {
+  const distance = (a: string, b: string) => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const tmp = row[j]!;
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = tmp;
+      }
+    }
+    return row[b.length]!;
+  };
+  return known
+    .map((k) => ({ k, d: distance(name.toLowerCase(), k.toLowerCase()) }))
+    .filter(({ k, d }) => d <= Math.max(3, Math.floor(k.length / 2)))
+    .sort((x, y) => x.d - y.d)
+    .slice(0, 3)
+    .map(({ k }) => k);
 }

@@ -3,6 +3,7 @@ export {
   type Affected,
   type ChangeKind,
   CONTRACT_FORMAT,
+  CONTRACT_PROCEDURE,
   type ContractChange,
   type ContractDiff,
   type ContractDocument,
@@ -22,6 +23,7 @@ export {
   sampleValue,
   toJsonSchema,
   typeOf,
+  withContract,
 } from './contract/index.js';
 export { type CorbelErrorData, corbelErrorFormatter, type ValidationIssue } from './error-formatter.js';
 export { CORBEL_ERROR_CODES, CorbelError, type CorbelErrorCode, isCorbelErrorCode } from './errors.js';

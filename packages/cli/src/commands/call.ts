@@ -2,7 +2,7 @@ import { classifyError } from '../classify-error.js';
 import { type ConnectionOptions, connect, procedureOf } from '../connection.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { readInput } from '../json-input.js';
-import { probeKind } from '../procedure-kind.js';
+import { procedureKind } from '../procedure-kind.js';
 import { render, renderMode } from '../render.js';
 
 export interface CallOptions extends ConnectionOptions {
@@ -29,7 +29,7 @@ export async function callCommand(
   }
   const input = readInput(inputArg, opts.inputFile);
   const conn = connect(url, opts);
-  const kind = opts.query ? 'query' : opts.mutation ? 'mutation' : await probeKind(conn, path, input);
+  const kind = opts.query ? 'query' : opts.mutation ? 'mutation' : await procedureKind(conn, path, input);
   if (kind === 'subscription') {
     throw new CliError(
       EXIT.USAGE,

@@ -2,7 +2,7 @@ import { classifyError } from '../classify-error.js';
 import { type ConnectionOptions, connect, procedureOf } from '../connection.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { readInput } from '../json-input.js';
-import { probeKind } from '../procedure-kind.js';
+import { probeKind, procedureKind } from '../procedure-kind.js';
 import { render, renderMode } from '../render.js';
 
 export interface ListenOptions extends ConnectionOptions {
@@ -43,9 +43,8 @@ export async function listenCommand(
   };
 
   status(`connecting to ${conn.url}${conn.basePath}/${path}…`);
-  // Refusals (unknown channel, bad input, 401, a forgotten --since) fail now, with their own status.
   // A channel's input is an object; with nothing given, `{}` (every event, from now).
-  const kind = await probeKind(conn, path, input);
+  const kind = await procedureKind(conn, path, input);
   if (kind !== 'subscription') {
     throw new CliError(
       EXIT.USAGE,
@@ -53,6 +52,8 @@ export async function listenCommand(
       `${path} is a ${kind}, not an event channel: use corbel call ${url} ${path}`,
     );
   }
+  // Open and close the stream once, so refusals (bad input, a forgotten --since, 401) end the command now.
+  await probeKind(conn, path, input);
 
   const mode = renderMode(process.stdout, Boolean(opts.json));
   let received = 0;

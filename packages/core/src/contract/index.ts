@@ -6,6 +6,7 @@ export {
   type ProcedureKind,
   parseContract,
 } from './contract-document.js';
+export { CONTRACT_PROCEDURE, withContract } from './contract-router.js';
 export {
   type Affected,
   type ChangeKind,
