@@ -22,7 +22,10 @@ import { benchChannel, benchEvent, createBenchRouter } from '../bench-router.js'
 import { BENCH_LIMITS } from '../corbel-limits.js';
 import { argsOf, collect, emit, processStats, serveIpc } from '../ipc.js';
 
-const kind = argsOf().kind ?? 'corbel';
+const args = argsOf();
+const kind = args.kind ?? 'corbel';
+// `--metrics off` serves Corbel without its Prometheus metrics (to see what they cost).
+const metrics = args.metrics === 'off' ? { metrics: false as const } : {};
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve));
@@ -37,7 +40,7 @@ async function start(): Promise<{ url: string; path: string; publish: Publish; c
     const router = createBenchRouter(hub);
     const publish: Publish = (seq) => hub.publish(benchChannel, benchEvent(seq));
     if (kind === 'corbel') {
-      const server = createCorbelServer({ router, limits: BENCH_LIMITS });
+      const server = createCorbelServer({ router, limits: BENCH_LIMITS, ...metrics });
       const { url } = await server.listen({ port: 0, host: '127.0.0.1' });
       return { url, path: '/rpc/events', publish, close: () => server.close() };
     }
