@@ -83,7 +83,7 @@ export function fromRedisError(error: unknown, doing: string): CorbelError {
   if (isRedisUnavailable(error)) {
     return new CorbelError(
       'STORE_UNAVAILABLE',
-      `Redis is unavailable, could not ${doing}; nothing was stored (${message})`,
+      `Redis is unavailable, could not ${doing}${doing.startsWith('publish') ? '; nothing was stored' : ''} (${message})`,
       {
         cause: error,
       },

@@ -74,12 +74,16 @@ export async function openRedisLog(opts: RedisLogOptions = {}): Promise<RedisLog
   const redis = opts.url ? new Redis(opts.url, options) : new Redis(options);
   // ioredis reports every failed reconnect as an 'error' event; callers see
   // failures as CorbelErrors on their calls instead.
-  redis.on('error', () => {});
+  let lastError: unknown;
+  redis.on('error', (error) => {
+    lastError = error;
+  });
   try {
     await withTimeout(redis.connect(), opts.connectTimeoutMs ?? 5000);
   } catch (error) {
     redis.disconnect();
-    throw fromRedisError(error, `connect to ${describeTarget(opts.url)}`);
+    // "Connection is closed" says less than the socket error behind it (ECONNREFUSED, ENOTFOUND…).
+    throw fromRedisError(lastError ?? error, `connect to ${describeTarget(opts.url)}`);
   }
   return createRedisLog(redis, { ...opts, keyPrefix });
 }
