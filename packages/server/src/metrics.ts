@@ -29,7 +29,7 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
   const registry = new Registry();
   const p = opts.prefix ?? 'corbel_';
   const registers = [registry];
-  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });
+  const processRegistry = (opts.processMetrics ?? true) ? processRegistryFor(p) : undefined;
 
   const m = {
     registry,
@@ -179,9 +179,26 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     },
     /** The exposition text and its content type. */
     async render(): Promise<{ contentType: string; text: string }> {
-      return { contentType: registry.contentType, text: await registry.metrics() };
+      const own = await registry.metrics();
+      const text = processRegistry ? `${own}\n${await processRegistry.metrics()}` : own;
+      return { contentType: registry.contentType, text };
     },
   };
 }
 
 export type CorbelMetrics = ReturnType<typeof createCorbelMetrics>;
+
+// Process metrics describe the process, not a server, and prom-client's
+// collector starts an event-loop monitor and GC observer each time it runs:
+// collect them once per process (and prefix), shared by every server in it.
+const processRegistries = new Map<string, Registry>();
+
+function processRegistryFor(prefix: string): Registry {
+  let registry = processRegistries.get(prefix);
+  if (!registry) {
+    registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix });
+    processRegistries.set(prefix, registry);
+  }
+  return registry;
+}
