@@ -5,36 +5,24 @@
  * memory must be back near where it started and the stored events must be
  * byte-for-byte what they were.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { createCorbelClient } from '@corbel/client';
-import { createHub, type Hub } from '@corbel/core';
-import { type CorbelServer, createCorbelServer } from '@corbel/server';
-import { createSqliteLog } from '@corbel/store-sqlite';
 import { openSse } from '@corbel/testing';
 import fc from 'fast-check';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadLatestReadings } from '../../apps/weather/src/latest-readings.js';
-import { createWeatherRouter, readingsChannel, type WeatherRouter } from '../../apps/weather/src/router.js';
+import type { WeatherRouter } from '../../apps/weather/src/router.js';
+import type { HostileOp } from './hostile-server.js';
 import { pool, sendRaw } from './raw-http.js';
 
 const SEED = Number(process.env.HOSTILE_SEED ?? 20261122);
 const RANDOM_REQUESTS = Number(process.env.HOSTILE_REQUESTS ?? 2000);
 const SEEDED_EVENTS = 300;
 
-// A real collection before each RSS reading, without needing --expose-gc on the worker.
-setFlagsFromString('--expose_gc');
-const gc: () => void = runInNewContext('gc');
-const rss = () => {
-  gc();
-  return process.memoryUsage().rss;
-};
-const heap = () => process.memoryUsage().heapUsed;
 const phase: Record<string, number> = {};
 let phaseStart = performance.now();
 const mark = (name: string) => {
@@ -44,13 +32,11 @@ const mark = (name: string) => {
 };
 
 let dir: string;
-let hub: Hub;
-let server: CorbelServer;
+let child: ChildProcess;
 let url: string;
 let storedBefore: string[];
-let rssBefore: number;
-let heapBefore: number;
-const closes: string[] = [];
+let memoryBefore: NodeJS.MemoryUsage;
+let closes: string[] = [];
 const tally = { tried: 0, byStatus: new Map<number, number>() };
 const count = (status: number) => {
   tally.tried++;
@@ -59,16 +45,24 @@ const count = (status: number) => {
 /** Requests that got a 5xx, to show which input did it. */
 const serverErrors: string[] = [];
 
-async function readAll(): Promise<string[]> {
-  const out: string[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await hub.log.read(readingsChannel.name, { after, limit: 500 });
-    for (const e of page) out.push(superjson.stringify(e));
-    if (page.length < 500) return out;
-    after = page.at(-1)!.id;
-  }
+/** Asks the server process (see hostile-server.ts). */
+let nextId = 0;
+function ask<T>(msg: HostileOp): Promise<T> {
+  const id = ++nextId;
+  return new Promise((resolve, reject) => {
+    const onMessage = (reply: any) => {
+      if (reply?.id !== id) return;
+      child.off('message', onMessage);
+      if ('error' in reply) reject(new Error(reply.error));
+      else resolve(reply.result as T);
+    };
+    child.on('message', onMessage);
+    child.send({ ...msg, id });
+  });
 }
+type ServerState = { subscribers: number; streams: number; connections: number; closes: string[] };
+const state = () => ask<ServerState>({ op: 'state' });
+const readAll = () => ask<string[]>({ op: 'read' });
 
 const q = (input: unknown) => `input=${encodeURIComponent(JSON.stringify(superjson.serialize(input)))}`;
 const head = (method: string, target: string, headers: string[] = [], body = '') =>
@@ -85,42 +79,26 @@ async function expectStatus(label: string, request: Buffer | string, expected: n
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'corbel-hostile-'));
-  hub = createHub({ log: createSqliteLog({ dataDir: dir }), maxQueue: 256 });
-  const router = createWeatherRouter({ hub, latest: await loadLatestReadings(hub) });
-  server = createCorbelServer({
-    router,
-    createContext: () => ({ identity: null }),
-    store: hub.log,
-    sseStallTimeoutMs: 1000,
-    limits: {
-      headersTimeoutMs: 1000,
-      requestTimeoutMs: 2000,
-      // Everything here comes from one address: let the inputs reach the
-      // parsers instead of the rate limiter (limits.test.ts covers that).
-      commandsPerSecond: 0,
-      maxInFlightPerIdentity: 10_000,
-      maxStreamsPerIdentity: 10_000,
-    },
-    streamHooks: { onClose: (_i, reason, error) => closes.push((error as any)?.corbelCode ?? reason) },
+  child = fork(new URL('./hostile-server.ts', import.meta.url).pathname, [], {
+    execArgv: ['--conditions=@corbel/source', '--import', 'tsx'],
+    env: { ...process.env, HOSTILE_DATA_DIR: dir, HOSTILE_SEEDED: String(SEEDED_EVENTS) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  ({ url } = await server.listen({ port: 0 }));
-  // Stored events with awkward but valid payloads: unicode, extremes.
-  const cities = ['Oslo', 'Zürich', '東京', 'São Paulo', 'a'.repeat(100), '"quoted"\\', '🌧️ Rain'];
-  for (let i = 0; i < SEEDED_EVENTS; i++) {
-    await hub.publish(readingsChannel, {
-      city: cities[i % cities.length]!,
-      celsius: [-100, 100, 0, -0.5, 36.6, 1e-9][i % 6]!,
-      at: new Date(1_700_000_000_000 + i),
-    });
-  }
+  ({ url } = await new Promise<{ url: string }>((resolve, reject) => {
+    child.once('message', (m: any) => resolve(m));
+    child.once('exit', (code) => reject(new Error(`the hostile server exited (${code}) before listening`)));
+  }));
   storedBefore = await readAll();
-  rssBefore = rss();
-  heapBefore = heap();
+  memoryBefore = await ask<NodeJS.MemoryUsage>({ op: 'memory' });
 });
 
 afterAll(async () => {
-  await server?.close();
-  await hub?.close();
+  if (child && child.exitCode === null) {
+    closes = (await state()).closes;
+    const exited = new Promise((r) => child.once('exit', r));
+    await ask({ op: 'close' });
+    await exited;
+  }
   rmSync(dir, { recursive: true, force: true });
   const statuses = [...tally.byStatus.entries()].sort((a, b) => a[0] - b[0]);
   console.log(
@@ -403,39 +381,39 @@ describe('hostile input', () => {
     tally.tried += 40;
     // The server closed them (headersTimeout), the test did not have to.
     expect(stillOpen).toEqual([]);
-    const connections = () => new Promise<number>((r) => server.httpServer.getConnections((_e, n) => r(n)));
+    const connections = async () => (await state()).connections;
     for (let i = 0; i < 100 && (await connections()) > 2; i++) await new Promise((r) => setTimeout(r, 30));
     expect(await connections()).toBeLessThanOrEqual(2);
   });
 
   it('cuts off a subscriber that never reads; its queue stays bounded', async () => {
     const { hostname, port } = new URL(url);
-    const before = closes.length;
+    const before = (await state()).closes.length;
     const s = connect(Number(port), hostname);
     s.on('error', () => {});
     s.write(`GET /rpc/weather.readings?${q({})} HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n\r\n`);
     // Read nothing, ever.
     s.pause();
-    for (let i = 0; i < 200 && hub.stats().subscribers === 0; i++)
+    for (let i = 0; i < 200 && (await state()).subscribers === 0; i++)
       await new Promise((r) => setTimeout(r, 10));
-    expect(hub.stats().subscribers).toBe(1);
+    expect((await state()).subscribers).toBe(1);
     const city = 'S'.repeat(100);
-    for (let i = 0; i < 40 && closes.length === before; i++) {
-      await Promise.all(
-        Array.from({ length: 500 }, () => hub.publish(readingsChannel, { city, celsius: 1, at: new Date() })),
-      );
+    for (let i = 0; i < 40 && (await state()).closes.length === before; i++) {
+      await Promise.all([ask({ op: 'publish', count: 500, city })]);
     }
-    for (let i = 0; i < 300 && closes.length === before; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 300 && (await state()).closes.length === before; i++)
+      await new Promise((r) => setTimeout(r, 10));
     s.destroy();
-    expect(closes.slice(before)).toEqual([expect.stringMatching(/SLOW_CONSUMER|stalled/)]);
-    expect(hub.stats().subscribers).toBe(0);
+    const after = await state();
+    expect(after.closes.slice(before)).toEqual([expect.stringMatching(/SLOW_CONSUMER|stalled/)]);
+    expect(after.subscribers).toBe(0);
     tally.tried += 1;
   });
 
   it('is healthy afterwards: answers normally, memory back near the start, stored events byte-for-byte intact', async () => {
     // Every stream the suite opened is gone.
-    for (let i = 0; i < 200 && server.streamCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(server.streamCount).toBe(0);
+    for (let i = 0; i < 200 && (await state()).streams > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await state()).streams).toBe(0);
     const client = createCorbelClient<WeatherRouter>({ url });
     const { id } = await client.weather.report.mutate({ city: 'After', celsius: 12.5 });
     expect(await client.weather.latest.query({ city: 'After' })).toMatchObject({
@@ -452,15 +430,15 @@ describe('hostile input', () => {
     const storedAfter = await readAll();
     expect(storedAfter.slice(0, SEEDED_EVENTS)).toEqual(storedBefore);
 
-    const rssAfter = rss();
-    const heapAfter = heap();
+    const memoryAfter = await ask<NodeJS.MemoryUsage>({ op: 'memory' });
+    const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
     console.log(
-      `hostile suite RSS: before ${(rssBefore / 1e6).toFixed(1)} MB, after ${(rssAfter / 1e6).toFixed(1)} MB; ` +
-        `JS heap used: before ${(heapBefore / 1e6).toFixed(1)} MB, after ${(heapAfter / 1e6).toFixed(1)} MB`,
+      `hostile suite server RSS: before ${mb(memoryBefore.rss)}, after ${mb(memoryAfter.rss)}; ` +
+        `JS heap used: before ${mb(memoryBefore.heapUsed)}, after ${mb(memoryAfter.heapUsed)}`,
     );
-    // The process's RSS includes this test's own client sockets and buffers, and
-    // V8 and malloc keep freed pages for a while; the JS heap shows what is live.
-    expect(rssAfter).toBeLessThan(rssBefore + 200e6);
-    expect(heapAfter).toBeLessThan(heapBefore + 40e6);
+    // The server's own process, after a full GC. V8 and malloc keep some freed
+    // pages for reuse, so RSS gets a margin; the JS heap is what is live.
+    expect(memoryAfter.rss).toBeLessThan(memoryBefore.rss + 100e6);
+    expect(memoryAfter.heapUsed).toBeLessThan(memoryBefore.heapUsed + 20e6);
   });
 });
