@@ -57,6 +57,8 @@ describe('the weather station as an operator runs it', () => {
       },
     );
     expect(open.ready).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+    const warning = JSON.parse(await open.waitForLine(/running OPEN on 0\.0\.0\.0/));
+    expect(warning).toMatchObject({ level: 40, host: '0.0.0.0' });
   });
 
   it('serves HTTPS with --tls-key/--tls-cert', async () => {

@@ -122,11 +122,14 @@ async function main() {
         ? `store: sqlite ${dataDir}/events.db (synchronous=${sync})`
         : 'store: memory — history is lost on restart (pass --data <dir> to keep it)',
   );
-  log(
-    token
-      ? 'auth: bearer token required on every request and stream'
-      : 'auth: none — running open on loopback (pass --token or set CORBEL_TOKEN to require one)',
-  );
+  if (token) log('auth: bearer token required on every request and stream');
+  else if (loopback)
+    log('auth: none — running open on loopback (pass --token or set CORBEL_TOKEN to require one)');
+  else
+    logger.warn(
+      { host },
+      `auth: none — running OPEN on ${host} because of --insecure; anyone who can reach it can call it`,
+    );
 
   let stopping = false;
   const stop = async (signal: string) => {
