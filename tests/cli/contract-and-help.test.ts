@@ -71,6 +71,7 @@ describe('corbel --help and --version', () => {
     for (const sub of [
       ['call'],
       ['listen'],
+      ['contract'],
       ['contract', 'export'],
       ['contract', 'diff'],
       ['docs'],

@@ -87,7 +87,16 @@ export function createProgram(state: RunState): Command {
   const contract = program
     .command('contract')
     .description('export and compare service contracts')
-    .addHelpText('after', '\nSubcommands: export, diff. Run "corbel contract <subcommand> --help".');
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ corbel contract export apps/weather/src/contract.ts -o weather.contract.json
+  $ corbel contract export http://127.0.0.1:4000 --token s3cret
+  $ corbel contract diff proto-docs/services/weather.contract.json http://127.0.0.1:4000
+
+Run "corbel contract <subcommand> --help" for each subcommand's options.`,
+    );
   contract
     .command('export')
     .description("write a service's contract as JSON")
