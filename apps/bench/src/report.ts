@@ -193,7 +193,7 @@ export function renderReport(report: BenchReport): string {
     parts.push(`\n### Scale: ${fmt(s.subscribers)} subscribers on one Corbel server process\n`);
     parts.push(
       table(
-        ['connected', 'events/s', 'deliveries', 'p50 ms', 'p99 ms', 'max ms', 'RSS KB/sub', 'server RSS MB'],
+        ['connected', 'events/s', 'deliveries', 'p50 ms', 'p99 ms', 'max ms', 'RSS KB/sub', 'server RSS MB', 'CPU µs/delivery'],
         [
           [
             fmt(s.connected),
@@ -204,6 +204,7 @@ export function renderReport(report: BenchReport): string {
             fmt(s.maxMs, 1),
             fmt(s.rssKbPerSubscriber, 1),
             fmt(s.serverRssMb),
+            fmt(s.cpuUsPerDelivery, 2),
           ],
         ],
       ),

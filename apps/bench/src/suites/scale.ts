@@ -16,6 +16,8 @@ export interface ScaleResult {
   maxMs: number;
   rssKbPerSubscriber: number;
   serverRssMb: number;
+  /** Server CPU time while publishing, per delivery. */
+  cpuUsPerDelivery: number;
   dropped: number;
 }
 
@@ -51,6 +53,7 @@ export async function runScale(
     await server.call('rate', { perSec: opts.perSec });
     await sleep(opts.durationMs);
     const { published } = await server.call('stop');
+    const after = await server.call('stats');
     const expected = published * c.connected;
     const deadline = performance.now() + 10_000;
     let status = await client.call('status');
@@ -73,6 +76,7 @@ export async function runScale(
       maxMs: lat.max,
       rssKbPerSubscriber: (loaded.rss - idle.rss) / 1024 / Math.max(1, c.connected),
       serverRssMb: loaded.rss / 1024 / 1024,
+      cpuUsPerDelivery: ((after.cpuMs - loaded.cpuMs) * 1000) / Math.max(1, status.received),
       dropped: status.ended + status.streamErrors,
     };
     progress(

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import {
   CorbelError,
   isBatchIterable,
@@ -12,6 +13,7 @@ import { getTRPCErrorFromUnknown, type RouterBridge } from './trpc-bridge.js';
 
 const PING_FRAME = Buffer.from('event: ping\ndata: \n\n');
 const RETURN_FRAME = Buffer.from('event: return\ndata: \n\n');
+const CRLF = Buffer.from('\r\n');
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache, no-transform',
@@ -108,6 +110,21 @@ export class StreamRegistry {
     return frames;
   }
 
+  // Event frames framed as one HTTP/1.1 chunk, shared by every stream that
+  // writes the same frames: a delivery is then a single socket write of a
+  // ready buffer, with no per-subscriber chunk header, cork or writev.
+  private readonly chunks = new WeakMap<Buffer, Buffer>();
+
+  /** `frames` as one chunk of a chunked HTTP/1.1 body. */
+  chunkOf(frames: Buffer): Buffer {
+    let chunk = this.chunks.get(frames);
+    if (!chunk) {
+      chunk = Buffer.concat([Buffer.from(`${frames.length.toString(16)}\r\n`, 'latin1'), frames, CRLF]);
+      this.chunks.set(frames, chunk);
+    }
+    return chunk;
+  }
+
   /** The serialized SSE frame of an envelope (cached for shared ones). */
   frameOf(value: unknown): Buffer {
     if (isTrackedEnvelope(value)) {
@@ -162,6 +179,13 @@ export class EventStream {
       ? { reconnectAfterInactivityMs: registry.bridge.sse.reconnectAfterInactivityMs }
       : {};
     res.write(`retry: ${registry.retryMs}\nevent: connected\ndata: ${JSON.stringify(client)}\n\n`);
+    // Headers are out: event chunks go straight to the socket (in order with
+    // anything `res` writes, which goes to the same socket). Without chunked
+    // encoding (an HTTP/1.0 client) every write goes through `res`.
+    const socket = res.socket;
+    if ((res as { chunkedEncoding?: boolean }).chunkedEncoding === true && socket && !socket.destroyed) {
+      this.socket = socket;
+    }
     registry.add(this);
     registry.hooks.onOpen?.(this.info);
     const maxMs = registry.bridge.sse.maxDurationMs;
@@ -180,6 +204,7 @@ export class EventStream {
   }
 
   private ready: ReadyIterable<unknown> | undefined;
+  private socket: Socket | undefined;
 
   /**
    * The hub's pump, with no promise and no suspended function: write what is
@@ -200,7 +225,7 @@ export class EventStream {
         }
         if (batch.length === 0) continue;
         registry.hooks.onFrames?.(this.info, batch.length);
-        if (!res.write(registry.framesOf(batch))) {
+        if (!this.writeFrames(registry.framesOf(batch))) {
           this.whenDrained(this.pumpReady);
           return;
         }
@@ -221,7 +246,7 @@ export class EventStream {
           if (batch.length === 0) continue;
           const frames = registry.framesOf(batch);
           registry.hooks.onFrames?.(this.info, batch.length);
-          if (!res.write(frames)) await this.drained();
+          if (!this.writeFrames(frames)) await this.drained();
           if (this.ended) return;
         }
       } else {
@@ -231,7 +256,7 @@ export class EventStream {
           if (this.ended) return;
           if (next.done) break;
           registry.hooks.onFrames?.(this.info, 1);
-          if (!res.write(registry.frameOf(next.value))) await this.drained();
+          if (!this.writeFrames(registry.frameOf(next.value))) await this.drained();
           if (this.ended) return;
         }
       }
@@ -254,6 +279,13 @@ export class EventStream {
     return new Promise((resolve) => this.whenDrained(resolve));
   }
 
+  /** Writes event frames; false when the socket wants a drain first. */
+  private writeFrames(frames: Buffer): boolean {
+    const socket = this.socket;
+    if (socket) return socket.write(this.registry.chunkOf(frames));
+    return this.res.write(frames);
+  }
+
   private whenDrained(then: () => void): void {
     const timer = setTimeout(() => {
       done();
@@ -262,11 +294,12 @@ export class EventStream {
     }, this.registry.stallTimeoutMs);
     const done = () => {
       clearTimeout(timer);
-      this.res.off('drain', done);
+      drainable.off('drain', done);
       this.res.off('close', done);
       then();
     };
-    this.res.on('drain', done);
+    const drainable = this.socket ?? this.res;
+    drainable.on('drain', done);
     this.res.on('close', done);
   }
 
@@ -281,7 +314,9 @@ export class EventStream {
   }
 
   ping(): void {
-    if (!this.ended && this.res.writableLength === 0) this.res.write(PING_FRAME);
+    if (!this.ended && this.res.writableLength === 0 && (this.socket?.writableLength ?? 0) === 0) {
+      this.res.write(PING_FRAME);
+    }
   }
 
   /** Ends with the retryable DRAINING error; resolves once the stream is closed. */
