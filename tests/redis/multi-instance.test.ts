@@ -7,7 +7,7 @@ import { compareIds, startRedisStation, subscribeReadings, until } from './fixtu
 const redisAvailable = requireRedisServer('tests/redis/multi-instance');
 
 describe.skipIf(!redisAvailable)('three stations on one Redis', () => {
-  it('every subscriber gets every reading in one order; after SIGKILL of a station its subscribers resume elsewhere with nothing lost or repeated', async () => {
+  it('every subscriber gets every reading in one order; after SIGKILL of one station and SIGTERM of another their subscribers resume elsewhere with nothing lost or repeated', async () => {
     await using redis = await startRedisServer();
     const stations: StartedProcess[] = [];
     try {
@@ -77,6 +77,24 @@ describe.skipIf(!redisAvailable)('three stations on one Redis', () => {
       // Same order and payloads everywhere.
       const reference = JSON.stringify(subscribers[0]!.received);
       for (const s of subscribers) expect(JSON.stringify(s.received)).toBe(reference);
+
+      // A graceful stop (SIGTERM: streams end with the retryable DRAINING error) moves everyone to station 2.
+      await stations[1]!.stop('SIGTERM');
+      await reportRound(3, [2]);
+      await until(
+        () => subscribers.every((s) => s.received.length >= acked.length),
+        () => subscribers.map((s) => `${s.name}: ${s.received.length}/${acked.length}`).join(', '),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      const final = all();
+      expect(final.length).toBe(80);
+      for (const s of subscribers) {
+        expect(
+          s.received.map((r) => r.id),
+          `${s.name} after the drain`,
+        ).toEqual(final);
+        expect(s.errors).toEqual([]);
+      }
       for (const s of subscribers) s.close();
     } finally {
       for (const s of stations) await s.stop('SIGKILL');
