@@ -112,10 +112,9 @@ describe.skipIf(!redisAvailable)('redis log: live feed and failures', () => {
       () => {},
     );
     await new Promise((r) => setTimeout(r, 50));
-    const started = Date.now();
     const appended = await log.append('two', { hello: 'world' });
+    // XREAD blocks for 60 s on "one": only CLIENT UNBLOCK can bring "two" in within the wait.
     await until(() => second.length === 1, 'event on the second channel', 10_000);
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(second[0]!.id).toBe(appended.id);
     expect(second[0]!.payload).toEqual({ hello: 'world' });
   });
@@ -135,7 +134,8 @@ describe.skipIf(!redisAvailable)('redis log: live feed and failures', () => {
   it('fails fast with STORE_UNAVAILABLE while Redis is down, ends live feeds retryably, recovers by itself', async () => {
     const own = await startRedisServer();
     try {
-      const log = await openRedisLog({ url: own.url, keyPrefix: 'down:' });
+      // A command timeout far beyond the test's: a queued publish would time the test out.
+      const log = await openRedisLog({ url: own.url, keyPrefix: 'down:', commandTimeoutMs: 120_000 });
       logs.push(log);
       const hub = createHub({ log });
       const sub = await hub.subscribe(ticks);
@@ -151,14 +151,12 @@ describe.skipIf(!redisAvailable)('redis log: live feed and failures', () => {
       expect(failure?.corbelCode).toBe('STORE_UNAVAILABLE');
       expect(failure?.retryable).toBe(true);
 
-      const started = Date.now();
       const refused = await hub.publish(ticks, { n: 2 }).then(
         () => null,
         (e) => e as CorbelError,
       );
       expect(refused?.corbelCode).toBe('STORE_UNAVAILABLE');
       expect(refused?.code).toBe('SERVICE_UNAVAILABLE');
-      expect(Date.now() - started).toBeLessThan(2000);
       expect(await codeOf(hub.subscribe(ticks, { after: '1-0' }))).toBe('STORE_UNAVAILABLE');
 
       await own.start();
