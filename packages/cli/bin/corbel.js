@@ -1,29 +1,18 @@
 #!/usr/bin/env node
-// The `corbel` command. A published install runs the built dist/main.js; in
-// this repository (no dist) it runs the TypeScript source through tsx with the
-// @corbel/source export condition, so workspace packages resolve to source.
-import { spawn } from 'node:child_process';
+// The `corbel` command. A published install runs the built dist/main.js. In
+// this repository (no dist) it runs the TypeScript source in this same
+// process: tsx compiles it, and source-condition.js adds the @corbel/source
+// export condition so workspace packages resolve to their sources too.
 import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const dist = new URL('../dist/main.js', import.meta.url);
-if (existsSync(fileURLToPath(dist))) {
-  const { main } = await import(dist.href);
-  process.exit(await main(process.argv));
-} else {
-  const source = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@corbel/source', '--import', import.meta.resolve('tsx'), source, ...process.argv.slice(2)],
-    { stdio: 'inherit' },
-  );
-  // The source process owns Ctrl-C (listen prints its count); pass signals on.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.on(signal, () => {
-      if (child.exitCode === null) child.kill(signal);
-    });
-  }
-  child.on('exit', (code, signal) =>
-    process.exit(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1)),
-  );
+const built = existsSync(fileURLToPath(dist));
+if (!built) {
+  register('./source-condition.js', import.meta.url);
+  const { register: registerTsx } = await import('tsx/esm/api');
+  registerTsx();
 }
+const { main } = await import((built ? dist : new URL('../src/main.ts', import.meta.url)).href);
+process.exit(await main(process.argv));

@@ -36,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Run when executed directly (bin/corbel.js, or node --import tsx src/main.ts).
+// Run when executed directly (node --conditions=@corbel/source --import tsx src/main.ts); bin/corbel.js calls main itself.
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!)) {
   main(process.argv).then(
     (code) => process.exit(code),
