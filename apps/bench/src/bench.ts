@@ -75,7 +75,10 @@ async function main() {
   if (only.has('commands')) report.commands = await runCommands(mode, progress);
   if (only.has('fanout')) report.fanout = await runFanout(mode, progress);
   if (only.has('durable')) report.durable = await runDurable(mode, progress);
-  if (only.has('scale')) report.scale = await runScale(mode, progress);
+  if (only.has('scale')) {
+    report.scale = await runScale(mode, progress, 'corbel');
+    report.scaleRaw = await runScale(mode, progress, 'raw');
+  }
   report.finishedAt = new Date().toISOString();
   report.targets = judgeTargets(report);
   progress(`bench finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);

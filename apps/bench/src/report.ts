@@ -13,6 +13,8 @@ export interface BenchReport {
   fanout?: { median: Record<number, Record<FanoutContender, FanoutStats>>; runs: unknown[] };
   durable?: DurableResult;
   scale?: ScaleResult;
+  /** The same scale check on raw node:http SSE: what this machine allows. */
+  scaleRaw?: ScaleResult;
   targets: Target[];
 }
 
@@ -190,23 +192,34 @@ export function renderReport(report: BenchReport): string {
   }
   const s = report.scale;
   if (s) {
-    parts.push(`\n### Scale: ${fmt(s.subscribers)} subscribers on one Corbel server process\n`);
+    parts.push(
+      `\n### Scale: ${fmt(s.subscribers)} subscribers on one server process, ${fmt(s.perSec)} events/s\n`,
+    );
+    const row = (r: ScaleResult) => [
+      NAMES[r.contender]!,
+      fmt(r.connected),
+      `${fmt(r.received)} / ${fmt(r.expected)}`,
+      fmt(r.p50Ms, 1),
+      fmt(r.p99Ms, 1),
+      fmt(r.maxMs, 1),
+      fmt(r.rssKbPerSubscriber, 1),
+      fmt(r.serverRssMb),
+      fmt(r.cpuUsPerDelivery, 2),
+    ];
     parts.push(
       table(
-        ['connected', 'events/s', 'deliveries', 'p50 ms', 'p99 ms', 'max ms', 'RSS KB/sub', 'server RSS MB', 'CPU µs/delivery'],
         [
-          [
-            fmt(s.connected),
-            fmt(s.perSec),
-            `${fmt(s.received)} / ${fmt(s.expected)}`,
-            fmt(s.p50Ms, 1),
-            fmt(s.p99Ms, 1),
-            fmt(s.maxMs, 1),
-            fmt(s.rssKbPerSubscriber, 1),
-            fmt(s.serverRssMb),
-            fmt(s.cpuUsPerDelivery, 2),
-          ],
+          'server',
+          'connected',
+          'deliveries',
+          'p50 ms',
+          'p99 ms',
+          'max ms',
+          'RSS KB/sub',
+          'server RSS MB',
+          'CPU µs/delivery',
         ],
+        [row(s), ...(report.scaleRaw ? [row(report.scaleRaw)] : [])],
       ),
     );
   }

@@ -2,6 +2,8 @@ import { startChild } from '../child.js';
 import type { BenchMode } from '../modes.js';
 
 export interface ScaleResult {
+  /** corbel, or raw (node:http SSE, the same events) as the machine's reference. */
+  contender: 'corbel' | 'raw';
   subscribers: number;
   connected: number;
   connectMs: number;
@@ -31,10 +33,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runScale(
   mode: BenchMode,
   progress: (line: string) => void,
+  contender: 'corbel' | 'raw' = 'corbel',
   opts = mode.scale ?? { subscribers: 10_000, perSec: 10, durationMs: 10_000 },
 ): Promise<ScaleResult> {
-  const { child: server, ready } = await startChild('./servers/fanout-server.ts', ['--kind', 'corbel'], {
-    profile: true,
+  const { child: server, ready } = await startChild('./servers/fanout-server.ts', ['--kind', contender], {
+    profile: contender === 'corbel',
   });
   const { child: client } = await startChild('./clients/subscriber-client.ts', []);
   try {
@@ -42,10 +45,12 @@ export async function runScale(
     const idle = await server.call('stats');
     const c = await client.call(
       'connect',
-      { url: `${ready.url}${ready.path}`, n: opts.subscribers, kind: 'corbel' },
+      { url: `${ready.url}${ready.path}`, n: opts.subscribers, kind: contender },
       300_000,
     );
-    progress(`scale: ${c.connected} of ${opts.subscribers} subscribers connected in ${Math.round(c.ms)} ms`);
+    progress(
+      `scale ${contender}: ${c.connected} of ${opts.subscribers} subscribers connected in ${Math.round(c.ms)} ms`,
+    );
     await sleep(500);
     await server.call('gc');
     const loaded = await server.call('stats');
@@ -63,6 +68,7 @@ export async function runScale(
     }
     const lat = await client.call('latency');
     const result: ScaleResult = {
+      contender,
       subscribers: opts.subscribers,
       connected: c.connected,
       connectMs: c.ms,
@@ -80,7 +86,7 @@ export async function runScale(
       dropped: status.ended + status.streamErrors,
     };
     progress(
-      `scale: ${result.received}/${result.expected} deliveries, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, ${result.rssKbPerSubscriber.toFixed(1)} KB/sub`,
+      `scale ${contender}: ${result.received}/${result.expected} deliveries, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, ${result.rssKbPerSubscriber.toFixed(1)} KB/sub`,
     );
     return result;
   } finally {
