@@ -198,6 +198,7 @@ export function renderReport(report: BenchReport): string {
     const row = (r: ScaleResult) => [
       NAMES[r.contender]!,
       fmt(r.connected),
+      `${fmt(r.published)} of ${fmt((r.perSec * r.durationMs) / 1000)}`,
       `${fmt(r.received)} / ${fmt(r.expected)}`,
       fmt(r.p50Ms, 1),
       fmt(r.p99Ms, 1),

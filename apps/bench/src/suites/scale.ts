@@ -8,6 +8,8 @@ export interface ScaleResult {
   connected: number;
   connectMs: number;
   perSec: number;
+  durationMs: number;
+  /** Events published; fewer than perSec × duration when the server could not keep the pace. */
   published: number;
   expected: number;
   received: number;
@@ -73,6 +75,7 @@ export async function runScale(
       connected: c.connected,
       connectMs: c.ms,
       perSec: opts.perSec,
+      durationMs: opts.durationMs,
       published,
       expected,
       received: status.received,
