@@ -307,7 +307,9 @@ export function runServerConformance(opts: ServerConformanceOptions): void {
         expect(error.data.corbelCode).toBe('INVALID_EVENT_ID');
       });
 
-      it.skipIf(!opts.events.goneId)(
+      // Registered only where the service can name a forgotten id: a case
+      // that cannot run is left out, not counted as a skipped pass.
+      (opts.events.goneId ? it : () => {})(
         'refuses a forgotten id with 412 HISTORY_GONE, before the stream',
         async () => {
           await using sse = await openSse(streamUrl(await streamInput()), {
@@ -326,7 +328,7 @@ export function runServerConformance(opts: ServerConformanceOptions): void {
       });
     });
 
-    describe.skipIf(!opts.token)('authentication (protocol.md §7)', () => {
+    (opts.token ? describe : () => {})('authentication (protocol.md §7)', () => {
       it('a command without a token is 401 UNAUTHORIZED', async () => {
         expectError(await call(opts.query, {}), 401, 'UNAUTHORIZED');
       });
