@@ -152,10 +152,9 @@ export class EventStream {
   private source: AsyncIterable<unknown> | undefined;
   private maxTimer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
-  private finished!: () => void;
-  private readonly done = new Promise<void>((resolve) => {
-    this.finished = resolve;
-  });
+  // Created only when someone waits for the end (drain): most streams never need it.
+  private finished: (() => void) | undefined;
+  private done: Promise<void> | undefined;
 
   constructor(
     private readonly registry: StreamRegistry,
@@ -322,6 +321,11 @@ export class EventStream {
   /** Ends with the retryable DRAINING error; resolves once the stream is closed. */
   drain(): Promise<void> {
     this.draining ??= (async () => {
+      this.done ??= this.ended
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            this.finished = resolve;
+          });
       this.fail(new CorbelError('DRAINING', 'the server is shutting down; reconnect to resume'));
       await this.done;
     })();
@@ -344,6 +348,6 @@ export class EventStream {
     }
     if (!this.res.writableEnded) this.res.end();
     this.registry.hooks.onClose?.(this.info, reason, error);
-    this.finished();
+    this.finished?.();
   }
 }
