@@ -12,13 +12,19 @@ const envelopes = new WeakMap<StoredEvent, TrackedEnvelope<unknown>>();
 
 /** The tRPC `tracked()` envelope of a stored event (created once, then shared). */
 export function envelopeOf<T>(event: StoredEvent<T>): TrackedEnvelope<T> {
+  // Every subscriber asks for the same event in turn: remember the last one.
+  if (event === lastEvent) return lastEnvelope as TrackedEnvelope<T>;
   let env = envelopes.get(event);
   if (!env) {
     env = tracked(event.id, event.payload);
     envelopes.set(event, env);
   }
+  lastEvent = event;
+  lastEnvelope = env;
   return env as TrackedEnvelope<T>;
 }
+let lastEvent: StoredEvent | undefined;
+let lastEnvelope: TrackedEnvelope<unknown> | undefined;
 
 // Wakes are batched per turn of the event loop: a subscriber that was pushed
 // several events during one turn is woken once, after it, and its stream
@@ -44,6 +50,8 @@ function scheduleWake(wake: () => void): void {
 }
 
 const NOTHING_READY = Symbol('nothing ready');
+// The empty result of a take: shared, never handed out (callers check the length).
+const NONE: readonly never[] = Object.freeze([]);
 
 /** Marks iterables that can hand over several ready events at once. */
 export const pullBatch = Symbol.for('corbel.pullBatch');
@@ -245,6 +253,7 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
 
   /** Takes up to `max` events from `source`, skipping ids already delivered. */
   private take(source: StoredEvent<T>[], max: number, applyFilter: boolean): TrackedEnvelope<T>[] {
+    if (source.length === 0) return NONE as unknown as TrackedEnvelope<T>[];
     const out: TrackedEnvelope<T>[] = [];
     let i = 0;
     const log = this.init.log;

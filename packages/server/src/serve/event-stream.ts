@@ -117,16 +117,25 @@ export class StreamRegistry {
 
   /** `frames` as one chunk of a chunked HTTP/1.1 body. */
   chunkOf(frames: Buffer): Buffer {
+    // Every subscriber writes the same frames in turn: remember the last one.
+    if (frames === this.lastFrames) return this.lastChunk!;
     let chunk = this.chunks.get(frames);
     if (!chunk) {
       chunk = Buffer.concat([Buffer.from(`${frames.length.toString(16)}\r\n`, 'latin1'), frames, CRLF]);
       this.chunks.set(frames, chunk);
     }
+    this.lastFrames = frames;
+    this.lastChunk = chunk;
     return chunk;
   }
+  private lastFrames: Buffer | undefined;
+  private lastChunk: Buffer | undefined;
+  private lastEnvelope: unknown;
+  private lastFrame: Buffer | undefined;
 
   /** The serialized SSE frame of an envelope (cached for shared ones). */
   frameOf(value: unknown): Buffer {
+    if (value === this.lastEnvelope && this.lastFrame) return this.lastFrame;
     if (isTrackedEnvelope(value)) {
       let frame = this.frames.get(value);
       if (!frame) {
@@ -134,6 +143,8 @@ export class StreamRegistry {
         frame = Buffer.from(`id: ${id}\ndata: ${JSON.stringify(this.bridge.serializeOutput(data))}\n\n`);
         this.frames.set(value, frame);
       }
+      this.lastEnvelope = value;
+      this.lastFrame = frame;
       return frame;
     }
     return Buffer.from(`data: ${JSON.stringify(this.bridge.serializeOutput(value))}\n\n`);
