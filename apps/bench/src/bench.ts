@@ -74,7 +74,14 @@ async function main() {
   };
   if (only.has('commands')) report.commands = await runCommands(mode, progress);
   if (only.has('fanout')) report.fanout = await runFanout(mode, progress);
-  if (only.has('durable')) report.durable = await runDurable(mode, progress);
+  if (only.has('durable')) {
+    try {
+      report.durable = await runDurable(mode, progress);
+    } catch (error) {
+      progress(`durable failed: ${(error as Error).message}`);
+      report.durable = { available: false, note: `failed: ${(error as Error).message}` };
+    }
+  }
   if (only.has('scale')) {
     report.scale = await runScale(mode, progress, 'corbel');
     report.scaleRaw = await runScale(mode, progress, 'raw');

@@ -17,6 +17,7 @@ import { createHub, defineChannel, type EventLog, type Hub, initCorbel } from '@
 import { createCorbelServer } from '@corbel/server';
 import { createSqliteLog, type SqliteSynchronous } from '@corbel/store-sqlite';
 import { z } from 'zod';
+import { BENCH_LIMITS } from './corbel-limits.js';
 
 const readings = defineChannel(
   'bench.readings',
@@ -89,7 +90,7 @@ async function publishRate(synchronous: SqliteSynchronous, count: number): Promi
 async function reportRate(synchronous: SqliteSynchronous, count: number, concurrency = 32): Promise<number> {
   const { log, done } = freshLog(synchronous);
   const hub = createHub({ log });
-  const server = createCorbelServer({ router: benchRouter(hub) });
+  const server = createCorbelServer({ router: benchRouter(hub), limits: BENCH_LIMITS });
   const { url } = await server.listen({ port: 0 });
   const client = createCorbelClient<ReturnType<typeof benchRouter>>({ url });
   try {
@@ -132,7 +133,7 @@ async function replayRates(count: number): Promise<{ hub: number; sse: number }>
     const hubRate = count / ((performance.now() - started) / 1000);
 
     // Over HTTP: the serving path writes SSE frames; a raw reader counts them.
-    const server = createCorbelServer({ router: benchRouter(hub) });
+    const server = createCorbelServer({ router: benchRouter(hub), limits: BENCH_LIMITS });
     const { url } = await server.listen({ port: 0 });
     try {
       started = performance.now();
