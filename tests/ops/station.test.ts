@@ -1,9 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createCorbelClient } from '@corbel/client';
-import { rawRequest, startProcess } from '@corbel/testing';
+import { makeSelfSignedCert, rawRequest, requireOpenssl, startProcess } from '@corbel/testing';
 import { describe, expect, it } from 'vitest';
 import type { WeatherRouter } from '../../apps/weather/src/router.js';
 import { sample } from './scrape.js';
@@ -61,41 +59,11 @@ describe('the weather station as an operator runs it', () => {
     expect(warning).toMatchObject({ level: 40, host: '0.0.0.0' });
   });
 
-  it('serves HTTPS with --tls-key/--tls-cert', async () => {
-    try {
-      execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    } catch {
-      if (process.env.CI === 'true') throw new Error('openssl is required and missing');
-      console.warn('*** openssl not found: the station TLS test was NOT run ***');
-      return;
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'corbel-station-tls-'));
-    try {
-      const key = join(dir, 'key.pem');
-      const cert = join(dir, 'cert.pem');
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-keyout',
-          key,
-          '-out',
-          cert,
-          '-days',
-          '1',
-          '-subj',
-          '/CN=127.0.0.1',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-        ],
-        { stdio: 'ignore' },
-      );
+  it.runIf(requireOpenssl('the station TLS test'))('serves HTTPS with --tls-key/--tls-cert', async () => {
+    using tls = makeSelfSignedCert();
+    const key = tls.keyPath;
+    const cert = tls.certPath;
+    {
       await using station = await startProcess(
         process.execPath,
         [...STATION, '--port', '0', '--tls-key', key, '--tls-cert', cert],
@@ -112,8 +80,6 @@ describe('the weather station as an operator runs it', () => {
       });
       const { id } = await client.weather.report.mutate({ city: 'Bergen', celsius: 9 });
       expect(id).toMatch(/-/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,60 +1,20 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createCorbelClient, createNodeFetch } from '@corbel/client';
 import { staticTokenAuth } from '@corbel/server';
-import { rawRequest } from '@corbel/testing';
+import { makeSelfSignedCert, rawRequest, requireOpenssl, type SelfSignedCert } from '@corbel/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SecurityRouter, startSecurityService, until } from './fixture.js';
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const opensslPresent = hasOpenssl();
-if (!opensslPresent) {
-  if (process.env.CI === 'true') throw new Error('openssl is required for the TLS tests and is missing');
-  console.warn('\n*** openssl not found: the TLS tests were NOT run ***\n');
-}
+const opensslPresent = requireOpenssl('the TLS tests');
 
 describe.runIf(opensslPresent)('TLS with a certificate made at test time', () => {
-  let dir: string;
+  let tls: SelfSignedCert;
   let key: Buffer;
   let cert: Buffer;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'corbel-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ],
-      { stdio: 'ignore' },
-    );
-    key = readFileSync(join(dir, 'key.pem'));
-    cert = readFileSync(join(dir, 'cert.pem'));
+    tls = makeSelfSignedCert();
+    ({ key, cert } = tls);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => tls?.[Symbol.dispose]());
 
   it('serves commands and streams over HTTPS to a client that trusts the CA, and refuses one that does not', async () => {
     await using svc = await startSecurityService({

@@ -1,4 +1,4 @@
-import { CONTRACT_PROCEDURE, type ContractDocument } from '@corbel/core';
+import { CONTRACT_PROCEDURE, type ContractDocument, closestNames } from '@corbel/core';
 import superjson from 'superjson';
 import { classifyError, fromErrorData } from './classify-error.js';
 import type { Connection } from './connection.js';
@@ -98,27 +98,4 @@ async function refusal(res: Response, conn: Connection, path: string): Promise<C
     'server error',
     `${res.status} ${message}`,
   );
-}
-
-/** Up to three known names within a small edit distance of `name`. */
-function closestNames(name: string, known: string[]): string[] {
-  const distance = (a: string, b: string) => {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-      let prev = row[0]!;
-      row[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const tmp = row[j]!;
-        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-        prev = tmp;
-      }
-    }
-    return row[b.length]!;
-  };
-  return known
-    .map((k) => ({ k, d: distance(name.toLowerCase(), k.toLowerCase()) }))
-    .filter(({ k, d }) => d <= Math.max(3, Math.floor(k.length / 2)))
-    .sort((x, y) => x.d - y.d)
-    .slice(0, 3)
-    .map(({ k }) => k);
 }

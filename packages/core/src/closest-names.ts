@@ -13,7 +13,13 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/** Up to three known names closest to `name`, for "did you mean" messages. */
+/**
+ * Up to three known names closest to `name`, for "did you mean" messages (the
+ * server's NOT_FOUND and the CLI's unknown-procedure error).
+ *
+ * @example
+ * closestNames('weather.reprot', ['weather.report', 'weather.latest']); // ['weather.report']
+ */
 export function closestNames(name: string, known: string[]): string[] {
   const probe = name.slice(0, 200);
   return known

@@ -1,4 +1,5 @@
 export { type Channel, type ChannelPayload, defineChannel } from './channel.js';
+export { closestNames } from './closest-names.js';
 export {
   type Affected,
   type ChangeKind,

@@ -7,6 +7,7 @@ export {
   requireRedisServer,
   startRedisServer,
 } from './redis-server.js';
+export { makeSelfSignedCert, requireOpenssl, type SelfSignedCert } from './self-signed-cert.js';
 export {
   type CommandCall,
   runServerConformance,

@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CorbelError } from '@corbel/core';
+import { CorbelError, closestNames } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
 import type { Identity } from '../auth/authenticate.js';
 import type { RequestGate } from '../request-gate.js';
 import { parseJson, readBody } from './body.js';
-import { closestNames } from './closest-names.js';
 import { serveCommands } from './commands.js';
 import { EventStream, type StreamRegistry } from './event-stream.js';
 import type { RequestContext } from './request-context.js';
