@@ -14,6 +14,23 @@ export interface StateChange {
 }
 
 /**
+ * EventSource reports a dropped connection as a bare event, which tRPC wraps
+ * as "Unknown error"; say what the event says instead (its message or HTTP
+ * status), or that the connection was lost.
+ */
+function readable(error: Error | null | undefined): Error | null | undefined {
+  if (error?.message !== 'Unknown error') return error;
+  const event = error.cause as { message?: unknown; code?: unknown } | undefined;
+  const detail =
+    typeof event?.message === 'string' && event.message
+      ? event.message
+      : typeof event?.code === 'number'
+        ? `HTTP ${event.code}`
+        : 'connection lost';
+  return new Error(detail, { cause: error });
+}
+
+/**
  * Reports every subscription's connection state to one callback, whatever
  * style (callbacks or async iteration) the app consumes it with.
  */
@@ -35,7 +52,7 @@ export function stateLink<TRouter extends AnyTRPCRouter>(
                 onChange({
                   path: op.path,
                   state: wasLive || result.error ? 'reconnecting' : 'connecting',
-                  error: result.error,
+                  error: readable(result.error),
                 });
               } else if (result.state === 'idle') {
                 onChange({ path: op.path, state: 'closed' });
