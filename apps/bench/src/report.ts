@@ -212,6 +212,7 @@ export function renderReport(report: BenchReport): string {
         [
           'server',
           'connected',
+          'events published',
           'deliveries',
           'p50 ms',
           'p99 ms',
