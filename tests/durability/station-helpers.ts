@@ -1,25 +1,10 @@
 import { openSse, queryInput, type SseConnection, type StartedProcess, startProcess } from '@corbel/testing';
 import superjson from 'superjson';
-
-const stationEntry = new URL('../../apps/weather/src/station.ts', import.meta.url).pathname;
+import { spawnStation } from '../../apps/weather/test/station-process.js';
 
 /** Starts the real station CLI on `dataDir` (and `port`, so clients can come back to the same URL). */
 export function startStation(dataDir: string, port = 0, extra: string[] = []): Promise<StartedProcess> {
-  return startProcess(
-    process.execPath,
-    [
-      '--conditions=@corbel/source',
-      '--import',
-      'tsx',
-      stationEntry,
-      '--port',
-      String(port),
-      '--data',
-      dataDir,
-      ...extra,
-    ],
-    { ready: /listening on (\S+)/, timeoutMs: 60_000 },
-  );
+  return spawnStation(['--port', String(port), '--data', dataDir, ...extra]);
 }
 
 /** The port of a `http://127.0.0.1:<port>` URL. */

@@ -1,25 +1,11 @@
 import { createCorbelClient } from '@corbel/client';
-import { type StartedProcess, startProcess } from '@corbel/testing';
+import type { StartedProcess } from '@corbel/testing';
 import type { WeatherRouter } from '../../apps/weather/src/router.js';
-
-const stationEntry = new URL('../../apps/weather/src/station.ts', import.meta.url).pathname;
+import { spawnStation } from '../../apps/weather/test/station-process.js';
 
 /** Starts the real station CLI on `redisUrl` (port 0 unless given). */
 export function startRedisStation(redisUrl: string, port = 0): Promise<StartedProcess> {
-  return startProcess(
-    process.execPath,
-    [
-      '--conditions=@corbel/source',
-      '--import',
-      'tsx',
-      stationEntry,
-      '--port',
-      String(port),
-      '--redis',
-      redisUrl,
-    ],
-    { ready: /listening on (\S+)/, timeoutMs: 60_000 },
-  );
+  return spawnStation(['--port', String(port), '--redis', redisUrl]);
 }
 
 export interface Received {

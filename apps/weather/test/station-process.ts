@@ -5,6 +5,22 @@ import { type StartedProcess, startProcess } from '@corbel/testing';
 
 const station = new URL('../src/station.ts', import.meta.url).pathname;
 
+/**
+ * Runs `station.ts` as its own process with `args`, exactly as
+ * `npm run weather:station -- <args>` does, and waits for its
+ * `listening on <url>` line (the URL is `ready`).
+ */
+export function spawnStation(args: string[], timeoutMs = 60_000): Promise<StartedProcess> {
+  return startProcess(
+    process.execPath,
+    ['--conditions=@corbel/source', '--import', 'tsx', station, ...args],
+    {
+      ready: /listening on (\S+)/,
+      timeoutMs,
+    },
+  );
+}
+
 export interface StationProcess extends StartedProcess {
   url: string;
   dataDir: string;
