@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { type StartedProcess, startProcess } from '@corbel/testing';
+import { freePort, type StartedProcess, startProcess } from '@corbel/testing';
 
 /** The real binary, as `npx corbel` runs it. */
 export const CORBEL_BIN = new URL('../../packages/cli/bin/corbel.js', import.meta.url).pathname;
@@ -54,10 +53,4 @@ export function startCorbel(
 }
 
 /** A loopback port nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
+export const closedPort = freePort;

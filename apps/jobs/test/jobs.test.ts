@@ -3,12 +3,11 @@
  * Node clients and the `jobs` command as separate processes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCorbelClient, trpcCodeOf } from '@corbel/client';
-import { type StartedProcess, startProcess } from '@corbel/testing';
+import { freePort, type StartedProcess, startProcess } from '@corbel/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../src/job-record.js';
 import type { JobsRouter } from '../src/router.js';
@@ -28,14 +27,6 @@ const tempDir = () => {
   dirs.push(dir);
   return dir;
 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function jobsServer(args: string[]): Promise<StartedProcess> {
   return startProcess(process.execPath, [...tsx, serverScript, ...args], {

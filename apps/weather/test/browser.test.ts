@@ -6,22 +6,22 @@
  * that it did not run.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCorbelClient } from '@corbel/client';
-import { type StartedProcess, startProcess } from '@corbel/testing';
+import { freePort, type StartedProcess } from '@corbel/testing';
 import type { TRPCClientError } from '@trpc/client';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WeatherRouter } from '../src/router.js';
 import { startStation } from '../src/station-server.js';
+import { spawnStation } from './station-process.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const stationScript = join(repoRoot, 'apps/weather/src/station.ts');
+const _stationScript = join(repoRoot, 'apps/weather/src/station.ts');
 const resultsDir = join(repoRoot, 'test-results');
 const WAIT = { timeout: 20_000 };
 
@@ -38,30 +38,8 @@ if (!haveChromium) {
 }
 
 /** A port that was free a moment ago, so a restarted station can take it again. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 function station(port: number, dataDir: string, extra: string[] = []): Promise<StartedProcess> {
-  return startProcess(
-    process.execPath,
-    [
-      '--conditions=@corbel/source',
-      '--import',
-      'tsx',
-      stationScript,
-      '--port',
-      String(port),
-      '--data',
-      dataDir,
-      ...extra,
-    ],
-    { ready: /listening on (\S+)/, cwd: repoRoot },
-  );
+  return spawnStation(['--port', String(port), '--data', dataDir, ...extra]);
 }
 
 async function launch(): Promise<{ context: BrowserContext; dispose: () => Promise<void> }> {

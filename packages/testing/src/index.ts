@@ -1,3 +1,4 @@
+export { freePort } from './free-port.js';
 export { errorShape, mutationBody, queryInput, type RawResponse, rawRequest, resultData } from './http.js';
 export { type StartedProcess, type StartOptions, startProcess } from './process.js';
 export {
