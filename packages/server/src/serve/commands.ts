@@ -64,12 +64,10 @@ export async function serveCommands(
     const single = await callOne(paths[0]!, 0);
     if (single.result) {
       const data = JSON.stringify(bridge.serializeOutput(single.result.data));
-      rc.onCommand?.(paths, 200);
       sendJson(res, 200, data === undefined ? '{"result":{}}' : `{"result":{"data":${data}}}`, headers);
       return;
     }
     const status = bridge.statusOf(single, errors);
-    rc.onCommand?.(paths, status);
     sendJson(res, status, JSON.stringify(bridge.wire(single)), headers);
     return;
   }
@@ -77,6 +75,5 @@ export async function serveCommands(
   const results = await Promise.all(paths.map(callOne));
 
   const status = bridge.statusOf(results, errors);
-  rc.onCommand?.(paths, status);
   sendJson(res, status, JSON.stringify(bridge.wire(results)), headers);
 }

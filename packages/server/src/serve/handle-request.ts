@@ -97,7 +97,6 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
         const near = closestNames(path, bridge.paths());
         return `No procedure found on path "${path.slice(0, 200)}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''}`;
       },
-      onCommand: opts.onCommand,
     };
 
     let raw: string;
@@ -232,6 +231,8 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     if (type !== 'subscription') {
       const started = performance.now();
       await serveCommands(req, res, rc, types, rawInputs);
+      // One place reports every command request, whichever way it was answered.
+      opts.onCommand?.(paths, res.statusCode);
       opts.onCommandDone?.(req, paths, res.statusCode, performance.now() - started);
       return true;
     }

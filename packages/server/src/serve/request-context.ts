@@ -16,5 +16,4 @@ export interface RequestContext {
     ctx: unknown,
   ): void;
   notFoundMessage(path: string): string;
-  onCommand?(paths: string[], status: number): void;
 }
