@@ -75,12 +75,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     // A real prefix check: "/rpcx/y" is not under "/rpc".
     if (!pathname.startsWith(prefix)) return false;
 
-    const abort = new AbortController();
-    // Abort only when the client went away before the answer was complete:
-    // aborting after every finished request costs a DOMException per call.
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
+    const abort = abortOnEarlyClose(res);
     const isBatch = url.searchParams.get('batch') === '1';
     const rc: RequestContext = {
       bridge,
@@ -88,11 +83,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       isBatch,
       signal: abort.signal,
       createContext: async () => undefined,
-      reportError: (error, path, type, input, ctx) => {
-        if (error.code === 'PAYLOAD_TOO_LARGE') gate.limitHit(req, 'body');
-        gate.logError(req, error, bridge.statusOfError(error), path, type);
-        opts.onError?.({ error, path, type, input, ctx, req });
-      },
+      reportError: errorReporter(req, gate, bridge, opts.onError),
       notFoundMessage: (path) => {
         const near = closestNames(path, bridge.paths());
         return `No procedure found on path "${path.slice(0, 200)}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''}`;
@@ -273,24 +264,15 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
           message: `Subscription ${path} must return an async iterable (an async generator or hub.subscribe())`,
         });
       }
-      const stream = new EventStream(streams, res, { path, req }, abort, (error) => {
-        rc.reportError(error, path, 'subscription', input, ctx);
-        return bridge.errorShape({ error, type: 'subscription', path, input, ctx });
-      });
+      const stream = new EventStream(
+        streams,
+        res,
+        { path, req },
+        abort,
+        streamErrorShape(bridge, rc.reportError, path, input, ctx),
+      );
       const expiresAt = identity?.expiresAt;
-      if (expiresAt !== undefined && expiresAt - Date.now() < 2 ** 31 - 1) {
-        // The credentials end, so does the stream: a retryable error the
-        // client answers by reconnecting with a fresh token.
-        const timer = setTimeout(
-          () =>
-            stream.fail(
-              new CorbelError('TOKEN_EXPIRED', 'the bearer token expired; reconnect with a fresh one'),
-            ),
-          Math.max(0, expiresAt - Date.now()),
-        );
-        timer.unref();
-        res.once('close', () => clearTimeout(timer));
-      }
+      if (expiresAt !== undefined) endAtExpiry(stream, res, expiresAt);
       await stream.run(source);
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);
@@ -301,6 +283,65 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     }
     return true;
   };
+}
+
+// The helpers below build what an open event stream keeps for its whole life
+// (listeners, timers, error callbacks). They live outside `handle` on purpose:
+// a closure made inside it would keep the whole request's scope (URL, inputs,
+// request context) alive per subscriber.
+
+/** An abort signal for the request, fired only when the client goes away before the answer is complete. */
+function abortOnEarlyClose(res: ServerResponse): AbortController {
+  const abort = new AbortController();
+  // Aborting after every finished request would cost a DOMException per call.
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  return abort;
+}
+
+/** Reports an error of one request: limit metrics, the log line, the server's onError. */
+function errorReporter(
+  req: IncomingMessage,
+  gate: RequestGate,
+  bridge: RouterBridge,
+  onError: RpcHandlerOptions['onError'],
+): RequestContext['reportError'] {
+  return (error, path, type, input, ctx) => {
+    if (error.code === 'PAYLOAD_TOO_LARGE') gate.limitHit(req, 'body');
+    gate.logError(req, error, bridge.statusOfError(error), path, type);
+    onError?.({ error, path, type, input, ctx, req });
+  };
+}
+
+/** The error frame's shape for a stream, reported once like any other error. */
+function streamErrorShape(
+  bridge: RouterBridge,
+  report: RequestContext['reportError'],
+  path: string,
+  input: unknown,
+  ctx: unknown,
+): (error: TRPCError) => unknown {
+  return (error) => {
+    report(error, path, 'subscription', input, ctx);
+    return bridge.errorShape({ error, type: 'subscription', path, input, ctx });
+  };
+}
+
+/**
+ * The credentials end, so does the stream: a retryable TOKEN_EXPIRED error
+ * the client answers by reconnecting with a fresh token.
+ */
+function endAtExpiry(stream: EventStream, res: ServerResponse, expiresAt: number): void {
+  const delay = Math.max(0, expiresAt - Date.now());
+  if (delay >= 2 ** 31 - 1) return;
+  const timer = setTimeout(
+    () =>
+      stream.fail(new CorbelError('TOKEN_EXPIRED', 'the bearer token expired; reconnect with a fresh one')),
+    delay,
+  );
+  timer.unref();
+  res.once('close', () => clearTimeout(timer));
 }
 
 /** The resume id: the `Last-Event-ID` header (EventSource reconnects) or the URL, as tRPC reads it. */
