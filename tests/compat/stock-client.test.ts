@@ -232,6 +232,25 @@ describe.each(servers)('stock @trpc/client against %s', (kind) => {
     expect(await sse.next(2000)).toMatchObject({ event: 'ping', data: '' });
   });
 
+  it('pings only a silent stream: one that gets events more often than the ping interval gets none', async () => {
+    await using svc = await startCompatService(kind);
+    await using sse = await openSse(`${svc.url}/ticks`);
+    expect(await sse.next(2000)).toMatchObject({ event: 'connected' });
+    await until(() => svc.hub.stats().subscribers === 1, 5000, 'the subscriber');
+    // An event every 30 ms for 600 ms: six ping intervals (100 ms), never 100 ms of silence.
+    for (let n = 1; n <= 20; n++) {
+      await svc.hub.publish(ticks, { n, at: new Date() });
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    const frames = [];
+    for (let i = 0; i < 20; i++) frames.push(await sse.next(2000));
+    expect(frames.map((f) => f?.event)).toEqual(Array(20).fill('message'));
+    // Then silence: a ping comes within about one interval.
+    const quiet = performance.now();
+    expect(await sse.next(2000)).toMatchObject({ event: 'ping' });
+    expect(performance.now() - quiet).toBeLessThan(1000);
+  });
+
   it('ends the stream with a return frame (onComplete), after every value', async () => {
     await using svc = await startCompatService(kind);
     const client = stockClient(svc);

@@ -133,6 +133,25 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     }),
   };
 
+  // The labelled series of the per-request and per-write metrics, looked up
+  // once: prom-client otherwise hashes the label object on every call, which
+  // is a measurable share of a command or a delivery. Label values are
+  // procedure paths (or "unknown") and statuses, so the maps stay small.
+  const series = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
+  const commandSeries = (procedure: string, status: string) => {
+    const key = `${procedure}\n${status}`;
+    let s = series.get(key);
+    if (!s) {
+      s = {
+        count: m.commands.labels({ procedure, status }),
+        seconds: m.commandSeconds.labels({ procedure }),
+      };
+      series.set(key, s);
+    }
+    return s;
+  };
+  const eventsSent = new Map<string, { inc(n: number): void }>();
+
   const hubHooks: HubHooks = {
     onPublish(channel, _event, appendMs) {
       m.published.inc({ channel });
@@ -163,12 +182,18 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     hubHooks,
     /** Counts one command call and its latency. */
     command(procedure: string, status: string, seconds: number) {
-      m.commands.inc({ procedure, status });
-      m.commandSeconds.observe({ procedure }, seconds);
+      const s = commandSeries(procedure, status);
+      s.count.inc();
+      s.seconds.observe(seconds);
     },
     /** Counts events written in one stream write. */
     framesWritten(procedure: string, events: number) {
-      m.eventsSent.inc({ procedure }, events);
+      let sent = eventsSent.get(procedure);
+      if (!sent) {
+        sent = m.eventsSent.labels({ procedure });
+        eventsSent.set(procedure, sent);
+      }
+      sent.inc(events);
       m.batchDepth.observe(events);
     },
     limitHit(kind: LimitKind) {

@@ -21,7 +21,14 @@ export interface Admission {
   identity: Identity | null;
   /** Limits are counted under this key: the identity id, or the client address when anonymous. */
   key: string;
+  /** Which slot it holds until `release`: a command request in flight, or an open stream. */
+  kind: 'commands' | 'stream';
 }
+
+// Kept on the request: cheaper per request than a WeakMap entry.
+const ADMISSION = Symbol('corbel.admission');
+const RELEASED = Symbol('corbel.released');
+type Admitted = IncomingMessage & { [ADMISSION]?: Admission; [RELEASED]?: true };
 
 const WWW_AUTHENTICATE = 'Bearer realm="corbel"';
 
@@ -36,7 +43,6 @@ export class RequestGate {
   private readonly streams: IdentityCounter;
   private readonly rate: RateLimiter;
   private readonly check: ((r: AuthorizeRequest) => Promise<void>) | undefined;
-  private readonly admitted = new WeakMap<IncomingMessage, Admission>();
 
   constructor(private readonly opts: RequestGateOptions) {
     const { limits } = opts;
@@ -56,7 +62,7 @@ export class RequestGate {
 
   /** The admission of a request that passed `admit`, if any. */
   admissionOf(req: IncomingMessage): Admission | undefined {
-    return this.admitted.get(req);
+    return (req as Admitted)[ADMISSION];
   }
 
   /**
@@ -95,14 +101,28 @@ export class RequestGate {
   /**
    * Admits one RPC request (`calls` commands, or one event stream) or throws
    * the CorbelError to answer it with, with Retry-After / WWW-Authenticate set.
+   * Synchronous when the server does not authenticate (the common command
+   * path pays for no promise); the slot is held until `release`.
    */
-  async admit(
+  admit(
     req: IncomingMessage,
     res: ServerResponse,
     kind: 'commands' | 'stream',
     calls: number,
-  ): Promise<Admission> {
-    const identity = await this.identify(req, res, kind === 'stream');
+  ): Admission | Promise<Admission> {
+    if (!this.opts.authenticate) return this.admitAs(null, req, res, kind, calls);
+    return this.identify(req, res, kind === 'stream').then((identity) =>
+      this.admitAs(identity, req, res, kind, calls),
+    );
+  }
+
+  private admitAs(
+    identity: Identity | null,
+    req: IncomingMessage,
+    res: ServerResponse,
+    kind: 'commands' | 'stream',
+    calls: number,
+  ): Admission {
     const key = identity ? `id:${identity.id}` : `addr:${req.socket.remoteAddress ?? 'unknown'}`;
     if (kind === 'commands') {
       let wait = 0;
@@ -118,16 +138,23 @@ export class RequestGate {
           `too many requests in flight (limit ${this.inFlight.max})`,
         );
       }
-      res.once('close', () => this.inFlight.release(key));
-    } else {
-      if (!this.streams.acquire(key)) {
-        throw this.limit(req, res, 'streams', 5, `too many open event streams (limit ${this.streams.max})`);
-      }
-      res.once('close', () => this.streams.release(key));
+    } else if (!this.streams.acquire(key)) {
+      throw this.limit(req, res, 'streams', 5, `too many open event streams (limit ${this.streams.max})`);
     }
-    const admission = { identity, key };
-    this.admitted.set(req, admission);
+    const admission: Admission = { identity, key, kind };
+    (req as Admitted)[ADMISSION] = admission;
     return admission;
+  }
+
+  /**
+   * Gives back the slot an admitted request holds. The server calls it once
+   * the response closes, whatever ended it; calling it again does nothing.
+   */
+  release(req: IncomingMessage): void {
+    const admission = (req as Admitted)[ADMISSION];
+    if (!admission || (req as Admitted)[RELEASED]) return;
+    (req as Admitted)[RELEASED] = true;
+    (admission.kind === 'commands' ? this.inFlight : this.streams).release(admission.key);
   }
 
   /** Runs the authorization rule for one call; throws FORBIDDEN when refused. */
@@ -175,7 +202,7 @@ export class RequestGate {
     const corbel = CorbelError.find(error);
     const line = {
       reqId: requestIdOf(req),
-      identity: this.admitted.get(req)?.identity?.id,
+      identity: this.admissionOf(req)?.identity?.id,
       path: path?.slice(0, 200),
       type,
       status,

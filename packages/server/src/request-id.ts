@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
-const ids = new WeakMap<IncomingMessage, string>();
+// Kept on the request itself: cheaper per request than a WeakMap entry, and
+// gone with the request all the same.
+const REQUEST_ID = Symbol('corbel.requestId');
+type WithId = IncomingMessage & { [REQUEST_ID]?: string };
 // Only ids a log line can carry safely: no spaces, quotes or control characters.
 const SAFE = /^[\w.:@/+=-]{1,128}$/;
 let counter = 0;
@@ -16,11 +19,11 @@ const prefix = randomBytes(4).toString('hex');
  * logger.info({ reqId: requestIdOf(req) }, 'stream open');
  */
 export function requestIdOf(req: IncomingMessage): string {
-  let id = ids.get(req);
+  let id = (req as WithId)[REQUEST_ID];
   if (id === undefined) {
     const given = req.headers['x-request-id'];
     id = typeof given === 'string' && SAFE.test(given) ? given : `${prefix}-${(++counter).toString(36)}`;
-    ids.set(req, id);
+    (req as WithId)[REQUEST_ID] = id;
   }
   return id;
 }

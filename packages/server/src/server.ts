@@ -14,6 +14,7 @@ import { RequestGate } from './request-gate.js';
 import { requestIdOf } from './request-id.js';
 import { type StreamEndReason, type StreamHooks, StreamRegistry } from './serve/event-stream.js';
 import { type CreateContextOptions, createRpcHandler, type OnErrorOptions } from './serve/handle-request.js';
+import { abortIfUnfinished } from './serve/request-abort.js';
 import { sendJson } from './serve/respond.js';
 import { bridgeRouter } from './serve/trpc-bridge.js';
 
@@ -179,7 +180,12 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     inFlight++;
-    res.once('close', () => inFlight--);
+    // The one listener a request gets: whatever ended it, give back what it held.
+    res.on('close', () => {
+      inFlight--;
+      gate.release(req);
+      abortIfUnfinished(req, res);
+    });
     handle(req, res).catch((error) => {
       // A bug in the serving path must not take the process down.
       opts.onError?.({

@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRPCError } from '@trpc/server';
 import type { RequestContext } from './request-context.js';
 import { sendJson } from './respond.js';
@@ -10,58 +9,36 @@ const ACCEPTED_METHOD: Record<ProcedureType, string> = {
   subscription: 'GET',
 };
 
+type CallAnswer = { result: { data: unknown }; error?: undefined } | { error: unknown; result?: undefined };
+
 /**
  * Runs queries and mutations, single or batched, exactly as tRPC's HTTP
  * protocol has them, through tRPC's own procedure call (middleware, input and
  * output validation, error formatter) but without a Fetch Request/Response.
  */
 export async function serveCommands(
-  req: IncomingMessage,
-  res: ServerResponse,
   rc: RequestContext,
   types: (ProcedureType | undefined)[],
-  rawInputs: () => Promise<unknown[]>,
+  type: ProcedureType | 'unknown',
 ): Promise<void> {
-  const { bridge, paths, isBatch } = rc;
+  const { bridge, paths, isBatch, res } = rc;
   const errors: TRPCError[] = [];
   const headers: Record<string, string> = {};
   let inputs: unknown[] = [];
   let ctx: unknown;
   let requestError: TRPCError | undefined;
   try {
-    inputs = await rawInputs();
-    ctx = await rc.createContext();
+    inputs = await rc.inputs();
+    ctx = rc.createContext(type);
+    if (ctx instanceof Promise) ctx = await ctx;
   } catch (cause) {
     requestError = getTRPCErrorFromUnknown(cause);
   }
 
-  const callOne = async (path: string, index: number) => {
-    const type = types[index];
-    const input = inputs[index];
-    try {
-      if (requestError) throw requestError;
-      if (!type) throw new TRPCError({ code: 'NOT_FOUND', message: rc.notFoundMessage(path) });
-      if (req.method !== ACCEPTED_METHOD[type]) {
-        headers.allow = ACCEPTED_METHOD[type];
-        throw new TRPCError({
-          code: 'METHOD_NOT_SUPPORTED',
-          message: `Unsupported ${req.method}-request to ${type} procedure at path "${path}"`,
-        });
-      }
-      const data = await bridge.call({ path, type, input, ctx, signal: rc.signal, batchIndex: index });
-      return { result: { data } };
-    } catch (cause) {
-      const error = getTRPCErrorFromUnknown(cause);
-      errors[index] = error;
-      rc.reportError(error, path, type ?? 'unknown', input, ctx);
-      return { error: bridge.errorShape({ error, type: type ?? 'unknown', path, input, ctx }) };
-    }
-  };
-
   if (!isBatch) {
     // The common case, one call: no batch bookkeeping, and a success is
     // serialized straight into tRPC's `{ result: { data } }` wire shape.
-    const single = await callOne(paths[0]!, 0);
+    const single = await callOne(rc, types[0], paths[0]!, 0, inputs[0], ctx, requestError, errors, headers);
     if (single.result) {
       const data = JSON.stringify(bridge.serializeOutput(single.result.data));
       sendJson(res, 200, data === undefined ? '{"result":{}}' : `{"result":{"data":${data}}}`, headers);
@@ -72,8 +49,42 @@ export async function serveCommands(
     return;
   }
 
-  const results = await Promise.all(paths.map(callOne));
-
+  const results = await Promise.all(
+    paths.map((path, i) => callOne(rc, types[i], path, i, inputs[i], ctx, requestError, errors, headers)),
+  );
   const status = bridge.statusOf(results, errors);
   sendJson(res, status, JSON.stringify(bridge.wire(results)), headers);
+}
+
+/** One call of the request: its result, or its error shaped by the router's formatter. */
+async function callOne(
+  rc: RequestContext,
+  type: ProcedureType | undefined,
+  path: string,
+  index: number,
+  input: unknown,
+  ctx: unknown,
+  requestError: TRPCError | undefined,
+  errors: TRPCError[],
+  headers: Record<string, string>,
+): Promise<CallAnswer> {
+  try {
+    if (requestError) throw requestError;
+    if (!type) throw new TRPCError({ code: 'NOT_FOUND', message: rc.notFoundMessage(path) });
+    const method = rc.req.method;
+    if (method !== ACCEPTED_METHOD[type]) {
+      headers.allow = ACCEPTED_METHOD[type];
+      throw new TRPCError({
+        code: 'METHOD_NOT_SUPPORTED',
+        message: `Unsupported ${method}-request to ${type} procedure at path "${path}"`,
+      });
+    }
+    const data = await rc.call({ path, type, input, ctx, signal: rc.signal, batchIndex: index });
+    return { result: { data } };
+  } catch (cause) {
+    const error = getTRPCErrorFromUnknown(cause);
+    errors[index] = error;
+    rc.reportError(error, path, type ?? 'unknown', input, ctx);
+    return { error: rc.bridge.errorShape({ error, type: type ?? 'unknown', path, input, ctx }) };
+  }
 }

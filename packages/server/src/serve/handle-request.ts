@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CorbelError, closestNames } from '@corbel/core';
+import { CorbelError } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
 import type { Identity } from '../auth/authenticate.js';
 import type { RequestGate } from '../request-gate.js';
-import { parseJson, readBody } from './body.js';
 import { serveCommands } from './commands.js';
 import { EventStream, type StreamRegistry } from './event-stream.js';
-import type { RequestContext } from './request-context.js';
+import { requestAbort } from './request-abort.js';
+import { RequestContext, reportRequestError } from './request-context.js';
 import { sendJson } from './respond.js';
 import { getTRPCErrorFromUnknown, type ProcedureType, type RouterBridge } from './trpc-bridge.js';
 
@@ -75,20 +75,8 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     // A real prefix check: "/rpcx/y" is not under "/rpc".
     if (!pathname.startsWith(prefix)) return false;
 
-    const abort = abortOnEarlyClose(res);
-    const isBatch = url.searchParams.get('batch') === '1';
-    const rc: RequestContext = {
-      bridge,
-      paths: [],
-      isBatch,
-      signal: abort.signal,
-      createContext: async () => undefined,
-      reportError: errorReporter(req, gate, bridge, opts.onError),
-      notFoundMessage: (path) => {
-        const near = closestNames(path, bridge.paths());
-        return `No procedure found on path "${path.slice(0, 200)}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''}`;
-      },
-    };
+    const isBatch = url.search !== '' && url.searchParams.get('batch') === '1';
+    const rc = new RequestContext(opts, req, res, url, [], isBatch, requestAbort(req).signal);
 
     let raw: string;
     try {
@@ -103,7 +91,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       return true;
     }
     const paths = isBatch ? raw.split(',') : [raw];
-    rc.paths = paths;
+    (rc as { paths: string[] }).paths = paths;
     if (isBatch && paths.length > opts.maxBatchSize) {
       gate.limitHit(req, 'batch');
       errorResponse(
@@ -118,46 +106,32 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       return true;
     }
     const types = paths.map((p) => bridge.typeOf(p));
-    const known = new Set(types.filter(Boolean));
-    if (known.size > 1) {
-      errorResponse(
-        res,
-        new TRPCError({
-          code: 'BAD_REQUEST',
-          message: `Cannot mix procedure types in call: ${[...known].join(', ')}`,
-        }),
-        rc,
-        'unknown',
-      );
-      return true;
+    let type: ProcedureType | 'unknown' = 'unknown';
+    for (const t of types) {
+      if (t === undefined || t === type) continue;
+      if (type !== 'unknown') {
+        errorResponse(
+          res,
+          new TRPCError({
+            code: 'BAD_REQUEST',
+            message: `Cannot mix procedure types in call: ${[...new Set(types.filter(Boolean))].join(', ')}`,
+          }),
+          rc,
+          'unknown',
+        );
+        return true;
+      }
+      type = t;
     }
-    const type: ProcedureType | 'unknown' = [...known][0] ?? 'unknown';
 
     // Who is calling, and may they: before anything else is looked at, so an
     // unauthenticated caller learns nothing (not even which procedures exist).
-    let identity: Identity | null;
     try {
-      ({ identity } = await gate.admit(
-        req,
-        res,
-        type === 'subscription' ? 'stream' : 'commands',
-        paths.length,
-      ));
+      const admitted = gate.admit(req, res, type === 'subscription' ? 'stream' : 'commands', paths.length);
+      rc.identity = (admitted instanceof Promise ? await admitted : admitted).identity;
     } catch (cause) {
       errorResponse(res, getTRPCErrorFromUnknown(cause), rc, type);
       return true;
-    }
-    rc.createContext = async () =>
-      opts.createContext?.({ req, res, info: { paths, type, isBatch }, identity });
-    if (gate.authorizes) {
-      // Every call, single or batched, passes the rule with its own input.
-      rc.bridge = {
-        ...bridge,
-        call: async (call) => {
-          await gate.authorize({ identity, path: call.path, type: call.type, input: call.input, req }, res);
-          return bridge.call(call);
-        },
-      };
     }
 
     if (req.method === 'HEAD') {
@@ -178,50 +152,9 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       return true;
     }
 
-    const rawInputs = async (): Promise<unknown[]> => {
-      let body: unknown;
-      if (req.method === 'GET') {
-        const q = url.searchParams.get('input');
-        if (q !== null && q !== '') body = parseJson(q, 'the "input" query parameter');
-      } else {
-        const contentType = req.headers['content-type']?.split(';', 1)[0]?.trim().toLowerCase();
-        if (contentType && contentType !== 'application/json') {
-          throw new TRPCError({
-            code: 'UNSUPPORTED_MEDIA_TYPE',
-            message: `Content-Type ${contentType.slice(0, 100)} is not supported; send application/json`,
-          });
-        }
-        const text = await readBody(req, opts.maxBodyBytes);
-        if (text !== '') body = parseJson(text, 'the request body');
-      }
-      if (body === undefined) return [];
-      const deserialize = (value: unknown) => {
-        try {
-          return bridge.deserializeInput(value);
-        } catch (cause) {
-          throw new TRPCError({
-            code: 'BAD_REQUEST',
-            message: 'input could not be decoded (superjson)',
-            cause,
-          });
-        }
-      };
-      if (!isBatch) return [deserialize(body)];
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw new TRPCError({
-          code: 'BAD_REQUEST',
-          message: '"input" needs to be an object when doing a batch call',
-        });
-      }
-      return paths.map((_, i) => {
-        const v = (body as Record<string, unknown>)[i];
-        return v === undefined ? undefined : deserialize(v);
-      });
-    };
-
     if (type !== 'subscription') {
       const started = performance.now();
-      await serveCommands(req, res, rc, types, rawInputs);
+      await serveCommands(rc, types, type);
       // One place reports every command request, whichever way it was answered.
       opts.onCommand?.(paths, res.statusCode);
       opts.onCommandDone?.(req, paths, res.statusCode, performance.now() - started);
@@ -242,20 +175,20 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
           message: `Unsupported ${req.method}-request to subscription procedure at path "${path}"`,
         });
       }
-      [input] = await rawInputs();
+      [input] = await rc.inputs();
       const lastEventId = lastEventIdOf(req, url);
       if (lastEventId !== null) {
         if (typeof input === 'object' && input !== null) input = { ...input, lastEventId };
         else input ??= { lastEventId };
       }
-      await gate.authorize({ identity, path, type: 'subscription', input, req }, res);
-      ctx = await rc.createContext();
+      await gate.authorize({ identity: rc.identity, path, type: 'subscription', input, req }, res);
+      ctx = await rc.createContext(type);
       const source = await bridge.call({
         path,
         type: 'subscription',
         input,
         ctx,
-        signal: abort.signal,
+        signal: rc.signal,
         batchIndex: 0,
       });
       if (!isAsyncIterable(source)) {
@@ -268,12 +201,12 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
         streams,
         res,
         { path, req },
-        abort,
-        streamErrorShape(bridge, rc.reportError, path, input, ctx),
+        requestAbort(req),
+        streamErrorShape(opts, req, path, input, ctx),
       );
-      const expiresAt = identity?.expiresAt;
+      const expiresAt = rc.identity?.expiresAt;
       if (expiresAt !== undefined) endAtExpiry(stream, res, expiresAt);
-      await stream.run(source);
+      stream.run(source);
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);
       if (res.headersSent) return true;
@@ -290,41 +223,19 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
 // a closure made inside it would keep the whole request's scope (URL, inputs,
 // request context) alive per subscriber.
 
-/** An abort signal for the request, fired only when the client goes away before the answer is complete. */
-function abortOnEarlyClose(res: ServerResponse): AbortController {
-  const abort = new AbortController();
-  // Aborting after every finished request would cost a DOMException per call.
-  res.once('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  return abort;
-}
-
-/** Reports an error of one request: limit metrics, the log line, the server's onError. */
-function errorReporter(
-  req: IncomingMessage,
-  gate: RequestGate,
-  bridge: RouterBridge,
-  onError: RpcHandlerOptions['onError'],
-): RequestContext['reportError'] {
-  return (error, path, type, input, ctx) => {
-    if (error.code === 'PAYLOAD_TOO_LARGE') gate.limitHit(req, 'body');
-    gate.logError(req, error, bridge.statusOfError(error), path, type);
-    onError?.({ error, path, type, input, ctx, req });
-  };
-}
-
 /** The error frame's shape for a stream, reported once like any other error. */
 function streamErrorShape(
-  bridge: RouterBridge,
-  report: RequestContext['reportError'],
+  opts: RpcHandlerOptions,
+  req: IncomingMessage,
   path: string,
   input: unknown,
   ctx: unknown,
 ): (error: TRPCError) => unknown {
+  // Only what the report needs is kept, not the handler options as a whole.
+  const report = { gate: opts.gate, bridge: opts.bridge, onError: opts.onError };
   return (error) => {
-    report(error, path, 'subscription', input, ctx);
-    return bridge.errorShape({ error, type: 'subscription', path, input, ctx });
+    reportRequestError(report, req, error, path, 'subscription', input, ctx);
+    return report.bridge.errorShape({ error, type: 'subscription', path, input, ctx });
   };
 }
 

@@ -1,19 +1,136 @@
-import type { TRPCError } from '@trpc/server';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { closestNames } from '@corbel/core';
+import { TRPCError } from '@trpc/server';
+import type { Identity } from '../auth/authenticate.js';
+import { parseJson, readBody } from './body.js';
+import type { RpcHandlerOptions } from './handle-request.js';
 import type { ProcedureType, RouterBridge } from './trpc-bridge.js';
 
-/** What one RPC request carries through the serving path. */
-export interface RequestContext {
-  bridge: RouterBridge;
-  paths: string[];
-  isBatch: boolean;
-  signal: AbortSignal;
-  createContext(): Promise<unknown>;
+type CallOptions = Parameters<RouterBridge['call']>[0];
+
+/**
+ * One RPC request on its way through the serving path: what was asked
+ * (paths, batch), by whom, and the steps every call of it shares (inputs,
+ * context, the procedure call with its authorization, error reports).
+ * Methods rather than closures: a command builds one object, not ten
+ * functions.
+ */
+export class RequestContext {
+  identity: Identity | null = null;
+
+  constructor(
+    readonly opts: RpcHandlerOptions,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly url: URL,
+    readonly paths: string[],
+    readonly isBatch: boolean,
+    readonly signal: AbortSignal,
+  ) {}
+
+  get bridge(): RouterBridge {
+    return this.opts.bridge;
+  }
+
+  /** Builds the tRPC context (none without `createContext`). */
+  createContext(type: ProcedureType | 'unknown'): unknown {
+    const create = this.opts.createContext;
+    if (!create) return undefined;
+    const { req, res, paths, isBatch, identity } = this;
+    return create({ req, res, info: { paths, type, isBatch }, identity });
+  }
+
+  /** Calls one procedure through tRPC, after the server's authorization rule when it has one. */
+  call(call: CallOptions): Promise<unknown> {
+    const { gate, bridge } = this.opts;
+    if (!gate.authorizes) return bridge.call(call);
+    return gate
+      .authorize(
+        { identity: this.identity, path: call.path, type: call.type, input: call.input, req: this.req },
+        this.res,
+      )
+      .then(() => bridge.call(call));
+  }
+
+  /** Reports an error of this request: limit metrics, the log line, the server's onError. */
   reportError(
     error: TRPCError,
     path: string | undefined,
     type: ProcedureType | 'unknown',
     input: unknown,
     ctx: unknown,
-  ): void;
-  notFoundMessage(path: string): string;
+  ): void {
+    reportRequestError(this.opts, this.req, error, path, type, input, ctx);
+  }
+
+  notFoundMessage(path: string): string {
+    const near = closestNames(path, this.opts.bridge.paths());
+    return `No procedure found on path "${path.slice(0, 200)}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''}`;
+  }
+
+  /**
+   * The calls' inputs, decoded: from the `input` query parameter (GET) or the
+   * JSON body (POST), one per path for a batch.
+   */
+  async inputs(): Promise<unknown[]> {
+    const { req, url, paths, isBatch } = this;
+    let body: unknown;
+    if (req.method === 'GET') {
+      const q = url.search === '' ? null : url.searchParams.get('input');
+      if (q !== null && q !== '') body = parseJson(q, 'the "input" query parameter');
+    } else {
+      const contentType = req.headers['content-type'];
+      if (contentType !== undefined && contentType !== 'application/json') {
+        const type = contentType.split(';', 1)[0]!.trim().toLowerCase();
+        if (type && type !== 'application/json') {
+          throw new TRPCError({
+            code: 'UNSUPPORTED_MEDIA_TYPE',
+            message: `Content-Type ${type.slice(0, 100)} is not supported; send application/json`,
+          });
+        }
+      }
+      const text = await readBody(req, this.opts.maxBodyBytes);
+      if (text !== '') body = parseJson(text, 'the request body');
+    }
+    if (body === undefined) return [];
+    if (!isBatch) return [this.deserialize(body)];
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new TRPCError({
+        code: 'BAD_REQUEST',
+        message: '"input" needs to be an object when doing a batch call',
+      });
+    }
+    return paths.map((_, i) => {
+      const v = (body as Record<string, unknown>)[i];
+      return v === undefined ? undefined : this.deserialize(v);
+    });
+  }
+
+  private deserialize(value: unknown): unknown {
+    try {
+      return this.opts.bridge.deserializeInput(value);
+    } catch (cause) {
+      throw new TRPCError({
+        code: 'BAD_REQUEST',
+        message: 'input could not be decoded (superjson)',
+        cause,
+      });
+    }
+  }
+}
+
+/** Reports an error of one request: limit metrics, the log line, the server's onError. */
+export function reportRequestError(
+  opts: Pick<RpcHandlerOptions, 'gate' | 'bridge' | 'onError'>,
+  req: IncomingMessage,
+  error: TRPCError,
+  path: string | undefined,
+  type: ProcedureType | 'unknown',
+  input: unknown,
+  ctx: unknown,
+): void {
+  const { gate, bridge, onError } = opts;
+  if (error.code === 'PAYLOAD_TOO_LARGE') gate.limitHit(req, 'body');
+  gate.logError(req, error, bridge.statusOfError(error), path, type);
+  onError?.({ error, path, type, input, ctx, req });
 }

@@ -70,16 +70,18 @@ export function bridgeRouter(router: AnyTRPCRouter): RouterBridge {
       reconnectAfterInactivityMs: sse.client?.reconnectAfterInactivityMs,
       maxDurationMs: sse.maxDurationMs,
     },
-    call: ({ path, type, input, ctx, signal, batchIndex }) =>
-      callTRPCProcedure({
-        router,
-        path,
-        type,
-        ctx,
-        signal,
-        batchIndex,
-        getRawInput: async () => input,
-      } as any),
+    call: ({ path, type, input, ctx, signal, batchIndex }) => {
+      const getRawInput = () => Promise.resolve(input);
+      // A procedure the router holds is called directly with tRPC's procedure
+      // call options (what `callTRPCProcedure` does after its lookup): its
+      // middleware chain copies these options at every step, so no extra key
+      // (such as the router) rides along. Lazy routers go the long way.
+      const procedure = Object.hasOwn(procedures, path) ? procedures[path] : undefined;
+      if (procedure?._def?.type === type) {
+        return procedure({ path, type, ctx, signal, batchIndex, getRawInput });
+      }
+      return callTRPCProcedure({ router, path, type, ctx, signal, batchIndex, getRawInput } as any);
+    },
     errorShape: ({ error, type, path, input, ctx }) =>
       getTRPCErrorShape({ config, error, type, path, input, ctx } as any),
     wire: (response) => transformTRPCResponse(config, response as any),
