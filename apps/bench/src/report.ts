@@ -29,6 +29,7 @@ const NAMES: Record<string, string> = {
   corbel: 'Corbel',
   trpc: 'stock tRPC 11',
   raw: 'raw node:http',
+  floor: 'raw + tRPC call',
   socketio: 'Socket.IO 4',
 };
 
@@ -118,7 +119,7 @@ export function renderReport(report: BenchReport): string {
     parts.push(
       table(
         ['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/call', 'Corbel req/s ratio'],
-        (['corbel', 'trpc', 'raw'] as const).map((k) => [
+        (['corbel', 'trpc', 'raw', 'floor'] as const).map((k) => [
           NAMES[k]!,
           fmt(c[k].rps),
           fmt(c[k].p50Ms, 2),
@@ -132,6 +133,12 @@ export function renderReport(report: BenchReport): string {
       `\nCorbel vs raw node: ${ratio(c.corbel.rps, c.raw.rps)} req/s, ${ratio(c.corbel.p99Ms, c.raw.p99Ms)} p99, ${ratio(c.corbel.cpuUsPerCall, c.raw.cpuUsPerCall)} CPU/call; ` +
         `vs stock tRPC: ${ratio(c.corbel.rps, c.trpc.rps)} req/s, ${ratio(c.corbel.p99Ms, c.trpc.p99Ms)} p99, ${ratio(c.corbel.cpuUsPerCall, c.trpc.cpuUsPerCall)} CPU/call`,
     );
+    if (c.floor) {
+      parts.push(
+        `\nraw + tRPC call: node:http around tRPC's procedure call alone (no routing, limits, errors or metrics), the floor of any serving path that keeps tRPC's middleware and validation: ` +
+          `${ratio(c.floor.rps, c.raw.rps)} raw req/s, ${ratio(c.floor.p99Ms, c.raw.p99Ms)} raw p99. Corbel vs that floor: ${ratio(c.corbel.rps, c.floor.rps)} req/s, ${ratio(c.corbel.p99Ms, c.floor.p99Ms)} p99, ${ratio(c.corbel.cpuUsPerCall, c.floor.cpuUsPerCall)} CPU/call.`,
+      );
+    }
   }
   const f = report.fanout?.median;
   if (f) {

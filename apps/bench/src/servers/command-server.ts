@@ -1,6 +1,6 @@
 /**
- * One command contender in its own process: `--kind corbel|trpc|raw`.
- * All three answer POST <path> with body `{"json":{"a":1,"b":2}}` and the tRPC
+ * One command contender in its own process: `--kind corbel|trpc|raw|floor`.
+ * All four answer POST <path> with body `{"json":{"a":1,"b":2}}` and the tRPC
  * wire answer `{"result":{"data":{"json":{"sum":3}}}}`, after the same zod
  * validation of input and output.
  */
@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHub } from '@corbel/core';
 import { createCorbelServer } from '@corbel/server';
+import { type AnyTRPCRouter, callTRPCProcedure } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { addInput, addOutput, createBenchRouter } from '../bench-router.js';
 import { BENCH_LIMITS } from '../corbel-limits.js';
@@ -54,6 +55,46 @@ function rawServer(): Server {
   });
 }
 
+/**
+ * The floor of any serving path that keeps tRPC's procedure semantics: raw
+ * node:http around nothing but tRPC's own procedure call (middleware, zod
+ * validation, superjson) for the one known procedure. No routing, limits,
+ * errors or metrics: what is left between it and `raw` is what tRPC's
+ * procedure call itself costs.
+ */
+function floorServer(router: AnyTRPCRouter): Server {
+  const transformer = (router._def as any)._config.transformer;
+  return createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      let status = 200;
+      let body: string;
+      try {
+        const input = transformer.input.deserialize(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        const data = await callTRPCProcedure({
+          router,
+          path: 'add',
+          type: 'mutation',
+          ctx: {},
+          signal: undefined,
+          batchIndex: 0,
+          getRawInput: async () => input,
+        });
+        body = `{"result":{"data":${JSON.stringify(transformer.output.serialize(data))}}}`;
+      } catch {
+        status = 400;
+        body = '{"error":{"json":{"message":"bad request","code":-32600}}}';
+      }
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    });
+  });
+}
+
 async function main() {
   const hub = createHub();
   const router = createBenchRouter(hub);
@@ -65,6 +106,10 @@ async function main() {
     close = () => server.close();
   } else if (kind === 'trpc') {
     const server = createHTTPServer({ router, basePath: '/rpc/' });
+    url = await listen(server);
+    close = () => new Promise((r) => server.close(() => r()));
+  } else if (kind === 'floor') {
+    const server = floorServer(router);
     url = await listen(server);
     close = () => new Promise((r) => server.close(() => r()));
   } else if (kind === 'raw') {

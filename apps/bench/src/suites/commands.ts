@@ -2,7 +2,9 @@ import { type BenchChild, startChild } from '../child.js';
 import type { BenchMode } from '../modes.js';
 import { median } from '../stats.js';
 
-export const COMMAND_CONTENDERS = ['corbel', 'trpc', 'raw'] as const;
+// `floor` is raw node:http around tRPC's procedure call alone: the best any
+// serving path that keeps tRPC's middleware and validation can do.
+export const COMMAND_CONTENDERS = ['corbel', 'trpc', 'raw', 'floor'] as const;
 export type CommandContender = (typeof COMMAND_CONTENDERS)[number];
 
 export interface CommandRun {
