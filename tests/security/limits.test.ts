@@ -133,6 +133,28 @@ describe('limits, each with a default and configurable', () => {
     expect((await rawRequest(`${svc.url}/rpc/whoami`)).status).toBe(200);
   });
 
+  it('gives no slot to a caller that left while its credentials were checked', async () => {
+    let started = 0;
+    await using svc = await startSecurityService({
+      limits: { maxInFlightPerIdentity: 1 },
+      // A slow credential check (a token introspection call, say).
+      authenticate: async () => {
+        started++;
+        await new Promise((r) => setTimeout(r, 300));
+        return { id: 'alice' };
+      },
+    });
+    const { hostname, port } = new URL(svc.url);
+    const leaver = connect(Number(port), hostname);
+    leaver.on('error', () => {});
+    leaver.write('GET /rpc/whoami HTTP/1.1\r\nhost: x\r\n\r\n');
+    await until(() => started === 1, 5000, 'the credential check');
+    leaver.destroy();
+    await new Promise((r) => setTimeout(r, 500));
+    // Had the leaver been admitted after it left, its slot would never come back: 429 forever.
+    for (let i = 0; i < 3; i++) expect((await rawRequest(`${svc.url}/rpc/whoami`)).status).toBe(200);
+  });
+
   it('drops a slowloris that never finishes its headers (408), and keeps serving others', async () => {
     await using svc = await startSecurityService({
       limits: { headersTimeoutMs: 500, requestTimeoutMs: 1000 },

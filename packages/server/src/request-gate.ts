@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CorbelError } from '@corbel/core';
-import type { TRPCError } from '@trpc/server';
+import { TRPCError } from '@trpc/server';
 import type { Authenticate, Identity } from './auth/authenticate.js';
 import { type AuthorizeOption, type AuthorizeRequest, authorizer } from './authorize.js';
 import { IdentityCounter, type LimitKind, type Limits, RateLimiter } from './limits.js';
@@ -123,6 +123,10 @@ export class RequestGate {
     kind: 'commands' | 'stream',
     calls: number,
   ): Admission {
+    // Gone while its credentials were being checked: it gets no slot (nothing would give it back).
+    if ((req as Admitted)[RELEASED]) {
+      throw new TRPCError({ code: 'CLIENT_CLOSED_REQUEST', message: 'the client went away' });
+    }
     const key = identity ? `id:${identity.id}` : `addr:${req.socket.remoteAddress ?? 'unknown'}`;
     if (kind === 'commands') {
       let wait = 0;
@@ -151,10 +155,10 @@ export class RequestGate {
    * the response closes, whatever ended it; calling it again does nothing.
    */
   release(req: IncomingMessage): void {
-    const admission = (req as Admitted)[ADMISSION];
-    if (!admission || (req as Admitted)[RELEASED]) return;
+    if ((req as Admitted)[RELEASED]) return;
     (req as Admitted)[RELEASED] = true;
-    (admission.kind === 'commands' ? this.inFlight : this.streams).release(admission.key);
+    const admission = (req as Admitted)[ADMISSION];
+    if (admission) (admission.kind === 'commands' ? this.inFlight : this.streams).release(admission.key);
   }
 
   /** Runs the authorization rule for one call; throws FORBIDDEN when refused. */

@@ -91,7 +91,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       return true;
     }
     const paths = isBatch ? raw.split(',') : [raw];
-    (rc as { paths: string[] }).paths = paths;
+    rc.paths = paths;
     if (isBatch && paths.length > opts.maxBatchSize) {
       gate.limitHit(req, 'batch');
       errorResponse(
@@ -196,6 +196,13 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
           code: 'INTERNAL_SERVER_ERROR',
           message: `Subscription ${path} must return an async iterable (an async generator or hub.subscribe())`,
         });
+      }
+      if (rc.signal.aborted) {
+        // The client left while the stream was being set up: nothing to open, stop the source.
+        source[Symbol.asyncIterator]()
+          .return?.()
+          ?.catch(() => {});
+        return true;
       }
       const stream = new EventStream(
         streams,

@@ -23,7 +23,8 @@ export class RequestContext {
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     readonly url: URL,
-    readonly paths: string[],
+    /** The procedure paths asked for (set once the URL's path is decoded). */
+    public paths: string[],
     readonly isBatch: boolean,
     readonly signal: AbortSignal,
   ) {}
