@@ -12,11 +12,16 @@
  *   npm run bench -- --sizes 1000      fan-out sizes
  *   npm run bench -- --out file.json   also write the JSON report to a file
  *   npm run bench -- --profile dir     write a CPU profile (.cpuprofile) of every Corbel server process to dir
+ *
+ * The exit status is 1 when the run is broken (a contender that never
+ * answered, a Corbel event lost, a suite that failed; see check.ts), never
+ * because of a figure: CI runs `--quick` to prove the bench still works.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchProblems } from './check.js';
 import { MODES } from './modes.js';
 import { type BenchReport, judgeTargets, renderReport } from './report.js';
 import { runCommands } from './suites/commands.js';
@@ -91,10 +96,15 @@ async function main() {
   progress(`bench finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
+  const problems = benchProblems(report);
+  if (problems.length) {
+    process.stderr.write(`bench run broken:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    process.exitCode = 1;
+  }
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (error) => {
     process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
     process.exit(1);
