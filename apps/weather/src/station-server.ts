@@ -14,6 +14,7 @@ import {
   type CorbelServer,
   createCorbelMetrics,
   createCorbelServer,
+  type Limits,
   staticTokenAuth,
 } from '@corbel/server';
 import { createRedisSessions, openRedisLog } from '@corbel/store-redis';
@@ -73,6 +74,20 @@ function stationStore(opts: StationOptions): { log: EventLog; sessions: SessionR
   });
 }
 
+/**
+ * The station serves one tenant: open on loopback, every local client is the
+ * same identity (its address); with a token, every client shares it. Limits
+ * per identity are therefore the station's whole capacity, sized for 10,000
+ * subscribers with room for commands and the web page, and no per-identity
+ * command rate (it would throttle every client together when one runs away).
+ */
+export const STATION_LIMITS: Partial<Limits> = {
+  maxConnections: 20_000,
+  maxStreamsPerIdentity: 20_000,
+  maxInFlightPerIdentity: 4096,
+  commandsPerSecond: 0,
+};
+
 /** Starts a weather station in this process. */
 export async function startStation(opts: StationOptions = {}): Promise<Station> {
   const metrics = createCorbelMetrics();
@@ -110,6 +125,7 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
     // Every command and stream (re)connect: the bearer token, or the page's session cookie.
     authenticate: bearer && ((req) => bearer(req) ?? web.sessions?.identify(req) ?? null),
     createContext: ({ identity }): WeatherContext => ({ identity: identity?.id ?? null }),
+    limits: STATION_LIMITS,
   });
   const { url, port } = await server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const close = async () => {
