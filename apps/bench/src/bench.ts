@@ -88,7 +88,7 @@ async function main() {
     }
   }
   if (only.has('scale')) {
-    report.scale = await runScale(mode, progress, 'corbel');
+    report.scale = await runScale(mode, progress, 'station');
     report.scaleRaw = await runScale(mode, progress, 'raw');
   }
   report.finishedAt = new Date().toISOString();

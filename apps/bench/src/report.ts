@@ -30,6 +30,7 @@ const NAMES: Record<string, string> = {
   trpc: 'stock tRPC 11',
   raw: 'raw node:http',
   floor: 'raw + tRPC call',
+  station: 'weather station',
   socketio: 'Socket.IO 4',
 };
 
@@ -200,7 +201,7 @@ export function renderReport(report: BenchReport): string {
   const s = report.scale;
   if (s) {
     parts.push(
-      `\n### Scale: ${fmt(s.subscribers)} subscribers on one server process, ${fmt(s.perSec)} events/s\n`,
+      `\n### Scale: ${fmt(s.subscribers)} subscribers on one weather station process, ${fmt(s.perSec)} readings/s\n`,
     );
     const row = (r: ScaleResult) => [
       NAMES[r.contender]!,

@@ -1,9 +1,10 @@
 import { startChild } from '../child.js';
 import type { BenchMode } from '../modes.js';
+import { rawTarget, stationTarget } from './scale-targets.js';
 
 export interface ScaleResult {
-  /** corbel, or raw (node:http SSE, the same events) as the machine's reference. */
-  contender: 'corbel' | 'raw';
+  /** station (the real weather station process), or raw (node:http SSE) as the machine's reference. */
+  contender: 'station' | 'raw';
   subscribers: number;
   connected: number;
   connectMs: number;
@@ -28,39 +29,39 @@ export interface ScaleResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The scale check: one Corbel server process (the station's serving path: the
- * hub, createCorbelServer, SSE) holds `subscribers` streams from a client
- * process and publishes `perSec` events a second to all of them.
+ * The scale check: one weather station process (`npm run weather:station --
+ * --port 0 --data <dir>`, its own limits) holds `subscribers` streams on
+ * weather.readings from a client process while readings are reported at
+ * `perSec` a second; raw node:http SSE runs the same check as the machine's
+ * reference.
  */
 export async function runScale(
   mode: BenchMode,
   progress: (line: string) => void,
-  contender: 'corbel' | 'raw' = 'corbel',
+  contender: 'station' | 'raw' = 'station',
   opts = mode.scale ?? { subscribers: 10_000, perSec: 10, durationMs: 10_000 },
 ): Promise<ScaleResult> {
-  const { child: server, ready } = await startChild('./servers/fanout-server.ts', ['--kind', contender], {
-    profile: contender === 'corbel',
-  });
+  const target = contender === 'station' ? await stationTarget() : await rawTarget();
   const { child: client } = await startChild('./clients/subscriber-client.ts', []);
   try {
-    await server.call('gc');
-    const idle = await server.call('stats');
+    await target.gc();
+    const idle = await target.stats();
     const c = await client.call(
       'connect',
-      { url: `${ready.url}${ready.path}`, n: opts.subscribers, kind: contender },
+      { url: target.url, n: opts.subscribers, kind: contender, stampField: target.stampField },
       300_000,
     );
     progress(
-      `scale ${contender}: ${c.connected} of ${opts.subscribers} subscribers connected in ${Math.round(c.ms)} ms`,
+      `scale ${contender}: ${c.connected} of ${opts.subscribers} subscribers connected in ${Math.round(c.ms)} ms${c.firstError ? ` (first error: ${c.firstError})` : ''}`,
     );
     await sleep(500);
-    await server.call('gc');
-    const loaded = await server.call('stats');
+    await target.gc();
+    const loaded = await target.stats();
     await client.call('measure', { on: true });
-    await server.call('rate', { perSec: opts.perSec });
+    target.publishAt(opts.perSec);
     await sleep(opts.durationMs);
-    const { published } = await server.call('stop');
-    const after = await server.call('stats');
+    const published = await target.stopPublishing();
+    const after = await target.stats();
     const expected = published * c.connected;
     const deadline = performance.now() + 10_000;
     let status = await client.call('status');
@@ -95,6 +96,6 @@ export async function runScale(
   } finally {
     await client.call('close').catch(() => {});
     await client.stop();
-    await server.stop();
+    await target.stop();
   }
 }
