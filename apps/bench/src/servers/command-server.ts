@@ -4,7 +4,7 @@
  * wire answer `{"result":{"data":{"json":{"sum":3}}}}`, after the same zod
  * validation of input and output.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHub } from '@corbel/core';
 import { createCorbelServer } from '@corbel/server';
@@ -21,37 +21,46 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** Raw node:http: the floor of what Node can do with the same validation and wire shape. */
-function rawServer(): Server {
+/**
+ * A node:http server that reads each POST body whole and answers it with
+ * `answer(body)`: what the raw contenders share (only `raw` checks the path).
+ */
+function bodyServer(answer: (body: string, req: IncomingMessage) => Answer | Promise<Answer>): Server {
   return createServer((req, res) => {
-    if (req.method !== 'POST' || req.url !== '/rpc/add') {
-      res.writeHead(404).end();
-      return;
-    }
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let status = 200;
-      let body: string;
-      try {
-        const parsed = addInput.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')).json);
-        if (!parsed.success) {
-          status = 400;
-          body = JSON.stringify({ error: { json: { message: parsed.error.message, code: -32600 } } });
-        } else {
-          const out = addOutput.parse({ sum: parsed.data.a + parsed.data.b });
-          body = JSON.stringify({ result: { data: { json: out } } });
-        }
-      } catch {
-        status = 400;
-        body = '{"error":{"json":{"message":"bad json","code":-32700}}}';
-      }
+    const send = ([status, body]: Answer) => {
       res.writeHead(status, {
         'content-type': 'application/json',
         'content-length': Buffer.byteLength(body),
       });
       res.end(body);
+    };
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const answered = answer(Buffer.concat(chunks).toString('utf8'), req);
+      // A synchronous answer is sent in the same turn: raw pays for no promise.
+      if (answered instanceof Promise) void answered.then(send);
+      else send(answered);
     });
+  });
+}
+
+type Answer = [status: number, body: string];
+
+/** Raw node:http: the floor of what Node can do with the same validation and wire shape. */
+function rawServer(): Server {
+  return bodyServer((text, req) => {
+    if (req.method !== 'POST' || req.url !== '/rpc/add') return [404, ''];
+    try {
+      const parsed = addInput.safeParse(JSON.parse(text).json);
+      if (!parsed.success) {
+        return [400, JSON.stringify({ error: { json: { message: parsed.error.message, code: -32600 } } })];
+      }
+      const out = addOutput.parse({ sum: parsed.data.a + parsed.data.b });
+      return [200, JSON.stringify({ result: { data: { json: out } } })];
+    } catch {
+      return [400, '{"error":{"json":{"message":"bad json","code":-32700}}}'];
+    }
   });
 }
 
@@ -64,34 +73,22 @@ function rawServer(): Server {
  */
 function floorServer(router: AnyTRPCRouter): Server {
   const transformer = (router._def as any)._config.transformer;
-  return createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      let status = 200;
-      let body: string;
-      try {
-        const input = transformer.input.deserialize(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        const data = await callTRPCProcedure({
-          router,
-          path: 'add',
-          type: 'mutation',
-          ctx: {},
-          signal: undefined,
-          batchIndex: 0,
-          getRawInput: async () => input,
-        });
-        body = `{"result":{"data":${JSON.stringify(transformer.output.serialize(data))}}}`;
-      } catch {
-        status = 400;
-        body = '{"error":{"json":{"message":"bad request","code":-32600}}}';
-      }
-      res.writeHead(status, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
+  return bodyServer(async (text) => {
+    try {
+      const input = transformer.input.deserialize(JSON.parse(text));
+      const data = await callTRPCProcedure({
+        router,
+        path: 'add',
+        type: 'mutation',
+        ctx: {},
+        signal: undefined,
+        batchIndex: 0,
+        getRawInput: async () => input,
       });
-      res.end(body);
-    });
+      return [200, `{"result":{"data":${JSON.stringify(transformer.output.serialize(data))}}}`];
+    } catch {
+      return [400, '{"error":{"json":{"message":"bad request","code":-32600}}}'];
+    }
   });
 }
 
