@@ -30,7 +30,8 @@ export async function serveCommands(
   try {
     inputs = await rc.inputs();
     ctx = rc.createContext(type);
-    if (ctx instanceof Promise) ctx = await ctx;
+    // Awaited only when it is a promise (or thenable): most apps build it synchronously.
+    if (typeof (ctx as PromiseLike<unknown> | undefined)?.then === 'function') ctx = await ctx;
   } catch (cause) {
     requestError = getTRPCErrorFromUnknown(cause);
   }
