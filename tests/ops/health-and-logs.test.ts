@@ -74,7 +74,15 @@ describe('structured logs', () => {
     const odd = await rawRequest(`${svc.url}/healthz`, { headers: { 'x-request-id': 'a b"c' } });
     expect(odd.headers.get('x-request-id')).not.toBe('a b"c');
 
+    // Every answer carries the id: a success, a stream, a HEAD, a 404.
+    const ok = await rawRequest(`${svc.url}/rpc/whoami`, { headers: { 'x-request-id': 'ok-1' } });
+    expect([ok.status, ok.headers.get('x-request-id')]).toEqual([200, 'ok-1']);
+    const head = await rawRequest(`${svc.url}/rpc/whoami`, { method: 'HEAD' });
+    expect(head.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-/);
+    const missing = await rawRequest(`${svc.url}/nowhere`, { headers: { 'x-request-id': 'lost-1' } });
+    expect([missing.status, missing.headers.get('x-request-id')]).toEqual([404, 'lost-1']);
     await using _sse = await openSse(`${svc.url}/rpc/ticks?${q({})}`, { 'x-request-id': 'stream-1' });
+    expect(_sse.headers['x-request-id']).toBe('stream-1');
     await until(() => svc.server.streamCount === 1, 5000, 'stream open');
     const client = createCorbelClient<SecurityRouter>({ url: svc.url });
     await client.whoami.query();

@@ -259,7 +259,11 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    res.setHeader('x-request-id', requestIdOf(req));
+    // Every response carries x-request-id. The serving path writes it with its
+    // status line (sendJson, the event stream); only headers set before that
+    // (CORS, a fallback's own) go through setHeader, which makes Node keep a
+    // header table for the life of the response: at 10,000 open streams that
+    // table alone is several megabytes.
     const target = req.url ?? '/';
     if (Buffer.byteLength(target) > limits.maxUrlBytes) {
       gate.limitHit(req, 'url');
@@ -283,6 +287,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
       return;
     }
     if (cors) {
+      res.setHeader('x-request-id', requestIdOf(req));
       const verdict = cors(req, res);
       if (verdict === 'preflight-done') return;
       if (verdict === 'refused') {
@@ -314,7 +319,13 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
         }
       }
       const { contentType, text } = await metrics.render();
-      res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(text);
+      res
+        .writeHead(200, {
+          'content-type': contentType,
+          'cache-control': 'no-store',
+          'x-request-id': requestIdOf(req),
+        })
+        .end(text);
       return;
     }
     if (draining) {
@@ -327,7 +338,10 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
       return;
     }
     if (await handleRpc(req, res, url)) return;
-    if (opts.fallback && (await opts.fallback(req, res, url))) return;
+    if (opts.fallback) {
+      res.setHeader('x-request-id', requestIdOf(req));
+      if (await opts.fallback(req, res, url)) return;
+    }
     sendJson(res, 404, {
       error: { message: `nothing at ${url.pathname.slice(0, 200)}; procedures are under ${basePath}/` },
     });

@@ -9,6 +9,7 @@ import {
   type ReadyIterable,
 } from '@corbel/core';
 import { isTrackedEnvelope, type TRPCError } from '@trpc/server';
+import { requestIdOf } from '../request-id.js';
 import { getTRPCErrorFromUnknown, type RouterBridge } from './trpc-bridge.js';
 
 const PING_FRAME = Buffer.from('event: ping\ndata: \n\n');
@@ -197,7 +198,7 @@ export class EventStream {
   run(source: AsyncIterable<unknown>): void {
     const { res, registry } = this;
     this.source = source;
-    res.writeHead(200, SSE_HEADERS);
+    res.writeHead(200, { ...SSE_HEADERS, 'x-request-id': requestIdOf(this.info.req) });
     const client = registry.bridge.sse.reconnectAfterInactivityMs
       ? { reconnectAfterInactivityMs: registry.bridge.sse.reconnectAfterInactivityMs }
       : {};

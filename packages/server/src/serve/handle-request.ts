@@ -3,6 +3,7 @@ import { CorbelError } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
 import type { Identity } from '../auth/authenticate.js';
 import type { RequestGate } from '../request-gate.js';
+import { requestIdOf } from '../request-id.js';
 import { serveCommands } from './commands.js';
 import { EventStream, type StreamRegistry } from './event-stream.js';
 import { requestAbort } from './request-abort.js';
@@ -135,7 +136,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     }
 
     if (req.method === 'HEAD') {
-      res.writeHead(204).end();
+      res.writeHead(204, { 'x-request-id': requestIdOf(req) }).end();
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'POST') {

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { requestIdOf } from '../request-id.js';
 
 const NO_HEADERS: Record<string, string | number> = {};
 
@@ -17,6 +18,7 @@ export function sendJson(
     'content-length': Buffer.byteLength(text),
     // Keep a Vary set earlier (CORS adds Origin).
     vary: vary === undefined ? 'trpc-accept, accept' : `${vary}, trpc-accept, accept`,
+    'x-request-id': requestIdOf(res.req),
   };
   for (const name in headers) head[name] = headers[name]!;
   res.writeHead(status, head);
