@@ -8,33 +8,17 @@
  *
  *   node --conditions=@corbel/source --import tsx tests/ops/metrics-overhead-inproc.bench.ts [rounds] [commands]
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { startSecurityService } from '../security/fixture.js';
+import { postPublish } from './post-publish.js';
 
 const [rounds = 5, commands = 3000] = process.argv.slice(2).map(Number);
 const on = await startSecurityService({ limits: { commandsPerSecond: 0 } });
 const off = await startSecurityService({ metrics: false, limits: { commandsPerSecond: 0 } });
-const body = JSON.stringify({ json: { n: 1, room: 'bench' } });
 
 async function cpuPerCommand(url: string): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const post = () =>
-    new Promise<void>((resolve, reject) => {
-      const req = request(
-        `${url}/rpc/publish`,
-        {
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': body.length },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve());
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const post = () => postPublish(url, agent);
   for (let i = 0; i < 300; i++) await post();
   const start = process.cpuUsage();
   for (let i = 0; i < commands; i++) await post();

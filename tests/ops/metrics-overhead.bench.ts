@@ -8,7 +8,8 @@
  *   node --conditions=@corbel/source --import tsx tests/ops/metrics-overhead.bench.ts [seconds] [rounds] [concurrency]
  */
 import { fork } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
+import { postPublish } from './post-publish.js';
 
 const [seconds = 4, rounds = 3, concurrency = 32] = process.argv.slice(2).map(Number);
 
@@ -33,7 +34,6 @@ if (process.env.OVERHEAD_CHILD) {
     });
   });
 } else {
-  const body = JSON.stringify({ json: { n: 1, room: 'bench' } });
   const run = async (mode: 'on' | 'off') => {
     const child = fork(new URL(import.meta.url).pathname, [], {
       env: { ...process.env, OVERHEAD_CHILD: mode },
@@ -41,23 +41,7 @@ if (process.env.OVERHEAD_CHILD) {
     });
     const { url } = await new Promise<{ url: string }>((r) => child.once('message', (m: any) => r(m)));
     const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-    const post = () =>
-      new Promise<number>((resolve, reject) => {
-        const req = request(
-          `${url}/rpc/publish`,
-          {
-            method: 'POST',
-            agent,
-            headers: { 'content-type': 'application/json', 'content-length': body.length },
-          },
-          (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
+    const post = () => postPublish(url, agent);
     // Warm up, then measure.
     for (let i = 0; i < 500; i++) await post();
     child.send('start');

@@ -36,6 +36,7 @@ export { createMemoryLog, type MemoryLogOptions } from './memory-log.js';
 export {
   createMemorySessions,
   isSessionId,
+  type LiveSession,
   type MemorySessionsOptions,
   newSessionId,
   type SessionInfo,

@@ -20,6 +20,20 @@ export interface SessionInfo {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * A live session as an operator sees it (`session.list`): no secret id,
+ * just a short reference. The server answers with it, the CLI prints it.
+ */
+export interface LiveSession {
+  ref: string;
+  owner: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+  /** Private-message streams open right now. */
+  streams: number;
+}
+
 export interface SessionRegistry {
   /** "memory" or "sqlite". */
   readonly kind: string;

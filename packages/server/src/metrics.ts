@@ -137,16 +137,24 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
   // once: prom-client otherwise hashes the label object on every call, which
   // is a measurable share of a command or a delivery. Label values are
   // procedure paths (or "unknown") and statuses, so the maps stay small.
-  const series = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
+  // procedure → status → series: two lookups, no key string built per command.
+  const series = new Map<
+    string,
+    Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>
+  >();
   const commandSeries = (procedure: string, status: string) => {
-    const key = `${procedure}\n${status}`;
-    let s = series.get(key);
+    let byStatus = series.get(procedure);
+    if (!byStatus) {
+      byStatus = new Map();
+      series.set(procedure, byStatus);
+    }
+    let s = byStatus.get(status);
     if (!s) {
       s = {
         count: m.commands.labels({ procedure, status }),
         seconds: m.commandSeconds.labels({ procedure }),
       };
-      series.set(key, s);
+      byStatus.set(status, s);
     }
     return s;
   };

@@ -1,3 +1,4 @@
+import type { LiveSession } from '@corbel/core';
 import { classifyError } from '../classify-error.js';
 import { type ConnectionOptions, connect, procedureOf } from '../connection.js';
 import { CliError, EXIT } from '../exit-codes.js';
@@ -5,15 +6,6 @@ import { toPlainJson } from '../render.js';
 
 /** The sessions list query every Corbel session router offers (`createSessionRouter` mounted as `session`). */
 export const SESSIONS_PROCEDURE = 'session.list';
-
-interface SessionRow {
-  ref: string;
-  owner: string;
-  createdAt: Date;
-  lastSeenAt: Date;
-  expiresAt: Date;
-  streams: number;
-}
 
 /**
  * `corbel sessions <url>`: the server's live sessions in a table.
@@ -27,9 +19,9 @@ export async function sessionsCommand(
 ): Promise<void> {
   const path = opts.procedure ?? SESSIONS_PROCEDURE;
   const conn = connect(url, opts);
-  let rows: SessionRow[];
+  let rows: LiveSession[];
   try {
-    rows = (await procedureOf(conn.client(), path).query()) as SessionRow[];
+    rows = (await procedureOf(conn.client(), path).query()) as LiveSession[];
   } catch (error) {
     const cli = classifyError(error, { url: conn.url, path });
     if (cli.exitCode === EXIT.NOT_FOUND) {

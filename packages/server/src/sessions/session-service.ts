@@ -3,6 +3,7 @@ import {
   CorbelError,
   defineChannel,
   type Hub,
+  type LiveSession,
   type SessionInfo,
   type SessionRegistry,
   type StoredEvent,
@@ -28,17 +29,6 @@ export interface SessionServiceOptions<M extends z.ZodType> {
     session: SessionInfo,
     info: { resumed: boolean; cursors: Record<string, string> },
   ): void | Promise<void>;
-}
-
-/** A live session as an operator sees it: no secret id, just a short reference. */
-export interface LiveSession {
-  ref: string;
-  owner: string;
-  createdAt: Date;
-  lastSeenAt: Date;
-  expiresAt: Date;
-  /** Private-message streams open right now. */
-  streams: number;
 }
 
 export interface SessionService<M extends z.ZodType> {
