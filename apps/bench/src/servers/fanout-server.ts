@@ -18,6 +18,7 @@ import { createCorbelServer } from '@corbel/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { Server as SocketIoServer } from 'socket.io';
 import superjson from 'superjson';
+import { atRate } from '../at-rate.js';
 import { benchChannel, benchEvent, createBenchRouter } from '../bench-router.js';
 import { BENCH_LIMITS } from '../corbel-limits.js';
 import { argsOf, collect, emit, processStats, serveIpc } from '../ipc.js';
@@ -127,19 +128,6 @@ async function main() {
     }
   };
 
-  /** Publishes `perSec` events a second on a drift-free schedule. */
-  const atRate = async (perSec: number) => {
-    const period = 1000 / perSec;
-    const t0 = performance.now();
-    let n = 0;
-    while (running) {
-      await publish(++published);
-      n++;
-      const wait = t0 + n * period - performance.now();
-      await new Promise((r) => setTimeout(r, Math.max(0, wait)));
-    }
-  };
-
   serveIpc({
     stats: () => processStats(),
     gc: () => collect(),
@@ -156,7 +144,11 @@ async function main() {
     },
     rate: ({ perSec }: { perSec: number }) => {
       running = true;
-      loop = atRate(perSec);
+      loop = atRate(
+        perSec,
+        () => publish(++published),
+        () => running,
+      ).then(() => {});
       return { published };
     },
     ack: ({ delivered }: { delivered: number }) => {

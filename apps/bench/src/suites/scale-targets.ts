@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProcess } from '@corbel/testing/process';
 import superjson from 'superjson';
+import { atRate } from '../at-rate.js';
 import { startChild } from '../child.js';
 
 /** A server process the scale check subscribes to and publishes through. */
@@ -21,7 +22,6 @@ export interface ScaleTarget {
 }
 
 const stationEntry = new URL('../../../weather/src/station.ts', import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The real weather station, as `npm run weather:station -- --port 0 --data <dir>`
@@ -71,15 +71,14 @@ export async function stationTarget(): Promise<ScaleTarget> {
     gc: async () => {},
     publishAt(perSec) {
       running = true;
-      loop = (async () => {
-        const period = 1000 / perSec;
-        const t0 = performance.now();
-        while (running) {
+      loop = atRate(
+        perSec,
+        async () => {
           await report(published + 1);
           published++;
-          await sleep(Math.max(0, t0 + published * period - performance.now()));
-        }
-      })();
+        },
+        () => running,
+      ).then(() => {});
     },
     async stopPublishing() {
       running = false;
