@@ -1,4 +1,4 @@
-import { exportContract, renderContractMarkdown } from '@corbel/core';
+import { exportContract, renderContractMarkdown } from '@corbel/core/contract';
 import { services } from './services.js';
 
 /** Where the generated files live, relative to the repository root. */

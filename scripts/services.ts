@@ -1,4 +1,4 @@
-import type { ContractSource } from '@corbel/core';
+import type { ContractSource } from '@corbel/core/contract';
 
 /**
  * Every app whose contract and docs `npm run docs` publishes in

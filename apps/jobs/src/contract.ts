@@ -1,4 +1,4 @@
-import type { ContractSource } from '@corbel/core';
+import type { ContractSource } from '@corbel/core/contract';
 import type { JobManager } from './job-manager.js';
 import { progressEventSchema } from './job-record.js';
 import { createJobsRouter } from './router.js';

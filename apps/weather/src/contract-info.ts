@@ -1,4 +1,4 @@
-import type { ContractSource } from '@corbel/core';
+import type { ContractSource } from '@corbel/core/contract';
 import { readingsChannel } from './router.js';
 import { noteSchema } from './station-sessions.js';
 

@@ -1,4 +1,5 @@
-import { type ContractSource, createHub, createMemorySessions, withContract } from '@corbel/core';
+import { createHub, createMemorySessions } from '@corbel/core';
+import { type ContractSource, withContract } from '@corbel/core/contract';
 import { weatherContractInfo } from './contract-info.js';
 import { createWeatherRouter } from './router.js';
 import { createStationSessions, withSessions } from './station-sessions.js';

@@ -7,8 +7,8 @@ import {
   type EventLog,
   type Hub,
   type SessionRegistry,
-  withContract,
 } from '@corbel/core';
+import { withContract } from '@corbel/core/contract';
 import {
   type CorbelLogger,
   type CorbelServer,

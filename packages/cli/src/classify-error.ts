@@ -20,10 +20,10 @@ const NETWORK_CODES = new Set([
 
 /** The tRPC error document's `data` (protocol.md §6.1), as far as the CLI reads it. */
 export interface ErrorData {
-  code?: string;
-  httpStatus?: number;
-  corbelCode?: string | null;
-  issues?: { path: (string | number)[]; message: string }[];
+  code?: string | undefined;
+  httpStatus?: number | undefined;
+  corbelCode?: string | null | undefined;
+  issues?: { path: (string | number)[]; message: string }[] | undefined;
 }
 
 /**

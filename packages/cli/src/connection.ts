@@ -4,10 +4,10 @@ import { CliError, EXIT } from './exit-codes.js';
 
 /** Options every network subcommand takes. */
 export interface ConnectionOptions {
-  token?: string;
-  ca?: string;
-  timeout?: string;
-  basePath?: string;
+  token?: string | undefined;
+  ca?: string | undefined;
+  timeout?: string | undefined;
+  basePath?: string | undefined;
 }
 
 export interface Connection {

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type ContractDocument, type ContractSource, exportContract, parseContract } from '@corbel/core';
+import {
+  type ContractDocument,
+  type ContractSource,
+  exportContract,
+  parseContract,
+} from '@corbel/core/contract';
+import { isTrpcRouter as isRouter } from '@corbel/core/internal';
 import { classifyError } from './classify-error.js';
 import { connect } from './connection.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -10,9 +16,9 @@ import { fetchServedContract } from './procedure-kind.js';
 
 export interface LoadOptions {
   /** The service name when the module exports a bare router. */
-  service?: string;
-  token?: string;
-  ca?: string;
+  service?: string | undefined;
+  token?: string | undefined;
+  ca?: string | undefined;
 }
 
 /**
@@ -67,10 +73,6 @@ export async function loadSource(spec: string, opts: LoadOptions = {}): Promise<
     'usage',
     `${spec} exports no contract source: export \`contractSource = { service, router, events }\` (or a router)`,
   );
-}
-
-function isRouter(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && typeof (value as any)._def?.procedures === 'object';
 }
 
 function isSource(value: unknown): value is ContractSource {

@@ -1,4 +1,5 @@
-import { CONTRACT_PROCEDURE, type ContractDocument, closestNames } from '@corbel/core';
+import { CONTRACT_PROCEDURE, type ContractDocument } from '@corbel/core/contract';
+import { closestNames } from '@corbel/core/internal';
 import superjson from 'superjson';
 import { classifyError, fromErrorData } from './classify-error.js';
 import type { Connection } from './connection.js';

@@ -25,19 +25,19 @@ export interface CorbelClientOptions extends AuthOptions {
    */
   url: string | readonly string[];
   /** Mutation paths that are safe to retry on another instance (beside `context: { idempotent: true }`). */
-  idempotent?: readonly string[];
+  idempotent?: readonly string[] | undefined;
   /** Where the router is mounted on the server (default "/rpc"). */
-  basePath?: string;
+  basePath?: string | undefined;
   /** Queries and mutations fail after this long (default 30 s; 0 for never). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Called whenever a subscription connects, goes live, reconnects or closes. */
-  onStateChange?: (change: StateChange) => void;
+  onStateChange?: ((change: StateChange) => void) | undefined;
   /** The fetch used for commands and streams (e.g. one with a TLS dispatcher). */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
   /** TLS trust for an https:// server (a CA for a private or self-signed certificate); ignored with `fetch`. */
-  tls?: TlsClientOptions;
+  tls?: TlsClientOptions | undefined;
   /** Longest wait between reconnect attempts (default 5 s). */
-  maxReconnectDelayMs?: number;
+  maxReconnectDelayMs?: number | undefined;
 }
 
 /**

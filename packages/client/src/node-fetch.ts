@@ -4,12 +4,12 @@ import { Readable } from 'node:stream';
 
 export interface TlsClientOptions {
   /** Certificate authorities to trust (PEM), e.g. a private CA or a self-signed server certificate. */
-  ca?: string | Buffer | (string | Buffer)[];
+  ca?: string | Buffer | (string | Buffer)[] | undefined;
   /** A client certificate and key, for servers that ask for one. */
-  cert?: string | Buffer;
-  key?: string | Buffer;
+  cert?: string | Buffer | undefined;
+  key?: string | Buffer | undefined;
   /** The name the certificate must carry, when it differs from the URL's host. */
-  servername?: string;
+  servername?: string | undefined;
 }
 
 /**
@@ -56,7 +56,7 @@ export function createNodeFetch(tls: TlsClientOptions = {}): typeof fetch {
           resolve(
             new Response(nullBody ? null : (Readable.toWeb(res) as ReadableStream), {
               status,
-              statusText: res.statusMessage,
+              statusText: res.statusMessage ?? '',
               headers: responseHeaders,
             }),
           );

@@ -3,14 +3,14 @@ export interface SessionClient<M> {
   session: {
     open: {
       mutate(input: {
-        resume?: string;
-        cursors?: Record<string, string>;
+        resume?: string | undefined;
+        cursors?: Record<string, string> | undefined;
       }): Promise<{ id: string; resumed: boolean; createdAt: Date; ttlMs: number }>;
     };
     messages: {
       subscribe(
         input: { id: string; lastEventId?: string },
-        opts?: { signal?: AbortSignal },
+        opts?: { signal?: AbortSignal | undefined },
       ): AsyncIterable<{ id: string; data: M }>;
     };
   };
@@ -31,7 +31,7 @@ export interface CorbelSession<M> {
    * The session's private messages, resumed by id across reconnects (the
    * stream keeps its last id, like any Corbel subscription).
    */
-  messages(opts?: { signal?: AbortSignal }): AsyncIterable<{ id: string; data: M }>;
+  messages(opts?: { signal?: AbortSignal | undefined }): AsyncIterable<{ id: string; data: M }>;
 }
 
 /**
@@ -45,7 +45,7 @@ export interface CorbelSession<M> {
  */
 export async function openSession<M>(
   client: SessionClient<M>,
-  opts: { resume?: string; cursors?: Record<string, string> } = {},
+  opts: { resume?: string | undefined; cursors?: Record<string, string> | undefined } = {},
 ): Promise<CorbelSession<M>> {
   let current = await client.session.open.mutate({ resume: opts.resume, cursors: opts.cursors });
   return {

@@ -15,7 +15,7 @@ export interface CorbelErrorData {
   /** Whether retrying (or reconnecting) can succeed. */
   retryable: boolean;
   /** Input validation problems with their field paths, when the input was refused. */
-  issues?: ValidationIssue[];
+  issues?: ValidationIssue[] | undefined;
 }
 
 const RETRYABLE_TRPC_CODES = new Set([

@@ -17,16 +17,16 @@ export interface StoredEvent<T = unknown> {
 
 export interface ReadOptions {
   /** Return events strictly after this id (omit for the oldest retained). */
-  after?: string;
+  after?: string | undefined;
   /** At most this many events (a page). */
   limit: number;
 }
 
 export interface Retention {
   /** Keep at most this many events per channel. */
-  maxCount?: number;
+  maxCount?: number | undefined;
   /** Drop events older than this many milliseconds. */
-  maxAgeMs?: number;
+  maxAgeMs?: number | undefined;
 }
 
 export interface EventLog {

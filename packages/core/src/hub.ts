@@ -17,21 +17,21 @@ export interface HubHooks {
 
 export interface HubOptions {
   /** Where events are stored; defaults to an in-memory log. */
-  log?: EventLog;
+  log?: EventLog | undefined;
   /** Live events a subscriber may have waiting before it is cut off (default 1024). */
-  maxQueue?: number;
+  maxQueue?: number | undefined;
   /** Events read from the log per replay page (default 256). */
-  replayPageSize?: number;
-  hooks?: HubHooks;
+  replayPageSize?: number | undefined;
+  hooks?: HubHooks | undefined;
 }
 
 export interface SubscribeOptions<T> {
   /** Resume after this id (a client's lastEventId); omit for live events only. */
-  after?: string | null;
+  after?: string | null | undefined;
   /** Deliver only payloads for which this returns true (replay and live alike). */
-  filter?: (payload: T) => boolean;
+  filter?: ((payload: T) => boolean) | undefined;
   /** Ends the subscription when aborted (tRPC passes the request's signal). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface Hub {
@@ -65,7 +65,7 @@ export interface Hub {
 
 interface ChannelEntry {
   subs: Set<HubSubscription<any>>;
-  untail?: () => void;
+  untail?: (() => void) | undefined;
 }
 
 /**

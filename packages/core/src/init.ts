@@ -4,14 +4,17 @@ import { corbelErrorFormatter } from './error-formatter.js';
 
 export interface CorbelInitOptions {
   /** Keep-alive ping interval on event streams (default 10 s). */
-  pingIntervalMs?: number;
+  pingIntervalMs?: number | undefined;
   /** Clients reconnect after this long without any frame (default 25 s; must exceed the ping). */
-  reconnectAfterInactivityMs?: number;
+  reconnectAfterInactivityMs?: number | undefined;
   /** Streams end after this long and the client reconnects transparently (default: never). */
-  maxStreamDurationMs?: number;
+  maxStreamDurationMs?: number | undefined;
   /** Include stacks in errors. Off unless NODE_ENV is "development" or "test". */
-  isDev?: boolean;
+  isDev?: boolean | undefined;
 }
+
+/** tRPC's root object as `initCorbel` configures it: superjson, the Corbel error formatter, SSE settings. */
+export type CorbelTRPC<TContext extends object> = ReturnType<typeof createRoot<TContext>>;
 
 /**
  * `initTRPC` with Corbel's settings: superjson on the wire, the Corbel error
@@ -21,7 +24,9 @@ export interface CorbelInitOptions {
  * const t = initCorbel<{ identity: string | null }>();
  * export const router = t.router({ ping: t.procedure.query(() => 'pong') });
  */
-export function initCorbel<TContext extends object = object>(opts: CorbelInitOptions = {}) {
+export function initCorbel<TContext extends object = object>(
+  opts: CorbelInitOptions = {},
+): CorbelTRPC<TContext> {
   const pingIntervalMs = opts.pingIntervalMs ?? 10_000;
   const reconnectAfterInactivityMs = opts.reconnectAfterInactivityMs ?? 25_000;
   if (pingIntervalMs >= reconnectAfterInactivityMs) {
@@ -30,13 +35,27 @@ export function initCorbel<TContext extends object = object>(opts: CorbelInitOpt
     );
   }
   const env = process.env.NODE_ENV;
+  return createRoot<TContext>({
+    pingIntervalMs,
+    reconnectAfterInactivityMs,
+    maxStreamDurationMs: opts.maxStreamDurationMs,
+    isDev: opts.isDev ?? (env === 'development' || env === 'test'),
+  });
+}
+
+function createRoot<TContext extends object>(opts: {
+  pingIntervalMs: number;
+  reconnectAfterInactivityMs: number;
+  maxStreamDurationMs: number | undefined;
+  isDev: boolean;
+}) {
   return initTRPC.context<TContext>().create({
     transformer: superjson,
     errorFormatter: corbelErrorFormatter,
-    isDev: opts.isDev ?? (env === 'development' || env === 'test'),
+    isDev: opts.isDev,
     sse: {
-      ping: { enabled: true, intervalMs: pingIntervalMs },
-      client: { reconnectAfterInactivityMs },
+      ping: { enabled: true, intervalMs: opts.pingIntervalMs },
+      client: { reconnectAfterInactivityMs: opts.reconnectAfterInactivityMs },
       ...(opts.maxStreamDurationMs ? { maxDurationMs: opts.maxStreamDurationMs } : {}),
     },
   });

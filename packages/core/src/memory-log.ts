@@ -4,9 +4,9 @@ import type { EventLog, ReadOptions, Retention, StoredEvent } from './event-log.
 
 export interface MemoryLogOptions {
   /** Retention per channel; default keeps the newest 10,000 events. */
-  retention?: Retention;
+  retention?: Retention | undefined;
   /** Overrides retention for single channels, by name. */
-  channels?: Record<string, Retention>;
+  channels?: Record<string, Retention> | undefined;
 }
 
 interface ChannelState {

@@ -78,9 +78,9 @@ export function sessionRef(id: string): string {
 
 export interface MemorySessionsOptions {
   /** Idle time after which a session expires (default 30 minutes). */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
   /** Called with the ids `sweep` removed (e.g. to drop their private history). */
-  onExpire?: (ids: string[]) => void;
+  onExpire?: ((ids: string[]) => void) | undefined;
 }
 
 /**

@@ -93,7 +93,7 @@ export interface SubscriptionInit<T> {
   maxQueue: number;
   pageSize: number;
   onEnd: (sub: HubSubscription<T>, reason: EndReason) => void;
-  onReplay?: (count: number) => void;
+  onReplay?: ((count: number) => void) | undefined;
 }
 
 /**
@@ -116,7 +116,7 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
   // Ids need comparing only while a live event may repeat a replayed one:
   // once one live event is past the last replayed id, the rest are too.
   private dedupe: boolean;
-  private ended: { reason: EndReason; error?: Error } | null = null;
+  private ended: { reason: EndReason; error?: Error | undefined } | null = null;
   private wake: (() => void) | null = null;
   private finished = false;
 

@@ -4,11 +4,11 @@ export interface CorsOptions {
   /** Origins allowed to call, exactly as browsers send them ("https://app.example.com"). */
   origins: string[];
   /** Send `Access-Control-Allow-Credentials: true` (cookies, HTTP auth). Default false. */
-  credentials?: boolean;
+  credentials?: boolean | undefined;
   /** Request headers a page may send (default: authorization, content-type, last-event-id, x-request-id, trpc-accept). */
-  allowHeaders?: string[];
+  allowHeaders?: string[] | undefined;
   /** How long a browser may cache a preflight answer, in seconds (default 600). */
-  maxAgeSeconds?: number;
+  maxAgeSeconds?: number | undefined;
 }
 
 const DEFAULT_HEADERS = ['authorization', 'content-type', 'last-event-id', 'x-request-id', 'trpc-accept'];

@@ -7,9 +7,9 @@ export type AuthRefusal = 'missing' | 'invalid' | 'expired' | 'forbidden';
 
 export interface CorbelMetricsOptions {
   /** Also export the process metrics (CPU, memory, event-loop lag, GC) prom-client collects (default true). */
-  processMetrics?: boolean;
+  processMetrics?: boolean | undefined;
   /** Prefix of every metric name (default "corbel_"). */
-  prefix?: string;
+  prefix?: string | undefined;
 }
 
 /**

@@ -9,10 +9,10 @@ import type { AuthRefusal, CorbelMetrics } from './metrics.js';
 import { requestIdOf } from './request-id.js';
 
 export interface RequestGateOptions {
-  authenticate?: Authenticate;
-  authorize?: AuthorizeOption;
+  authenticate?: Authenticate | undefined;
+  authorize?: AuthorizeOption | undefined;
   limits: Limits;
-  metrics?: CorbelMetrics;
+  metrics?: CorbelMetrics | undefined;
   logger: CorbelLogger;
 }
 

@@ -21,65 +21,69 @@ import { bridgeRouter } from './serve/trpc-bridge.js';
 export interface CorbelServerOptions<TRouter extends AnyTRPCRouter> {
   router: TRouter;
   /** Builds the tRPC context of each request (auth, sessions, …). */
-  createContext?: (opts: CreateContextOptions) => unknown | Promise<unknown>;
+  createContext?: ((opts: CreateContextOptions) => unknown | Promise<unknown>) | undefined;
   /** Where the router is mounted (default "/rpc"); checked as a real path prefix. */
-  basePath?: string;
+  basePath?: string | undefined;
   /** Largest request body accepted, in bytes (default 1 MiB); larger gets 413. */
-  maxBodyBytes?: number;
+  maxBodyBytes?: number | undefined;
   /** Most calls in one batch (default 50). */
-  maxBatchSize?: number;
+  maxBatchSize?: number | undefined;
   /** Largest request head, in bytes (default 16 KiB); larger gets 431. */
-  maxHeaderBytes?: number;
+  maxHeaderBytes?: number | undefined;
   /** How long `close()` waits for in-flight commands before cutting them (default 5 s). */
-  drainTimeoutMs?: number;
+  drainTimeoutMs?: number | undefined;
   /** The reconnect delay EventSource clients are told in the stream's `retry:` field (default 1 s). */
-  sseRetryMs?: number;
+  sseRetryMs?: number | undefined;
   /** A stream whose client reads nothing for this long is disconnected (default 30 s). */
-  sseStallTimeoutMs?: number;
+  sseStallTimeoutMs?: number | undefined;
   /** Called for every error a procedure or the protocol produces. */
-  onError?: (opts: OnErrorOptions) => void;
+  onError?: ((opts: OnErrorOptions) => void) | undefined;
   /** Called once per command request with its paths and HTTP status. */
-  onCommand?: (paths: string[], status: number) => void;
+  onCommand?: ((paths: string[], status: number) => void) | undefined;
   /** Stream lifecycle hooks (metrics, logs). */
-  streamHooks?: StreamHooks;
+  streamHooks?: StreamHooks | undefined;
   /**
    * Serves requests outside `basePath` (a web page, extra endpoints). Return
    * false to fall through to the 404.
    */
-  fallback?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+  fallback?:
+    | ((req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>)
+    | undefined;
   /**
    * Checks every command request and every event-stream (re)connect: an
    * identity, or null for 401. See `staticTokenAuth` and `signedTokenAuth`.
    */
-  authenticate?: Authenticate;
+  authenticate?: Authenticate | undefined;
   /** Per-procedure (command or channel) rules that see the identity and the input; false means 403. */
-  authorize?: AuthorizeOption;
+  authorize?: AuthorizeOption | undefined;
   /** Limits (sizes, counts, rates, timeouts); see `DEFAULT_LIMITS` for the defaults. */
-  limits?: Partial<Limits>;
+  limits?: Partial<Limits> | undefined;
   /** Answer browsers from these origins (with real preflights); without it, no CORS headers at all. */
-  cors?: CorsOptions;
+  cors?: CorsOptions | undefined;
   /** Serve HTTPS with this key and certificate (PEM), e.g. `{ key: readFileSync('key.pem'), cert: readFileSync('cert.pem') }`. */
-  tls?: SecureContextOptions & { key: SecureContextOptions['key']; cert: SecureContextOptions['cert'] };
+  tls?:
+    | (SecureContextOptions & { key: SecureContextOptions['key']; cert: SecureContextOptions['cert'] })
+    | undefined;
   /** A pino (or pino-shaped) logger; the server is silent without one. */
-  logger?: CorbelLogger;
+  logger?: CorbelLogger | undefined;
   /**
    * Prometheus metrics: a `createCorbelMetrics()` object (pass its `hubHooks`
    * to your hub too), or false for none. Default: the server makes its own.
    */
-  metrics?: CorbelMetrics | false;
+  metrics?: CorbelMetrics | false | undefined;
   /** Where the metrics are served (default "/metrics"); false serves none (they stay readable from `server.metrics`). */
-  metricsPath?: string | false;
+  metricsPath?: string | false | undefined;
   /** Require authentication on the metrics endpoint (default: true when `authenticate` is set). */
-  protectMetrics?: boolean;
+  protectMetrics?: boolean | undefined;
   /** The event log readiness checks ping (`hub.log`); without one, readiness only reflects draining. */
-  store?: Pick<EventLog, 'ping'>;
+  store?: Pick<EventLog, 'ping'> | undefined;
   /** An extra readiness check: throw (or reject) to be not ready, with the message as the reason. */
-  readiness?: () => void | Promise<void>;
+  readiness?: (() => void | Promise<void>) | undefined;
 }
 
 export interface ListenOptions {
-  port?: number;
-  host?: string;
+  port?: number | undefined;
+  host?: string | undefined;
 }
 
 export interface CorbelServer extends AsyncDisposable {
@@ -478,8 +482,10 @@ function closeReason(reason: StreamEndReason, error: { code?: string } | undefin
   }
 }
 
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+function definedOnly<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

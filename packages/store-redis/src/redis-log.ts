@@ -8,21 +8,21 @@ import { type RawEntry, StreamTail } from './stream-tail.js';
 
 export interface RedisLogOptions {
   /** `redis://[:password@]host:port[/db]` (or `rediss://` for TLS). */
-  url?: string;
+  url?: string | undefined;
   /** Extra ioredis options (TLS, Sentinel, username…); Corbel's failure settings win. */
-  redis?: RedisOptions;
+  redis?: RedisOptions | undefined;
   /** Prefix of every key this log writes (default "corbel:"); one prefix = one history. */
-  keyPrefix?: string;
+  keyPrefix?: string | undefined;
   /** Retention per channel; default keeps about the newest 10,000 events. */
-  retention?: Retention;
+  retention?: Retention | undefined;
   /** Overrides retention for single channels, by name. */
-  channels?: Record<string, Retention>;
+  channels?: Record<string, Retention> | undefined;
   /** A command that gets no answer within this many ms fails with STORE_UNAVAILABLE (default 5000). */
-  commandTimeoutMs?: number;
+  commandTimeoutMs?: number | undefined;
   /** How long `openRedisLog` waits for the first connection (default 5000 ms). */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /** Longest XREAD BLOCK of the live feed (default 5000 ms). */
-  blockMs?: number;
+  blockMs?: number | undefined;
 }
 
 /** The Redis event log; `redis` is its command connection (sessions share it). */

@@ -11,7 +11,7 @@ import type { RedisLog } from './redis-log.js';
 
 export interface RedisSessionsOptions {
   /** Idle time after which a session expires (default 30 minutes). */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
 }
 
 /**

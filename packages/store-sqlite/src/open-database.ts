@@ -1,5 +1,5 @@
 import { existsSync, linkSync, rmSync, statSync } from 'node:fs';
-import { newEpoch } from '@corbel/core';
+import { newEpoch } from '@corbel/core/internal';
 import Database from 'better-sqlite3';
 import { corruptError, lockedError, translateSqliteError } from './sqlite-errors.js';
 
@@ -15,11 +15,11 @@ import { corruptError, lockedError, translateSqliteError } from './sqlite-errors
 export type SqliteSynchronous = 'NORMAL' | 'FULL' | 'EXTRA';
 
 export interface OpenDatabaseOptions {
-  synchronous?: SqliteSynchronous;
+  synchronous?: SqliteSynchronous | undefined;
   /** How long to wait for a lock held by another process before failing with STORE_LOCKED (default 250 ms). */
-  lockTimeoutMs?: number;
+  lockTimeoutMs?: number | undefined;
   /** Run `PRAGMA quick_check` at open, so a damaged file stops start-up (default true). */
-  checkIntegrity?: boolean;
+  checkIntegrity?: boolean | undefined;
 }
 
 export interface OpenedDatabase {

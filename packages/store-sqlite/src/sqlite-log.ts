@@ -1,13 +1,5 @@
-import {
-  CorbelError,
-  type EventLog,
-  formatSeqId,
-  parseResumeId,
-  parseSeqId,
-  type ReadOptions,
-  type Retention,
-  type StoredEvent,
-} from '@corbel/core';
+import { CorbelError, type EventLog, type ReadOptions, type Retention, type StoredEvent } from '@corbel/core';
+import { formatSeqId, parseResumeId, parseSeqId } from '@corbel/core/internal';
 import type Database from 'better-sqlite3';
 import superjson from 'superjson';
 import type { OpenedDatabase } from './open-database.js';
@@ -15,13 +7,13 @@ import { translateSqliteError } from './sqlite-errors.js';
 
 export interface SqliteLogOptions {
   /** Retention per channel; default keeps the newest 100,000 events of each channel. */
-  retention?: Retention;
+  retention?: Retention | undefined;
   /** Overrides retention for single channels, by name. */
-  channels?: Record<string, Retention>;
+  channels?: Record<string, Retention> | undefined;
   /** How often expired events are deleted in the background (default 1 s). */
-  trimIntervalMs?: number;
+  trimIntervalMs?: number | undefined;
   /** Rows deleted per trim transaction, so a big trim never stalls publishes (default 2,000). */
-  trimBatch?: number;
+  trimBatch?: number | undefined;
 }
 
 interface ChannelState {

@@ -11,7 +11,7 @@ import { translateSqliteError } from './sqlite-errors.js';
 
 export interface SqliteSessionsOptions {
   /** Idle time after which a session expires (default 30 minutes). */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
 }
 
 interface Row {

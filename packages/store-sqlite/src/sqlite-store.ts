@@ -7,11 +7,11 @@ import { createSqliteSessionsOn } from './sqlite-sessions.js';
 
 export interface SqliteStoreOptions extends OpenDatabaseOptions, SqliteLogOptions {
   /** Idle time after which a session expires (default 30 minutes). */
-  sessionTtlMs?: number;
+  sessionTtlMs?: number | undefined;
   /** The database file; or give `dataDir` and the file is `<dataDir>/events.db`. */
-  file?: string;
+  file?: string | undefined;
   /** A data directory (created if missing) holding `events.db`. */
-  dataDir?: string;
+  dataDir?: string | undefined;
 }
 
 /** The file name a store uses inside a data directory. */
@@ -58,7 +58,7 @@ export function createSqliteLog(opts: SqliteStoreOptions): SqliteLog {
 }
 
 /** Resolves the database path from `file` or `dataDir`, creating the directory. */
-export function sqliteFileOf(opts: { file?: string; dataDir?: string }): string {
+export function sqliteFileOf(opts: { file?: string | undefined; dataDir?: string | undefined }): string {
   if (opts.file) return resolve(opts.file);
   if (!opts.dataDir) throw new TypeError('give the SQLite store a file or a dataDir');
   mkdirSync(opts.dataDir, { recursive: true });

@@ -15,7 +15,7 @@ export async function rawRequest(
 ): Promise<RawResponse> {
   const res = await fetch(url, {
     method: init.method ?? 'GET',
-    headers: init.headers,
+    ...(init.headers ? { headers: init.headers } : {}),
     body: init.body as any,
   });
   const text = await res.text();

@@ -17,9 +17,9 @@ export interface StartedProcess extends AsyncDisposable {
 export interface StartOptions {
   /** A line matching this means the process is ready; its first group becomes `ready`. */
   ready: RegExp;
-  timeoutMs?: number;
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
+  timeoutMs?: number | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  cwd?: string | undefined;
 }
 
 /**

@@ -10,11 +10,11 @@ export interface RedisServerOptions {
    * lives in memory only) or 'aof' (append-only file, fsynced before every
    * reply, so whatever Redis acknowledged survives even SIGKILL).
    */
-  persistence?: 'none' | 'aof';
+  persistence?: 'none' | 'aof' | undefined;
   /** The binary (default `redis-server` on PATH). */
-  binary?: string;
+  binary?: string | undefined;
   /** Extra `--name value` arguments. */
-  args?: string[];
+  args?: string[] | undefined;
 }
 
 export interface RedisServer extends AsyncDisposable {

@@ -23,9 +23,9 @@ export interface ServerConformanceOptions {
   /** Starts the server (once for the suite); `close` is called after it. */
   start(): Promise<ServerUnderTest>;
   /** Where procedures are mounted (default "/rpc"). */
-  basePath?: string;
+  basePath?: string | undefined;
   /** The bearer token the server requires, if it requires one: auth refusals are checked too. */
-  token?: string;
+  token?: string | undefined;
   /** A query that succeeds. */
   query: CommandCall & { kind: 'query' };
   /**
@@ -51,12 +51,12 @@ export interface ServerConformanceOptions {
      */
     publish?(n: number): CommandCall;
     /** The event id from the publishing command's result, when the service returns one. */
-    idOf?: (result: any) => string;
+    idOf?: ((result: any) => string) | undefined;
     /**
      * A syntactically valid id whose history the server does not have, for the
      * HISTORY_GONE check; omit to skip it.
      */
-    goneId?: string;
+    goneId?: string | undefined;
   };
 }
 

@@ -4,15 +4,15 @@ import { request } from 'node:http';
 export interface SseFrame {
   event: string;
   data: string;
-  id?: string;
-  retry?: number;
+  id?: string | undefined;
+  retry?: number | undefined;
 }
 
 export interface SseConnection extends AsyncDisposable {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   /** The response body when the server refused the stream (non-200). */
-  body?: string;
+  body?: string | undefined;
   /** The next frame, or null once the stream has ended. Rejects after `timeoutMs`. */
   next(timeoutMs?: number): Promise<SseFrame | null>;
   /** Frames until `count` data frames (no `event`, i.e. "message") have arrived. */

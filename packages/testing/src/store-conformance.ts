@@ -15,7 +15,7 @@ export interface StoreFixture {
 
 export interface StoreFixtureOptions {
   /** Retention for every channel; omit for the store's default. */
-  retention?: Retention;
+  retention?: Retention | undefined;
 }
 
 export interface StoreConformanceOptions {
@@ -30,15 +30,15 @@ export interface StoreConformanceOptions {
    * How many events past `maxCount` a store may keep (stores that trim
    * approximately, like Redis `MAXLEN ~`). Default 0: exactly `maxCount`.
    */
-  countRetentionSlack?: number;
+  countRetentionSlack?: number | undefined;
   /** Events in the large-replay case (default 5,000). */
-  largeReplayCount?: number;
+  largeReplayCount?: number | undefined;
   /**
    * Whether an id minted by another (e.g. wiped and recreated) store of the
    * same kind is recognised as foreign and refused with HISTORY_GONE
    * (default true; the embedded stores do it through their epoch).
    */
-  detectsForeignHistory?: boolean;
+  detectsForeignHistory?: boolean | undefined;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

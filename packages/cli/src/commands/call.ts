@@ -6,10 +6,10 @@ import { procedureKind } from '../procedure-kind.js';
 import { render, renderMode } from '../render.js';
 
 export interface CallOptions extends ConnectionOptions {
-  query?: boolean;
-  mutation?: boolean;
-  inputFile?: string;
-  json?: boolean;
+  query?: boolean | undefined;
+  mutation?: boolean | undefined;
+  inputFile?: string | undefined;
+  json?: boolean | undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { type ContractChange, diffContracts, formatChange } from '@corbel/core';
+import { type ContractChange, diffContracts, formatChange } from '@corbel/core/contract';
 import { EXIT } from '../exit-codes.js';
 import { type LoadOptions, loadContract } from '../load-contract.js';
 import { toPlainJson } from '../render.js';

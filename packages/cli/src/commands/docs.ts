@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportContract, renderContractMarkdown } from '@corbel/core';
+import { exportContract, renderContractMarkdown } from '@corbel/core/contract';
 import { CliError, EXIT } from '../exit-codes.js';
 import { type LoadOptions, loadSource } from '../load-contract.js';
 

@@ -6,11 +6,11 @@ import { probeKind, procedureKind } from '../procedure-kind.js';
 import { render, renderMode } from '../render.js';
 
 export interface ListenOptions extends ConnectionOptions {
-  since?: string;
-  count?: string;
-  inputFile?: string;
-  json?: boolean;
-  quiet?: boolean;
+  since?: string | undefined;
+  count?: string | undefined;
+  inputFile?: string | undefined;
+  json?: boolean | undefined;
+  quiet?: boolean | undefined;
 }
 
 /**

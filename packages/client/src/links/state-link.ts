@@ -10,7 +10,7 @@ export interface StateChange {
   path: string;
   state: ConnectionState;
   /** What caused a reconnect, when known. */
-  error?: Error | null;
+  error?: Error | null | undefined;
 }
 
 /**

@@ -26,9 +26,9 @@ export interface ContractProcedure {
   /** JSON Schema of a command's result, or null when undeclared (and always for subscriptions). */
   output: JsonSchema | null;
   /** For subscriptions: the events they deliver. */
-  events?: ContractEvents;
+  events?: ContractEvents | undefined;
   /** Example inputs, from `.meta({ examples })` on the procedure. */
-  examples?: unknown[];
+  examples?: unknown[] | undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { AnyTRPCRouter } from '@trpc/server';
 import { initCorbel } from '../init.js';
+import { adoptRouterConfig, routerRecord } from '../trpc-def.js';
 import type { ContractDocument } from './contract-document.js';
 import { type ContractSource, exportContract } from './export-contract.js';
 
@@ -21,7 +22,7 @@ export function withContract<R extends AnyTRPCRouter>(router: R, source: Omit<Co
   const t = initCorbel();
   let document: ContractDocument | undefined;
   const merged = t.router({
-    ...(router._def.record as R['_def']['record']),
+    ...routerRecord(router),
     corbel: t.router({
       contract: t.procedure
         .meta({ description: "This service's contract: every command and event channel, with schemas." })
@@ -33,6 +34,6 @@ export function withContract<R extends AnyTRPCRouter>(router: R, source: Omit<Co
   });
   // The merged root keeps the original root's configuration (transformer,
   // error formatter, SSE ping and timeouts), not this helper's defaults.
-  (merged._def as { _config: unknown })._config = router._def._config;
+  adoptRouterConfig(merged, router);
   return merged;
 }

@@ -1,6 +1,7 @@
 import type { AnyTRPCRouter } from '@trpc/server';
 import type { z } from 'zod';
 import type { Channel } from '../channel.js';
+import { isTrpcRouter, routerProcedures } from '../trpc-def.js';
 import {
   CONTRACT_FORMAT,
   type ContractDocument,
@@ -17,13 +18,13 @@ export interface ContractSource {
   /** The service's name: docs are written to `<service>.md` and `<service>.contract.json`. */
   service: string;
   router: AnyTRPCRouter;
-  description?: string;
-  basePath?: string;
+  description?: string | undefined;
+  basePath?: string | undefined;
   /**
    * The payload of each subscription, by path. A subscription may also name
    * it in its own meta: `.meta({ channel: readingsChannel })`.
    */
-  events?: Record<string, EventPayloadSource>;
+  events?: Record<string, EventPayloadSource> | undefined;
 }
 
 /**
@@ -36,11 +37,11 @@ export interface ContractSource {
  * writeFileSync('weather.contract.json', JSON.stringify(contract, null, 2));
  */
 export function exportContract(source: ContractSource): ContractDocument {
-  const procedures = (source.router as any)._def?.procedures as Record<string, any> | undefined;
-  if (!procedures) throw new TypeError('exportContract needs a tRPC router');
+  if (!isTrpcRouter(source.router)) throw new TypeError('exportContract needs a tRPC router');
+  const procedures = routerProcedures(source.router);
   const out: ContractProcedure[] = [];
   for (const path of Object.keys(procedures).sort()) {
-    const def = procedures[path]?._def;
+    const def = procedures[path]?._def as any;
     if (!def) continue;
     const kind = def.type as ProcedureKind;
     const meta = (def.meta ?? {}) as Record<string, unknown>;

@@ -6,9 +6,9 @@ import { sampleValue } from './sample-value.js';
 
 export interface RenderOptions {
   /** Relative link from the generated page to protocol.md (default "../protocol.md"). */
-  protocolLink?: string;
+  protocolLink?: string | undefined;
   /** The command that regenerates the page, named in its header (default "npm run docs"). */
-  generator?: string;
+  generator?: string | undefined;
 }
 
 /**

@@ -5,9 +5,9 @@ export interface Identity {
   /** A stable id for the caller (user, service, token name): limits and logs are keyed by it. */
   id: string;
   /** When the credentials stop being valid (ms since the epoch); open event streams end then. */
-  expiresAt?: number;
+  expiresAt?: number | undefined;
   /** Anything else the authenticator knows (roles, scopes, tenant); handed to createContext and authorize. */
-  claims?: Record<string, unknown>;
+  claims?: Record<string, unknown> | undefined;
 }
 
 /**

@@ -13,22 +13,22 @@ export interface TokenClaims {
   /** Issued at, seconds since the epoch. */
   iat: number;
   /** Audience: the services that may accept it (any, when absent). */
-  aud?: string[];
+  aud?: string[] | undefined;
   /** Random id, so two tokens issued in the same second differ. */
   jti: string;
   /** Application claims (roles, tenant…). */
-  ext?: Record<string, unknown>;
+  ext?: Record<string, unknown> | undefined;
 }
 
 export interface IssueTokenOptions {
   /** The identity id the token stands for. */
   subject: string;
   /** Lifetime in milliseconds (default one hour). */
-  ttlMs?: number;
-  audience?: string[];
-  claims?: Record<string, unknown>;
+  ttlMs?: number | undefined;
+  audience?: string[] | undefined;
+  claims?: Record<string, unknown> | undefined;
   /** Clock, for tests. */
-  now?: number;
+  now?: number | undefined;
 }
 
 function keyOf(key: string | Buffer): Buffer {
@@ -65,10 +65,10 @@ export function issueToken(key: string | Buffer, opts: IssueTokenOptions): strin
 
 export interface VerifyTokenOptions {
   /** This service's name; a token with an audience must name it. */
-  audience?: string;
+  audience?: string | undefined;
   /** Tolerated clock skew in seconds (default 5). */
-  leewaySeconds?: number;
-  now?: number;
+  leewaySeconds?: number | undefined;
+  now?: number | undefined;
 }
 
 /**
@@ -119,8 +119,8 @@ export function verifyToken(key: string | Buffer, token: string, opts: VerifyTok
  */
 export function signedTokenAuth(opts: {
   key: string | Buffer;
-  audience?: string;
-  leewaySeconds?: number;
+  audience?: string | undefined;
+  leewaySeconds?: number | undefined;
 }): Authenticate {
   keyOf(opts.key);
   return (req): Identity | null => {

@@ -6,9 +6,9 @@ export interface StaticTokenOptions {
    * Accepted tokens: one secret, a list, or a map from secret to the identity
    * id it stands for (default id: "token" for one secret, "token-<n>" for a list).
    */
-  tokens?: string | string[] | Record<string, string>;
+  tokens?: string | string[] | Record<string, string> | undefined;
   /** Also accept the token in this environment variable (e.g. "CORBEL_TOKEN"). */
-  env?: string;
+  env?: string | undefined;
 }
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();

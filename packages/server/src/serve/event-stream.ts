@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { CorbelError } from '@corbel/core';
 import {
-  CorbelError,
   isBatchIterable,
   isReadyIterable,
   pullBatch,
   pullReady,
   type ReadyIterable,
-} from '@corbel/core';
+} from '@corbel/core/internal';
 import { isTrackedEnvelope, type TRPCError } from '@trpc/server';
 import { requestIdOf } from '../request-id.js';
 import { getTRPCErrorFromUnknown, type RouterBridge } from './trpc-bridge.js';

@@ -32,15 +32,15 @@ export interface RpcHandlerOptions {
   bridge: RouterBridge;
   basePath: string;
   streams: StreamRegistry;
-  createContext?: (opts: CreateContextOptions) => unknown | Promise<unknown>;
+  createContext?: ((opts: CreateContextOptions) => unknown | Promise<unknown>) | undefined;
   maxBodyBytes: number;
   maxBatchSize: number;
-  onError?: (opts: OnErrorOptions) => void;
-  onCommand?: (paths: string[], status: number) => void;
+  onError?: ((opts: OnErrorOptions) => void) | undefined;
+  onCommand?: ((paths: string[], status: number) => void) | undefined;
   /** Authentication, authorization and per-identity limits. */
   gate: RequestGate;
   /** Called once per command request when its response is written, with the time it took. */
-  onCommandDone?: (req: IncomingMessage, paths: string[], status: number, ms: number) => void;
+  onCommandDone?: ((req: IncomingMessage, paths: string[], status: number, ms: number) => void) | undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { closestNames } from '@corbel/core';
+import { closestNames } from '@corbel/core/internal';
 import { TRPCError } from '@trpc/server';
 import type { Identity } from '../auth/authenticate.js';
 import { parseJson, readBody } from './body.js';

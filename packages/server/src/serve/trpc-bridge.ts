@@ -1,10 +1,12 @@
 /**
  * Everything the serving path needs from tRPC, in one file. All of it comes
- * from tRPC's public entries (`@trpc/server`, `@trpc/server/http`); the only
- * structural reach is `router._def` (procedures, config), which tRPC's own
- * adapters read the same way. If a tRPC upgrade moves any of this, this file
+ * from tRPC's public entries (`@trpc/server`, `@trpc/server/http`); what it
+ * reads of a router's internals goes through `@corbel/core/internal`'s
+ * trpc-def module, the one place that touches `router._def`. If a tRPC upgrade moves any of this, this file
  * and the wire-compatibility tests are where it shows.
  */
+
+import { routerConfig, routerProcedures } from '@corbel/core/internal';
 import {
   type AnyTRPCRouter,
   callTRPCProcedure,
@@ -54,9 +56,8 @@ export interface RouterBridge {
 }
 
 export function bridgeRouter(router: AnyTRPCRouter): RouterBridge {
-  const def = router._def as any;
-  const config = def._config;
-  const procedures: Record<string, any> = def.procedures;
+  const config = routerConfig(router);
+  const procedures = routerProcedures(router);
   const transformer = config.transformer;
   const sse = config.sse ?? {};
   return {
@@ -84,7 +85,7 @@ export function bridgeRouter(router: AnyTRPCRouter): RouterBridge {
     },
     errorShape: ({ error, type, path, input, ctx }) =>
       getTRPCErrorShape({ config, error, type, path, input, ctx } as any),
-    wire: (response) => transformTRPCResponse(config, response as any),
+    wire: (response) => transformTRPCResponse(config as any, response as any),
     statusOf: (json, errors) => getHTTPStatusCode(json as any, errors),
     statusOfError: (error) => getHTTPStatusCodeFromError(error),
   };

@@ -19,7 +19,7 @@ export interface SessionServiceOptions<M extends z.ZodType> {
   /** The schema of private messages (what `send` accepts and `messages` yields). */
   message: M;
   /** How often expired sessions are swept and streaming ones marked seen (default ttl/4, at most 30 s). */
-  sweepIntervalMs?: number;
+  sweepIntervalMs?: number | undefined;
   /**
    * Called after a session is opened or resumed, with the cursors the client
    * sent (the last ids it processed per channel), e.g. to send a
@@ -36,7 +36,7 @@ export interface SessionService<M extends z.ZodType> {
   /** Opens a session for `owner`, or resumes `resume` when it is live and theirs. */
   open(
     owner: string,
-    opts?: { resume?: string; cursors?: Record<string, string> },
+    opts?: { resume?: string | undefined; cursors?: Record<string, string> | undefined },
   ): Promise<{ session: SessionInfo; resumed: boolean }>;
   /** The live session `id` if `owner` owns it; NOT_FOUND / FORBIDDEN otherwise. */
   authorize(id: string, owner: string): Promise<SessionInfo>;
@@ -46,7 +46,7 @@ export interface SessionService<M extends z.ZodType> {
   messages(
     id: string,
     owner: string,
-    opts?: { after?: string; signal?: AbortSignal },
+    opts?: { after?: string | undefined; signal?: AbortSignal | undefined },
   ): Promise<AsyncIterable<TrackedEnvelope<z.output<M>>>>;
   /** Every live session. */
   list(): Promise<LiveSession[]>;
