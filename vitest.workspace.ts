@@ -22,6 +22,7 @@ export default defineWorkspace([
     test: {
       name: 'integration',
       include: ['tests/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
+      globalSetup: ['tests/build-packages.ts'],
       testTimeout: 60_000,
       hookTimeout: 60_000,
       pool: 'forks',

@@ -13,6 +13,7 @@ import { connect } from './connection.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { parseJsonInput } from './json-input.js';
 import { fetchServedContract } from './procedure-kind.js';
+import { allowTypeScript } from './typescript-loader.js';
 
 export interface LoadOptions {
   /** The service name when the module exports a bare router. */
@@ -47,6 +48,7 @@ export async function loadContract(spec: string, opts: LoadOptions = {}): Promis
 export async function loadSource(spec: string, opts: LoadOptions = {}): Promise<ContractSource> {
   const file = resolve(spec);
   let mod: Record<string, unknown>;
+  await allowTypeScript(file);
   try {
     mod = await import(pathToFileURL(file).href);
   } catch (error) {
