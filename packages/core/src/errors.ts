@@ -51,6 +51,11 @@ export const CORBEL_ERROR_CODES = {
     retryable: false,
     doc: 'The event store is in use by another process.',
   },
+  TRPC_MISMATCH: {
+    trpc: 'INTERNAL_SERVER_ERROR',
+    retryable: false,
+    doc: 'The router was built with another copy of @trpc/server than the server uses; the server refuses to start.',
+  },
   UNAUTHENTICATED: {
     trpc: 'UNAUTHORIZED',
     retryable: false,

@@ -10,6 +10,7 @@ import { type CorsOptions, createCors } from './cors.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { type CorbelLogger, silentLogger } from './logger.js';
 import { type CorbelMetrics, createCorbelMetrics } from './metrics.js';
+import { assertOneTrpc } from './one-trpc.js';
 import { RequestGate } from './request-gate.js';
 import { requestIdOf } from './request-id.js';
 import { type StreamEndReason, type StreamHooks, StreamRegistry } from './serve/event-stream.js';
@@ -372,7 +373,8 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     },
     metrics,
     readiness,
-    listen({ port = 0, host = '127.0.0.1' } = {}) {
+    async listen({ port = 0, host = '127.0.0.1' } = {}) {
+      await assertOneTrpc(opts.router);
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, host, () => {
