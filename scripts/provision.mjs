@@ -51,7 +51,10 @@ console.log(`provision: installing ${missing.join(', ')} with apt-get`);
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 try {
   execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-  execFileSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...missing], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env,
+  });
 } catch (error) {
   console.error(`provision: "${command}" failed (${error.message}); run it by hand and retry`);
   process.exit(1);

@@ -6,7 +6,15 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The published packages, in dependency order. */
-export const PACKAGES = ['core', 'server', 'client', 'store-sqlite', 'store-redis', 'testing', 'cli'] as const;
+export const PACKAGES = [
+  'core',
+  'server',
+  'client',
+  'store-sqlite',
+  'store-redis',
+  'testing',
+  'cli',
+] as const;
 
 export interface PackedPackage {
   name: string;
@@ -43,8 +51,9 @@ export function packPackages(outDir: string): PackedPackage[] {
 
 /** The version every package is published at (they move together). */
 export function corbelVersion(): string {
-  return (JSON.parse(readFileSync(join(REPO_ROOT, 'packages/core/package.json'), 'utf8')) as { version: string })
-    .version;
+  return (
+    JSON.parse(readFileSync(join(REPO_ROOT, 'packages/core/package.json'), 'utf8')) as { version: string }
+  ).version;
 }
 
 /** Tarballs already in a folder, by package name (`corbel-core-0.1.0.tgz` → `@corbel/core`). */

@@ -9,7 +9,9 @@ import { createCorbelServer } from './server.js';
 
 // A second, byte-identical copy of @trpc/server in another folder: what npm
 // leaves behind when a workspace pins its own tRPC.
-const ownDir = realpathSync(dirname(dirname(createRequire(import.meta.url).resolve('@trpc/server/package.json'))));
+const ownDir = realpathSync(
+  dirname(dirname(createRequire(import.meta.url).resolve('@trpc/server/package.json'))),
+);
 const ownCopy = join(ownDir, 'server');
 const elsewhere = mkdtempSync(join(tmpdir(), 'corbel-trpc-copy-'));
 const otherCopy = join(elsewhere, 'node_modules', '@trpc', 'server');
@@ -25,7 +27,9 @@ describe('one tRPC or a loud error', () => {
   });
 
   it('refuses to start with a router from another copy, naming both module paths', async () => {
-    const other = (await import(pathToFileURL(join(otherCopy, 'dist', 'index.mjs')).href)) as typeof import('@trpc/server');
+    const other = (await import(
+      pathToFileURL(join(otherCopy, 'dist', 'index.mjs')).href
+    )) as typeof import('@trpc/server');
     const t = other.initTRPC.create();
     const router = t.router({ ping: t.procedure.query(() => 'pong') });
     const server = createCorbelServer({ router: router as any });
