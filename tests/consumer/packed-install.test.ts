@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, type StartedProcess, startProcess } from '@corbel/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lintPackedPackage } from '../../scripts/lib/lint-package.js';
 import {
   corbelVersion,
   type PackedPackage,
