@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: Corbel against stock tRPC, raw node:http and Socket.IO on
- * this machine, in one go. Every server runs in its own process on
+ * this machine, in one go. Corbel runs as built (each package's dist/, what users
+ * install; `npm run bench` builds first), plus one commands contender from
+ * the TypeScript sources under tsx for comparison. Every server runs in its own process on
  * 127.0.0.1; load and subscribers run in other processes; every process is
  * stopped at the end.
  *
@@ -17,6 +19,7 @@
  * answered, a Corbel event lost, a suite that failed; see check.ts), never
  * because of a figure: CI runs `--quick` to prove the bench still works.
  */
+
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -28,8 +31,9 @@ import { runCommands } from './suites/commands.js';
 import { runDurable } from './suites/durable.js';
 import { runFanout } from './suites/fanout.js';
 import { runScale } from './suites/scale.js';
+import { runStartup } from './suites/startup.js';
 
-const SUITES = ['commands', 'fanout', 'durable', 'scale'] as const;
+const SUITES = ['startup', 'commands', 'fanout', 'durable', 'scale'] as const;
 
 async function main() {
   const { values } = parseArgs({
@@ -48,7 +52,7 @@ async function main() {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench -- [--quick | --smoke] [--json] [--only commands,fanout,durable,scale] [--sizes 100,1000] [--reps n] [--out file.json] [--profile dir]\n',
+      'usage: npm run bench -- [--quick | --smoke] [--json] [--only startup,commands,fanout,durable,scale] [--sizes 100,1000] [--reps n] [--out file.json] [--profile dir]\n',
     );
     return;
   }
@@ -77,6 +81,12 @@ async function main() {
     machine: { node: process.version, cpus: availableParallelism(), loadAverage: loadavg() },
     targets: [],
   };
+  if (only.has('startup')) {
+    report.startup = runStartup(mode.name === 'full' ? 15 : 5);
+    progress(
+      `startup: corbel --version ${report.startup.cliVersionMs.toFixed(0)} ms, node -e 0 ${report.startup.nodeMs.toFixed(0)} ms`,
+    );
+  }
   if (only.has('commands')) report.commands = await runCommands(mode, progress);
   if (only.has('fanout')) report.fanout = await runFanout(mode, progress);
   if (only.has('durable')) {

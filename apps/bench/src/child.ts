@@ -23,12 +23,14 @@ export interface BenchChild {
 
 /**
  * Starts a bench process (a TypeScript file under apps/bench/src) with an IPC
- * channel and `--expose-gc`, and waits for its `ready` event.
+ * channel and `--expose-gc`, and waits for its `ready` event. The bench's own
+ * files run through tsx, but `@corbel/*` resolve to the built packages
+ * (dist/, what users run) unless `source` asks for the TypeScript sources.
  */
 export async function startChild(
   file: string,
   args: string[],
-  opts: { readyTimeoutMs?: number; profile?: boolean } = {},
+  opts: { readyTimeoutMs?: number; profile?: boolean; source?: boolean } = {},
 ): Promise<{ child: BenchChild; ready: any }> {
   // `npm run bench -- --profile <dir>` writes a CPU profile of every Corbel server process there.
   const profileDir = process.env.CORBEL_BENCH_PROFILE;
@@ -36,7 +38,7 @@ export async function startChild(
   const proc = fork(fileURLToPath(new URL(file, import.meta.url)), args, {
     cwd: ROOT,
     execArgv: [
-      '--conditions=@corbel/source',
+      ...(opts.source ? ['--conditions=@corbel/source'] : []),
       '--import',
       'tsx',
       '--expose-gc',

@@ -2,6 +2,7 @@ import type { CommandSummary } from './suites/commands.js';
 import type { DurableResult } from './suites/durable.js';
 import type { FanoutContender, FanoutStats } from './suites/fanout.js';
 import type { ScaleResult } from './suites/scale.js';
+import type { StartupResult } from './suites/startup.js';
 
 export interface BenchReport {
   mode: string;
@@ -9,6 +10,7 @@ export interface BenchReport {
   startedAt: string;
   finishedAt: string;
   machine: { node: string; cpus: number; loadAverage: number[] };
+  startup?: StartupResult;
   commands?: { median: CommandSummary; runs: unknown[] };
   fanout?: { median: Record<number, Record<FanoutContender, FanoutStats>>; runs: unknown[] };
   durable?: DurableResult;
@@ -27,6 +29,7 @@ export interface Target {
 
 const NAMES: Record<string, string> = {
   corbel: 'Corbel',
+  'corbel-tsx': 'Corbel, source under tsx',
   trpc: 'stock tRPC 11',
   raw: 'raw node:http',
   floor: 'raw + tRPC call',
@@ -49,6 +52,15 @@ function table(head: string[], rows: string[][]): string {
 /** The targets of issue 3, judged from this run. */
 export function judgeTargets(report: BenchReport): Target[] {
   const out: Target[] = [];
+  const st = report.startup;
+  if (st) {
+    out.push({
+      name: 'corbel --version wall time',
+      goal: '≤ 2 × node -e 0',
+      actual: `${ratio(st.cliVersionMs, st.nodeMs)} (${fmt(st.cliVersionMs)} vs ${fmt(st.nodeMs)} ms)`,
+      met: st.cliVersionMs <= 2 * st.nodeMs,
+    });
+  }
   const c = report.commands?.median;
   if (c) {
     out.push({
@@ -114,13 +126,20 @@ export function renderReport(report: BenchReport): string {
   parts.push(
     `Corbel bench — ${report.mode} mode, median of ${report.reps} run${report.reps > 1 ? 's' : ''}; node ${report.machine.node}, ${report.machine.cpus} CPUs, load ${report.machine.loadAverage.map((l) => l.toFixed(1)).join(' ')}`,
   );
+  parts.push('Corbel is measured as built (packages/*/dist, ESM as users install it), not through tsx.');
+  const st = report.startup;
+  if (st) {
+    parts.push(
+      `\n### CLI start-up (median of ${st.runs})\n\ncorbel --version ${fmt(st.cliVersionMs)} ms, corbel --help ${fmt(st.cliHelpMs)} ms, node -e 0 ${fmt(st.nodeMs)} ms: ${ratio(st.cliVersionMs, st.nodeMs)} node's start-up.`,
+    );
+  }
   const c = report.commands?.median;
   if (c) {
     parts.push('\n### Commands (zod-validated `add` mutation, 50 keep-alive connections)\n');
     parts.push(
       table(
         ['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/call', 'Corbel req/s ratio'],
-        (['corbel', 'trpc', 'raw', 'floor'] as const).map((k) => [
+        (['corbel', 'corbel-tsx', 'trpc', 'raw', 'floor'] as const).map((k) => [
           NAMES[k]!,
           fmt(c[k].rps),
           fmt(c[k].p50Ms, 2),

@@ -15,7 +15,13 @@ function report(): BenchReport {
     finishedAt: '',
     machine: { node: 'v20', cpus: 2, loadAverage: [0, 0, 0] },
     commands: {
-      median: { corbel: command(10), trpc: command(1), raw: command(100_000), floor: command(50) },
+      median: {
+        corbel: command(10),
+        'corbel-tsx': command(9),
+        trpc: command(1),
+        raw: command(100_000),
+        floor: command(50),
+      },
       runs: [],
     },
     fanout: {

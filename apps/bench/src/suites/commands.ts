@@ -4,7 +4,9 @@ import { median } from '../stats.js';
 
 // `floor` is raw node:http around tRPC's procedure call alone: the best any
 // serving path that keeps tRPC's middleware and validation can do.
-export const COMMAND_CONTENDERS = ['corbel', 'trpc', 'raw', 'floor'] as const;
+// `corbel-tsx` is the same Corbel server run from its TypeScript sources under
+// tsx (how the repo's own tests run it), beside the built packages users run.
+export const COMMAND_CONTENDERS = ['corbel', 'corbel-tsx', 'trpc', 'raw', 'floor'] as const;
 export type CommandContender = (typeof COMMAND_CONTENDERS)[number];
 
 export interface CommandRun {
@@ -41,8 +43,10 @@ async function runOnce(
   load: BenchChild,
   mode: BenchMode,
 ): Promise<CommandRun> {
-  const { child: server, ready } = await startChild('./servers/command-server.ts', ['--kind', contender], {
+  const kind = contender === 'corbel-tsx' ? 'corbel' : contender;
+  const { child: server, ready } = await startChild('./servers/command-server.ts', ['--kind', kind], {
     profile: contender === 'corbel',
+    source: contender === 'corbel-tsx',
   });
   try {
     await check(ready.url, ready.path, contender);

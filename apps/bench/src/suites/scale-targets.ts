@@ -36,17 +36,7 @@ export async function stationTarget(): Promise<ScaleTarget> {
   const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const proc = await startProcess(
     process.execPath,
-    [
-      '--conditions=@corbel/source',
-      '--import',
-      'tsx',
-      ...profiling,
-      stationEntry,
-      '--port',
-      '0',
-      '--data',
-      dataDir,
-    ],
+    ['--import', 'tsx', ...profiling, stationEntry, '--port', '0', '--data', dataDir],
     { ready: /listening on (\S+)/, timeoutMs: 60_000 },
   );
   const base = proc.ready;
