@@ -1,15 +1,13 @@
 import { Command, Option } from 'commander';
-import { CALL_HELP, callCommand } from './commands/call.js';
+import { EXIT, EXIT_HELP } from './exit-codes.js';
 import {
+  CALL_HELP,
   CONTRACT_DIFF_HELP,
   CONTRACT_EXPORT_HELP,
-  contractDiffCommand,
-  contractExportCommand,
-} from './commands/contract.js';
-import { DOCS_HELP, docsCommand } from './commands/docs.js';
-import { LISTEN_HELP, listenCommand } from './commands/listen.js';
-import { SESSIONS_HELP, sessionsCommand } from './commands/sessions.js';
-import { EXIT, EXIT_HELP } from './exit-codes.js';
+  DOCS_HELP,
+  LISTEN_HELP,
+  SESSIONS_HELP,
+} from './help-texts.js';
 import { VERSION } from './version.js';
 
 const EXAMPLES = `
@@ -64,6 +62,7 @@ export function createProgram(state: RunState): Command {
       .option('--json', 'print plain JSON (the default when stdout is not a terminal)')
       .addHelpText('after', CALL_HELP),
   ).action(async (url, path, input, _opts, cmd: Command) => {
+    const { callCommand } = await import('./commands/call.js');
     await callCommand(url, path, input, cmd.optsWithGlobals());
   });
 
@@ -81,6 +80,7 @@ export function createProgram(state: RunState): Command {
       .option('-q, --quiet', 'no connection state on stderr')
       .addHelpText('after', LISTEN_HELP),
   ).action(async (url, path, input, _opts, cmd: Command) => {
+    const { listenCommand } = await import('./commands/listen.js');
     await listenCommand(url, path, input, cmd.optsWithGlobals());
   });
 
@@ -108,6 +108,7 @@ Run "corbel contract <subcommand> --help" for each subcommand's options.`,
     .option('--service <name>', 'the service name (for a module exporting a bare router)')
     .addHelpText('after', CONTRACT_EXPORT_HELP)
     .action(async (spec, _opts, cmd: Command) => {
+      const { contractExportCommand } = await import('./commands/contract.js');
       await contractExportCommand(spec, cmd.optsWithGlobals());
     });
   contract
@@ -118,6 +119,7 @@ Run "corbel contract <subcommand> --help" for each subcommand's options.`,
     .option('--json', 'print the changes as JSON')
     .addHelpText('after', CONTRACT_DIFF_HELP)
     .action(async (oldSpec, newSpec, _opts, cmd: Command) => {
+      const { contractDiffCommand } = await import('./commands/contract.js');
       state.exitCode = await contractDiffCommand(oldSpec, newSpec, cmd.optsWithGlobals());
     });
 
@@ -129,6 +131,7 @@ Run "corbel contract <subcommand> --help" for each subcommand's options.`,
     .option('--service <name>', 'the service name (for a module exporting a bare router)')
     .addHelpText('after', DOCS_HELP)
     .action(async (spec, _opts, cmd: Command) => {
+      const { docsCommand } = await import('./commands/docs.js');
       await docsCommand(spec, cmd.optsWithGlobals());
     });
 
@@ -141,6 +144,7 @@ Run "corbel contract <subcommand> --help" for each subcommand's options.`,
       .option('--json', 'print plain JSON')
       .addHelpText('after', SESSIONS_HELP),
   ).action(async (url, _opts, cmd: Command) => {
+    const { sessionsCommand } = await import('./commands/sessions.js');
     await sessionsCommand(url, cmd.optsWithGlobals());
   });
 
