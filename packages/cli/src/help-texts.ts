@@ -1,6 +1,7 @@
 // The long help of each command. It lives apart from the commands so that
 // `corbel --help` and `corbel <command> --help` load none of the client stack:
 // the command modules are imported only when their action runs.
+import { VERSION } from './version.js';
 
 export const CALL_HELP = `
 Runs a query or a mutation and prints its result: readable and colourized on a
@@ -82,3 +83,21 @@ Examples:
   3fa9c2e1  alice   2026-11-22T00:40:12Z  2s ago     30m         1
   1 live session
   $ corbel sessions http://127.0.0.1:4000 --json | jq length`;
+
+export const NEW_HELP = `
+Creates a Corbel service the way a team lays one out: npm workspaces for the
+shared contract (contract/), the server (server/, events kept in SQLite) and a
+client (client/), a conformance test (test/), and a demo (scripts/demo.mjs).
+The directory must not exist or be empty. The package name defaults to the
+directory's name; the workspaces are <name>-contract, <name>-server and
+<name>-client.
+
+The Corbel packages come from the npm registry (^${VERSION}), or with
+--packages from a directory of tarballs made by "npm pack" (corbel-core-<version>.tgz,
+corbel-server-…, corbel-client-…, corbel-store-sqlite-…, corbel-testing-…).
+
+Examples:
+  $ corbel new chat
+  $ corbel new services/chat --name @acme/chat
+  $ npm pack --workspaces --pack-destination /tmp/tgz && corbel new /tmp/chat --packages /tmp/tgz
+  $ cd chat && npm install && npm start`;

@@ -6,6 +6,7 @@ import {
   CONTRACT_EXPORT_HELP,
   DOCS_HELP,
   LISTEN_HELP,
+  NEW_HELP,
   SESSIONS_HELP,
 } from './help-texts.js';
 import { VERSION } from './version.js';
@@ -16,6 +17,7 @@ Examples:
   $ corbel listen http://127.0.0.1:4000 weather.readings --count 10
   $ corbel contract diff old.contract.json apps/weather/src/contract.ts
   $ corbel sessions http://127.0.0.1:4000 --token s3cret
+  $ corbel new chat && cd chat && npm install && npm start
 
 Run "corbel <command> --help" for a command's options and examples.`;
 
@@ -147,6 +149,18 @@ Run "corbel contract <subcommand> --help" for each subcommand's options.`,
     const { sessionsCommand } = await import('./commands/sessions.js');
     await sessionsCommand(url, cmd.optsWithGlobals());
   });
+
+  program
+    .command('new')
+    .description('scaffold a service: contract, server and client workspaces, tests and a demo')
+    .argument('<dir>', 'the directory to create (must not exist or be empty)')
+    .option('--name <name>', "the root package's npm name (default: the directory's name)")
+    .option('--packages <dir>', 'depend on the Corbel tarballs in this directory (npm pack output)')
+    .addHelpText('after', NEW_HELP)
+    .action(async (dir, opts) => {
+      const { newCommand } = await import('./commands/new.js');
+      await newCommand(dir, opts);
+    });
 
   state.exitCode = EXIT.OK;
   return program;
