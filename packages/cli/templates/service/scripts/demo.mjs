@@ -10,6 +10,11 @@ import { connect } from '../client/dist/index.js';
 const WAIT_MS = 15_000;
 const dataDir = mkdtempSync(join(tmpdir(), 'corbel-demo-'));
 const children = [];
+// Last resort when the demo dies before its finally runs (e.g. its stdout pipe closed):
+// never leave the server or the client running.
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
 
 /** Starts `node <args>`; resolves with the child and the first stdout/stderr match of `ready`. */
 function start(name, args, ready, stream = 'stdout') {
