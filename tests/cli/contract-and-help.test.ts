@@ -76,6 +76,7 @@ describe('corbel --help and --version', () => {
       ['contract', 'diff'],
       ['docs'],
       ['sessions'],
+      ['new'],
     ]) {
       const res = await runCorbel([...sub, '--help']);
       expect(res.code, sub.join(' ')).toBe(0);

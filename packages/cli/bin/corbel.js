@@ -1,18 +1,15 @@
 #!/usr/bin/env node
-// The `corbel` command. A published install runs the built dist/main.js. In
-// this repository (no dist) it runs the TypeScript source in this same
-// process: tsx compiles it, and source-condition.js adds the @corbel/source
-// export condition so workspace packages resolve to their sources too.
+// The `corbel` command: runs the built dist/main.js, never the TypeScript
+// source, so an installed CLI needs no compiler and starts fast. An unbuilt
+// checkout has no dist; say so in one line instead of a module-not-found stack.
 import { existsSync } from 'node:fs';
-import { register } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const dist = new URL('../dist/main.js', import.meta.url);
-const built = existsSync(fileURLToPath(dist));
-if (!built) {
-  register('./source-condition.js', import.meta.url);
-  const { register: registerTsx } = await import('tsx/esm/api');
-  registerTsx();
+if (!existsSync(fileURLToPath(dist))) {
+  const repo = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '');
+  process.stderr.write(`corbel: not built — run "npm run build" in ${repo}\n`);
+  process.exit(1);
 }
-const { main } = await import((built ? dist : new URL('../src/main.ts', import.meta.url)).href);
+const { main } = await import(dist.href);
 process.exit(await main(process.argv));

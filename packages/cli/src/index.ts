@@ -1,7 +1,8 @@
-export { classifyError } from './classify-error.js';
-export { CliError, EXIT, EXIT_HELP, type ExitCode } from './exit-codes.js';
-export { parseJsonInput } from './json-input.js';
-export { loadContract, loadSource } from './load-contract.js';
+/**
+ * `@corbel/cli`: the `corbel` command (bin/corbel.js). The programmatic entry
+ * is for embedding the command line and loading contracts; everything else is
+ * internal to the command.
+ */
+export { CliError, EXIT, type ExitCode } from './exit-codes.js';
+export { type LoadOptions, loadContract } from './load-contract.js';
 export { main } from './main.js';
-export { createProgram } from './program.js';
-export { toDisplay, toPlainJson } from './render.js';

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -13,7 +13,7 @@ import { connect } from './connection.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { parseJsonInput } from './json-input.js';
 import { fetchServedContract } from './procedure-kind.js';
-import { allowTypeScript } from './typescript-loader.js';
+import { enableTypeScript, isTypeScriptFile } from './typescript-modules.js';
 
 export interface LoadOptions {
   /** The service name when the module exports a bare router. */
@@ -48,7 +48,7 @@ export async function loadContract(spec: string, opts: LoadOptions = {}): Promis
 export async function loadSource(spec: string, opts: LoadOptions = {}): Promise<ContractSource> {
   const file = resolve(spec);
   let mod: Record<string, unknown>;
-  await allowTypeScript(file);
+  if (isTypeScriptFile(file) && existsSync(file)) await enableTypeScript(file, spec);
   try {
     mod = await import(pathToFileURL(file).href);
   } catch (error) {

@@ -1,15 +1,14 @@
 import { Command, Option } from 'commander';
-import { CALL_HELP, callCommand } from './commands/call.js';
+import { EXIT, EXIT_HELP } from './exit-codes.js';
 import {
+  CALL_HELP,
   CONTRACT_DIFF_HELP,
   CONTRACT_EXPORT_HELP,
-  contractDiffCommand,
-  contractExportCommand,
-} from './commands/contract.js';
-import { DOCS_HELP, docsCommand } from './commands/docs.js';
-import { LISTEN_HELP, listenCommand } from './commands/listen.js';
-import { SESSIONS_HELP, sessionsCommand } from './commands/sessions.js';
-import { EXIT, EXIT_HELP } from './exit-codes.js';
+  DOCS_HELP,
+  LISTEN_HELP,
+  NEW_HELP,
+  SESSIONS_HELP,
+} from './help-texts.js';
 import { VERSION } from './version.js';
 
 const EXAMPLES = `
@@ -18,6 +17,7 @@ Examples:
   $ corbel listen http://127.0.0.1:4000 weather.readings --count 10
   $ corbel contract diff old.contract.json apps/weather/src/contract.ts
   $ corbel sessions http://127.0.0.1:4000 --token s3cret
+  $ corbel new chat && cd chat && npm install && npm start
 
 Run "corbel <command> --help" for a command's options and examples.`;
 
@@ -64,6 +64,7 @@ export function createProgram(state: RunState): Command {
       .option('--json', 'print plain JSON (the default when stdout is not a terminal)')
       .addHelpText('after', CALL_HELP),
   ).action(async (url, path, input, _opts, cmd: Command) => {
+    const { callCommand } = await import('./commands/call.js');
     await callCommand(url, path, input, cmd.optsWithGlobals());
   });
 
@@ -81,6 +82,7 @@ export function createProgram(state: RunState): Command {
       .option('-q, --quiet', 'no connection state on stderr')
       .addHelpText('after', LISTEN_HELP),
   ).action(async (url, path, input, _opts, cmd: Command) => {
+    const { listenCommand } = await import('./commands/listen.js');
     await listenCommand(url, path, input, cmd.optsWithGlobals());
   });
 
@@ -108,6 +110,7 @@ Run "corbel contract <subcommand> --help" for each subcommand's options.`,
     .option('--service <name>', 'the service name (for a module exporting a bare router)')
     .addHelpText('after', CONTRACT_EXPORT_HELP)
     .action(async (spec, _opts, cmd: Command) => {
+      const { contractExportCommand } = await import('./commands/contract.js');
       await contractExportCommand(spec, cmd.optsWithGlobals());
     });
   contract
@@ -118,6 +121,7 @@ Run "corbel contract <subcommand> --help" for each subcommand's options.`,
     .option('--json', 'print the changes as JSON')
     .addHelpText('after', CONTRACT_DIFF_HELP)
     .action(async (oldSpec, newSpec, _opts, cmd: Command) => {
+      const { contractDiffCommand } = await import('./commands/contract.js');
       state.exitCode = await contractDiffCommand(oldSpec, newSpec, cmd.optsWithGlobals());
     });
 
@@ -129,6 +133,7 @@ Run "corbel contract <subcommand> --help" for each subcommand's options.`,
     .option('--service <name>', 'the service name (for a module exporting a bare router)')
     .addHelpText('after', DOCS_HELP)
     .action(async (spec, _opts, cmd: Command) => {
+      const { docsCommand } = await import('./commands/docs.js');
       await docsCommand(spec, cmd.optsWithGlobals());
     });
 
@@ -141,8 +146,21 @@ Run "corbel contract <subcommand> --help" for each subcommand's options.`,
       .option('--json', 'print plain JSON')
       .addHelpText('after', SESSIONS_HELP),
   ).action(async (url, _opts, cmd: Command) => {
+    const { sessionsCommand } = await import('./commands/sessions.js');
     await sessionsCommand(url, cmd.optsWithGlobals());
   });
+
+  program
+    .command('new')
+    .description('scaffold a service: contract, server and client workspaces, tests and a demo')
+    .argument('<dir>', 'the directory to create (must not exist or be empty)')
+    .option('--name <name>', "the root package's npm name (default: the directory's name)")
+    .option('--packages <dir>', 'depend on the Corbel tarballs in this directory (npm pack output)')
+    .addHelpText('after', NEW_HELP)
+    .action(async (dir, opts) => {
+      const { newCommand } = await import('./commands/new.js');
+      await newCommand(dir, opts);
+    });
 
   state.exitCode = EXIT.OK;
   return program;

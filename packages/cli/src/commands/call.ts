@@ -48,20 +48,3 @@ export async function callCommand(
   const mode = renderMode(process.stdout, Boolean(opts.json));
   process.stdout.write(`${render(result, mode)}\n`);
 }
-
-export const CALL_HELP = `
-Runs a query or a mutation and prints its result: readable and colourized on a
-terminal, plain JSON when piped or with --json. Whether the procedure is a
-query or a mutation is found out from the server (a GET, which a mutation
-refuses before running) unless --query or --mutation says so.
-
-The input is JSON: the argument, --input-file <file> ("-" for stdin), or
-whatever is piped to stdin.
-
-Examples:
-  $ corbel call http://127.0.0.1:4000 weather.report '{"city":"Oslo","celsius":-3}'
-  { id: '9f2c41d0-1' }
-  $ corbel call http://127.0.0.1:4000 weather.latest '{"city":"Oslo"}'
-  { city: 'Oslo', celsius: -3, at: 2026-11-22T00:49:29.838Z }
-  $ echo '{"city":"Oslo"}' | corbel call http://127.0.0.1:4000 weather.latest --json | jq .celsius
-  $ CORBEL_TOKEN=s3cret corbel call https://station:4443 weather.latest --input-file q.json --ca ca.pem`;

@@ -55,26 +55,3 @@ export async function contractDiffCommand(
   }
   return diff.breaking > 0 ? EXIT.BREAKING : EXIT.OK;
 }
-
-export const CONTRACT_EXPORT_HELP = `
-Writes a service's contract as JSON: every command and event channel, its
-kind, input/output JSON Schema (superjson types tagged "x-superjson"), and
-whether its events resume by id. The source is a module exporting
-\`contractSource = { service, router, events }\` (or a router), or a URL that
-serves a contract document.
-
-Examples:
-  $ corbel contract export apps/weather/src/contract.ts -o weather.contract.json
-  $ corbel contract export ./src/router.ts --service billing > billing.contract.json`;
-
-export const CONTRACT_DIFF_HELP = `
-Compares two contracts (JSON files, modules or URLs) from both sides — old
-clients calling a new server, and new clients reaching a server not yet
-upgraded — and prints one line per change saying whether it breaks whom and
-why. Exit status 1 when any change is breaking, 0 otherwise.
-
-Examples:
-  $ corbel contract diff proto-docs/services/weather.contract.json apps/weather/src/contract.ts
-  BREAKING   weather.report input.station: required field "station" added — breaks old clients: they do not send it, so the new server refuses calls they still make (400 BAD_REQUEST)
-  1 breaking, 0 compatible changes
-  $ corbel contract diff old.json new.json --json | jq '.changes[] | select(.severity == "breaking")'`;

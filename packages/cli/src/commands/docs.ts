@@ -20,14 +20,3 @@ export async function docsCommand(spec: string, opts: LoadOptions & { output?: s
   writeFileSync(md, renderContractMarkdown(contract, { protocolLink: 'protocol.md' }));
   process.stderr.write(`wrote ${md}\nwrote ${json}\n`);
 }
-
-export const DOCS_HELP = `
-Writes human-readable docs (<service>.md: every command and event channel with
-its input, output, an example on the wire and its errors) and the contract
-(<service>.contract.json) for a service module. In this repository
-\`npm run docs\` does the same for every app into proto-docs/services/.
-
-Examples:
-  $ corbel docs apps/weather/src/contract.ts -o ./docs
-  wrote docs/weather.md
-  wrote docs/weather.contract.json`;

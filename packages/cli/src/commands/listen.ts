@@ -115,21 +115,3 @@ function unwrap(envelope: unknown): { id: string | undefined; data: unknown } {
   }
   return { id: undefined, data: envelope };
 }
-
-export const LISTEN_HELP = `
-Streams a channel's events as they arrive, one line each: the event id, then
-the event (with --json, one JSON object {"id","data"} per line). Connection
-state (connecting, live, reconnecting) goes to stderr. After a disconnect it
-reconnects and resumes after the last id it printed, so nothing is missed or
-repeated. --since <id> starts after an id you saved (exit status 9 when the
-server no longer has the events after it). Ctrl-C stops it, prints how many
-events it received and exits 0.
-
-Examples:
-  $ corbel listen http://127.0.0.1:4000 weather.readings
-  connecting to http://127.0.0.1:4000/rpc/weather.readings…
-  live
-  9f2c41d0-1  { city: 'Oslo', celsius: -3, at: 2026-11-22T00:49:29.838Z }
-  $ corbel listen http://127.0.0.1:4000 weather.readings '{"city":"Oslo"}' --count 1 --json
-  {"id":"9f2c41d0-2","data":{"city":"Oslo","celsius":-2,"at":"2026-11-22T00:50:02.120Z"}}
-  $ corbel listen http://127.0.0.1:4000 weather.readings --since 9f2c41d0-2`;

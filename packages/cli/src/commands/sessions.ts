@@ -80,15 +80,3 @@ function ago(ms: number): string {
   if (s < 7200) return `${Math.round(s / 60)}m`;
   return `${Math.round(s / 3600)}h`;
 }
-
-export const SESSIONS_HELP = `
-Lists the server's live sessions (who is connected, since when, last seen,
-open streams) from its "session.list" query. Servers without sessions answer
-with exit status 5 and say so.
-
-Examples:
-  $ corbel sessions http://127.0.0.1:4000 --token s3cret
-  SESSION   OWNER   SINCE                 LAST SEEN  EXPIRES IN  STREAMS
-  3fa9c2e1  alice   2026-11-22T00:40:12Z  2s ago     30m         1
-  1 live session
-  $ corbel sessions http://127.0.0.1:4000 --json | jq length`;
