@@ -14,8 +14,10 @@ const TEMPLATE_DIR = fileURLToPath(new URL('../templates/service/', import.meta.
 // (they reach the contract through the workspace's "#contract" import instead).
 const SUBSTITUTED = new Set(['package.json', 'README.md']);
 
-// npm never packs a file named .gitignore, so the template ships it as _gitignore.
-const RENAMED: Record<string, string> = { _gitignore: '.gitignore' };
+// npm never packs a file named .gitignore, so the template ships it as
+// _gitignore; and its package.json files as _package.json, since nested
+// manifests inside a published package confuse tools that read them (publint).
+const RENAMED: Record<string, string> = { _gitignore: '.gitignore', '_package.json': 'package.json' };
 
 // An npm package name, lower case, optionally scoped; "-contract" and friends are appended to it.
 const NAME = /^(?:@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
@@ -63,11 +65,11 @@ export function scaffoldService(opts: ScaffoldOptions): ScaffoldResult {
   const files: string[] = [];
   for (const source of walk(TEMPLATE_DIR)) {
     const rel = relative(TEMPLATE_DIR, source);
-    const file = basename(rel);
-    const target = join(dir, dirname(rel), RENAMED[file] ?? file);
+    const file = RENAMED[basename(rel)] ?? basename(rel);
+    const target = join(dir, dirname(rel), file);
     const content = readFileSync(source);
     let text = SUBSTITUTED.has(file) ? fill(content.toString('utf8'), values, rel) : undefined;
-    if (rel === 'package.json' && opts.packagesDir !== undefined) text = withOverrides(text!, dependencies);
+    if (rel === '_package.json' && opts.packagesDir !== undefined) text = withOverrides(text!, dependencies);
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, text ?? content);
     files.push(relative(dir, target));

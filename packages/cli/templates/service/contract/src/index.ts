@@ -53,8 +53,6 @@ export function createAppRouter(deps: { hub: Hub }) {
         .meta({ description: 'Every message as it is sent; pass lastEventId to resume after it.' })
         .input(z.object({ lastEventId: z.string().max(100).optional() }))
         .subscription(({ input, signal }) =>
-          // Under exactOptionalPropertyTypes an absent id is passed as null and an
-          // absent signal left out, as SubscribeOptions declares them.
           hub.subscribe(messagesPosted, { after: input.lastEventId, signal }),
         ),
     }),
