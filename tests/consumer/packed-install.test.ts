@@ -59,12 +59,12 @@ async function stop(proc: StartedProcess, signal: NodeJS.Signals = 'SIGTERM') {
   running.delete(proc);
 }
 
-/** The first ```ts block of a package README. */
-function readmeExample(pkg: string): string {
-  const text = readFileSync(join(REPO_ROOT, 'packages', pkg, 'README.md'), 'utf8');
-  const block = /```ts\n([\s\S]*?)```/.exec(text)?.[1];
-  if (!block) throw new Error(`packages/${pkg}/README.md has no ts example`);
-  return block;
+/** The ```ts blocks of a README (relative to the repository), in order. */
+function readmeExamples(readme: string): string[] {
+  const text = readFileSync(join(REPO_ROOT, readme), 'utf8');
+  const blocks = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  if (blocks.length === 0) throw new Error(`${readme} has no ts example`);
+  return blocks;
 }
 
 function eventsIn(lines: string[]) {
@@ -120,9 +120,19 @@ beforeAll(async () => {
   // Every package README's example, as a user would paste it (the client's
   // imports the server example's router type).
   for (const pkg of ['core', 'server', 'client', 'store-sqlite', 'store-redis', 'testing']) {
-    const code = readmeExample(pkg).replace("from './server.js'", "from './readme-server.js'");
+    const code = readmeExamples(`packages/${pkg}/README.md`)[0]!.replace(
+      "from './server.js'",
+      "from './readme-server.js'",
+    );
     writeFileSync(join(user, 'src', `readme-${pkg}.ts`), code);
   }
+  // The main README's "service in thirty lines": its server and its client (compiled, not run: port 4000).
+  const [server, client] = readmeExamples('README.md');
+  writeFileSync(join(user, 'src/readme-main-server.ts'), server!);
+  writeFileSync(
+    join(user, 'src/readme-main-client.ts'),
+    client!.replace("from './server.js'", "from './readme-main-server.js'"),
+  );
 }, 600_000);
 
 afterAll(async () => {
