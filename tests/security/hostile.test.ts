@@ -16,8 +16,17 @@ import fc from 'fast-check';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WeatherRouter } from '../../apps/weather/src/router.js';
+import { type StationProcess, startStationProcess } from '../../apps/weather/test/station-process.js';
 import type { HostileOp } from './hostile-server.js';
 import { pool, sendRaw } from './raw-http.js';
+import {
+  bombWithHealth,
+  collectionBomb,
+  corbelCodeOf,
+  reportBody,
+  timedRequest,
+  typedArrayBomb,
+} from './round-two-attacks.js';
 
 const SEED = Number(process.env.HOSTILE_SEED ?? 20261122);
 const RANDOM_REQUESTS = Number(process.env.HOSTILE_REQUESTS ?? 2000);
@@ -440,5 +449,52 @@ describe('hostile input', () => {
     // pages for reuse, so RSS gets a margin; the JS heap is what is live.
     expect(memoryAfter.rss).toBeLessThan(memoryBefore.rss + 100e6);
     expect(memoryAfter.heapUsed).toBeLessThan(memoryBefore.heapUsed + 20e6);
+  });
+});
+
+/**
+ * The second hostile run (issue 15), against a real station process with a
+ * token, as an attacker would meet it. Every case prints its figures.
+ */
+describe('hostile run two: a station with --token', () => {
+  const TOKEN = 'hostile-two-secret';
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const figures: Record<string, unknown> = {};
+  let station: StationProcess;
+
+  beforeAll(async () => {
+    station = await startStationProcess(['--token', TOKEN], { env: { CORBEL_LOG_LEVEL: 'info' } });
+  });
+  afterAll(async () => {
+    await station?.[Symbol.asyncDispose]();
+    console.log(`hostile run two figures: ${JSON.stringify(figures)}`);
+  });
+
+  it('decodes a Map or Set annotation bomb under 1 MiB into a fast 400 while /healthz keeps answering', async () => {
+    for (const kind of ['map', 'set'] as const) {
+      const bomb = await bombWithHealth(station.url, collectionBomb(kind, 60_000, 18_000), auth);
+      figures[`${kind} bomb`] = {
+        status: bomb.status,
+        ms: bomb.ms,
+        healthStallMs: bomb.healthStallMs,
+        bytes: bomb.bytes,
+      };
+      expect(bomb.bytes).toBeLessThan(1024 * 1024);
+      expect(bomb.status).toBe(400);
+      expect(corbelCodeOf(bomb.text)).toBe('INPUT_TOO_COMPLEX');
+      expect(bomb.ms).toBeLessThan(1000);
+      expect(bomb.healthStallMs).toBeLessThan(100);
+    }
+    const typed = await bombWithHealth(station.url, typedArrayBomb(), auth);
+    figures['typed-array 2^31'] = { status: typed.status, ms: typed.ms };
+    expect(typed.status).toBe(400);
+    expect(corbelCodeOf(typed.text)).toBe('INPUT_TOO_COMPLEX');
+    // The station is still itself.
+    const ok = await timedRequest(`${station.url}/rpc/weather.report`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
+      body: reportBody('After', 3),
+    });
+    expect(ok.status).toBe(200);
   });
 });

@@ -55,3 +55,8 @@ export {
   pullReady,
   type ReadyIterable,
 } from './subscription.js';
+export {
+  checkSuperjsonInput,
+  DEFAULT_SUPERJSON_DECODE_LIMITS,
+  type SuperjsonDecodeLimits,
+} from './superjson-budget.js';

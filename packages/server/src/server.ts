@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { CorbelError, type EventLog } from '@corbel/core';
+import { CorbelError, type EventLog, type SuperjsonDecodeLimits } from '@corbel/core';
 import type { AnyTRPCRouter } from '@trpc/server';
 import type { Authenticate } from './auth/authenticate.js';
 import type { AuthorizeOption } from './authorize.js';
@@ -56,6 +56,12 @@ export interface CorbelServerOptions<TRouter extends AnyTRPCRouter> {
   authorize?: AuthorizeOption;
   /** Limits (sizes, counts, rates, timeouts); see `DEFAULT_LIMITS` for the defaults. */
   limits?: Partial<Limits>;
+  /**
+   * What decoding one superjson input may cost (annotations, path lengths,
+   * Map/Set lookups, typed-array and BigInt sizes); over it is a 400
+   * INPUT_TOO_COMPLEX. See `DEFAULT_SUPERJSON_DECODE_LIMITS`.
+   */
+  decodeLimits?: Partial<SuperjsonDecodeLimits>;
   /** Answer browsers from these origins (with real preflights); without it, no CORS headers at all. */
   cors?: CorsOptions;
   /** Serve HTTPS with this key and certificate (PEM), e.g. `{ key: readFileSync('key.pem'), cert: readFileSync('cert.pem') }`. */
@@ -130,7 +136,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
   const metricsPath = opts.metricsPath === false ? undefined : (opts.metricsPath ?? '/metrics');
   const protectMetrics = opts.protectMetrics ?? opts.authenticate !== undefined;
   const cors = opts.cors ? createCors(opts.cors) : undefined;
-  const bridge = bridgeRouter(opts.router);
+  const bridge = bridgeRouter(opts.router, opts.decodeLimits);
   // Streams end (and clients resume) at the shorter of the router's and the server's limit.
   const maxDurations = [bridge.sse.maxDurationMs, limits.maxStreamDurationMs].filter((ms) => ms && ms > 0);
   bridge.sse.maxDurationMs = maxDurations.length ? Math.min(...(maxDurations as number[])) : undefined;

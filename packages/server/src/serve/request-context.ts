@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { closestNames } from '@corbel/core';
+import { CorbelError, closestNames } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
 import type { Identity } from '../auth/authenticate.js';
 import { parseJson, readBody } from './body.js';
@@ -111,6 +111,8 @@ export class RequestContext {
     try {
       return this.opts.bridge.deserializeInput(value);
     } catch (cause) {
+      // Over the decoding budget: its own code and message say what to change.
+      if (cause instanceof CorbelError) throw cause;
       throw new TRPCError({
         code: 'BAD_REQUEST',
         message: 'input could not be decoded (superjson)',

@@ -5,6 +5,7 @@
  * adapters read the same way. If a tRPC upgrade moves any of this, this file
  * and the wire-compatibility tests are where it shows.
  */
+import { checkSuperjsonInput, type SuperjsonDecodeLimits } from '@corbel/core';
 import {
   type AnyTRPCRouter,
   callTRPCProcedure,
@@ -53,17 +54,27 @@ export interface RouterBridge {
   statusOfError(error: TRPCError): number;
 }
 
-export function bridgeRouter(router: AnyTRPCRouter): RouterBridge {
+export function bridgeRouter(
+  router: AnyTRPCRouter,
+  decodeLimits: Partial<SuperjsonDecodeLimits> = {},
+): RouterBridge {
   const def = router._def as any;
   const config = def._config;
   const procedures: Record<string, any> = def.procedures;
   const transformer = config.transformer;
+  // superjson (any instance: it is the one with a class registry) costs more
+  // than the body's size to decode when its annotations are hostile: every
+  // input it decodes is checked against a budget first.
+  const guarded = typeof transformer.input?.registerClass === 'function';
   const sse = config.sse ?? {};
   return {
     router,
     typeOf: (path) => (Object.hasOwn(procedures, path) ? procedures[path]?._def?.type : undefined),
     paths: () => Object.keys(procedures),
-    deserializeInput: (raw) => transformer.input.deserialize(raw),
+    deserializeInput: (raw) => {
+      if (guarded) checkSuperjsonInput(raw, decodeLimits);
+      return transformer.input.deserialize(raw);
+    },
     serializeOutput: (value) => transformer.output.serialize(value),
     sse: {
       pingMs: sse.ping?.enabled === false ? 0 : (sse.ping?.intervalMs ?? 10_000),
