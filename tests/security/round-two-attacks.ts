@@ -123,6 +123,7 @@ export async function openUnfinishedBodies(
   url: string,
   count: number,
   headers: Record<string, string> = {},
+  path = '/rpc/weather.report',
 ): Promise<Socket[]> {
   const { hostname, port } = new URL(url);
   const extra = Object.entries(headers)
@@ -135,7 +136,7 @@ export async function openUnfinishedBodies(
         new Promise<Socket>((resolve) => {
           const socket = connect(Number(port), hostname, () => {
             socket.write(
-              `POST /rpc/weather.report HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n${extra}\r\n{"json":`,
+              `POST ${path} HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n${extra}\r\n{"json":`,
             );
             resolve(socket);
           });

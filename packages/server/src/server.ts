@@ -6,6 +6,7 @@ import { CorbelError, type EventLog, type SuperjsonDecodeLimits } from '@corbel/
 import type { AnyTRPCRouter } from '@trpc/server';
 import type { Authenticate } from './auth/authenticate.js';
 import type { AuthorizeOption } from './authorize.js';
+import { clientAddressReader } from './client-address.js';
 import { type CorsOptions, createCors } from './cors.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { type CorbelLogger, silentLogger } from './logger.js';
@@ -62,6 +63,13 @@ export interface CorbelServerOptions<TRouter extends AnyTRPCRouter> {
    * INPUT_TOO_COMPLEX. See `DEFAULT_SUPERJSON_DECODE_LIMITS`.
    */
   decodeLimits?: Partial<SuperjsonDecodeLimits>;
+  /**
+   * Reverse proxies to believe, as addresses or CIDRs (e.g. `['127.0.0.1', '10.0.0.0/8']`; default
+   * none). When the socket peer is one, the client address is read from `Forwarded` /
+   * `X-Forwarded-For` (the right-most hop that is not a trusted proxy); it keys the limits of
+   * unauthenticated callers and failed authentications, and the `remote` field of log lines.
+   */
+  trustProxy?: readonly string[];
   /** Answer browsers from these origins (with real preflights); without it, no CORS headers at all. */
   cors?: CorsOptions;
   /** Serve HTTPS with this key and certificate (PEM), e.g. `{ key: readFileSync('key.pem'), cert: readFileSync('cert.pem') }`. */
@@ -100,6 +108,14 @@ export interface CorbelServer extends AsyncDisposable {
   readonly metrics: CorbelMetrics | undefined;
   /** What /readyz answers: ready, or not with the reason. */
   readiness(): Promise<{ ready: boolean; reason?: string }>;
+  /** The client address of a request: the socket peer, or the right-most untrusted hop behind a `trustProxy`. */
+  clientAddress(req: IncomingMessage): string;
+  /**
+   * Counts a failed authentication made outside the router (a login form, a
+   * token exchange) against its client's burst: 0 to answer it as usual, else
+   * the seconds to put in a 429's Retry-After.
+   */
+  authFailed(req: IncomingMessage): number;
   listen(opts?: ListenOptions): Promise<{ url: string; port: number }>;
   /**
    * Drains and stops: refuses new requests (503), ends every event stream with
@@ -140,7 +156,9 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
   // Streams end (and clients resume) at the shorter of the router's and the server's limit.
   const maxDurations = [bridge.sse.maxDurationMs, limits.maxStreamDurationMs].filter((ms) => ms && ms > 0);
   bridge.sse.maxDurationMs = maxDurations.length ? Math.min(...(maxDurations as number[])) : undefined;
+  const clientAddressOf = clientAddressReader(opts.trustProxy);
   const gate = new RequestGate({
+    clientAddressOf,
     authenticate: opts.authenticate,
     authorize: opts.authorize,
     limits,
@@ -161,6 +179,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     gate,
     createContext: opts.createContext,
     maxBodyBytes: limits.maxBodyBytes,
+    bodyTimeoutMs: limits.bodyTimeoutMs,
     maxBatchSize: limits.maxBatchSize,
     onError: opts.onError,
     onCommand: opts.onCommand,
@@ -374,6 +393,8 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     },
     metrics,
     readiness,
+    clientAddress: clientAddressOf,
+    authFailed: (req) => gate.authFailed(req),
     listen({ port = 0, host = '127.0.0.1' } = {}) {
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -428,6 +449,7 @@ function observedStreamHooks(
       logger.info(
         {
           reqId: requestIdOf(info.req),
+          remote: gate.remoteOf(info.req),
           identity: gate.admissionOf(info.req)?.identity?.id,
           path: info.path,
           resume: info.req.headers['last-event-id'] !== undefined || undefined,
@@ -452,6 +474,7 @@ function observedStreamHooks(
       logger.info(
         {
           reqId: requestIdOf(info.req),
+          remote: gate.remoteOf(info.req),
           identity: gate.admissionOf(info.req)?.identity?.id,
           path: info.path,
           reason: why,

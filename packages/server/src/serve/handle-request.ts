@@ -34,6 +34,8 @@ export interface RpcHandlerOptions {
   streams: StreamRegistry;
   createContext?: (opts: CreateContextOptions) => unknown | Promise<unknown>;
   maxBodyBytes: number;
+  /** Time to receive a command's body (0: only the server's request timeout). */
+  bodyTimeoutMs?: number;
   maxBatchSize: number;
   onError?: (opts: OnErrorOptions) => void;
   onCommand?: (paths: string[], status: number) => void;
@@ -127,6 +129,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
 
     // Who is calling, and may they: before anything else is looked at, so an
     // unauthenticated caller learns nothing (not even which procedures exist).
+    // A command's in-flight slot is taken later, once its body is in.
     try {
       const admitted = gate.admit(req, res, type === 'subscription' ? 'stream' : 'commands', paths.length);
       rc.identity = (admitted instanceof Promise ? await admitted : admitted).identity;

@@ -90,7 +90,15 @@ export class RequestContext {
           });
         }
       }
-      const text = await readBody(req, this.opts.maxBodyBytes);
+      // The body counts against its address while it arrives; no in-flight slot is held yet.
+      const { gate } = this.opts;
+      gate.bodyStarted(req, this.res);
+      let text: string;
+      try {
+        text = await readBody(req, this.opts.maxBodyBytes, this.opts.bodyTimeoutMs);
+      } finally {
+        gate.bodyDone(req);
+      }
       if (text !== '') body = parseJson(text, 'the request body');
     }
     if (body === undefined) return [];
