@@ -255,12 +255,13 @@ export class RequestGate {
     return new CorbelError('LIMIT_EXCEEDED', message);
   }
 
-  limitHit(req: IncomingMessage | undefined, kind: LimitKind): void {
+  /** Counts a limit hit and logs it; `peer` names the socket when no request was parsed. */
+  limitHit(req: IncomingMessage | undefined, kind: LimitKind, peer?: string): void {
     this.opts.metrics?.limitHit(kind);
     this.opts.logger.info(
       {
         reqId: req ? requestIdOf(req) : undefined,
-        remote: req ? this.remoteOf(req) : undefined,
+        remote: req ? this.remoteOf(req) : peer,
         limit: kind,
       },
       'limit hit',

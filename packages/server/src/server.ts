@@ -232,7 +232,9 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
   // instead of silently truncated.
   httpServer.maxHeadersCount = limits.maxHeaderCount + 1;
   httpServer.maxConnections = limits.maxConnections;
-  httpServer.on('drop', () => gate.limitHit(undefined, 'connections'));
+  httpServer.on('drop', (data?: { remoteAddress?: string }) =>
+    gate.limitHit(undefined, 'connections', data?.remoteAddress),
+  );
   httpServer.on('connection', (socket: Socket) => {
     sockets.add(socket);
     metrics?.connections.inc();
@@ -245,8 +247,9 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     // Malformed requests, oversized heads and slow heads: answer and drop.
     const status =
       err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    if (status === 431) gate.limitHit(undefined, 'header');
-    else if (status === 408) gate.limitHit(undefined, 'timeout');
+    // No request was parsed: the socket's peer is all there is to name.
+    if (status === 431) gate.limitHit(undefined, 'header', socket.remoteAddress);
+    else if (status === 408) gate.limitHit(undefined, 'timeout', socket.remoteAddress);
     if (!socket.writable) return socket.destroy();
     const body = JSON.stringify({ error: { message: err.code ?? 'bad request' } });
     socket.end(
