@@ -59,4 +59,5 @@ export {
   checkSuperjsonInput,
   DEFAULT_SUPERJSON_DECODE_LIMITS,
   type SuperjsonDecodeLimits,
+  type SuperjsonDecodeSpent,
 } from './superjson-budget.js';

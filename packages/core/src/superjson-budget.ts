@@ -35,6 +35,15 @@ export const DEFAULT_SUPERJSON_DECODE_LIMITS: SuperjsonDecodeLimits = {
 type Path = string[];
 
 /**
+ * What decoding has cost so far, shared by the inputs of one request (the
+ * calls of a batch) so that fifty calls do not get fifty budgets.
+ */
+export interface SuperjsonDecodeSpent {
+  annotations: number;
+  steps: number;
+}
+
+/**
  * Checks a superjson payload (`{ json, meta }`) before superjson decodes it:
  * throws CorbelError INPUT_TOO_COMPLEX (400) when decoding it would cost more
  * than `limits` allow, in time linear in the payload. A payload superjson's
@@ -52,7 +61,11 @@ type Path = string[];
  * @example
  * checkSuperjsonInput(JSON.parse(body)); // throws before superjson.deserialize would stall
  */
-export function checkSuperjsonInput(payload: unknown, limits: Partial<SuperjsonDecodeLimits> = {}): void {
+export function checkSuperjsonInput(
+  payload: unknown,
+  limits: Partial<SuperjsonDecodeLimits> = {},
+  spent: SuperjsonDecodeSpent = { annotations: 0, steps: 0 },
+): void {
   if (typeof payload !== 'object' || payload === null) return;
   const meta = (payload as { meta?: unknown }).meta;
   if (meta === undefined || meta === null) return;
@@ -61,7 +74,7 @@ export function checkSuperjsonInput(payload: unknown, limits: Partial<SuperjsonD
   const { values, referentialEqualities, v } = meta as Record<string, unknown>;
   const legacy = !(typeof v === 'number' && v >= 1);
   const json = (payload as { json?: unknown }).json;
-  const state = new DecodeState(l, json);
+  const state = new DecodeState(l, json, spent);
   if (values !== undefined && values !== null) state.values(values, legacy);
   if (referentialEqualities !== undefined && referentialEqualities !== null) {
     state.equalities(referentialEqualities, legacy);
@@ -81,8 +94,6 @@ function norm(segment: string): string {
 const keyOf = (path: Path) => path.join('\u0000');
 
 class DecodeState {
-  private annotations = 0;
-  private steps = 0;
   /** Paths (normalized) a 'map' or 'set' annotation turned into a collection, in the order superjson does. */
   private readonly collections = new Map<string, 'map' | 'set'>();
   /** Referential equalities: a path now holds the object found at another. */
@@ -99,6 +110,7 @@ class DecodeState {
   constructor(
     private readonly l: SuperjsonDecodeLimits,
     private readonly json: unknown,
+    private readonly spent: SuperjsonDecodeSpent,
   ) {}
 
   values(tree: unknown, legacy: boolean): void {
@@ -237,8 +249,8 @@ class DecodeState {
   private step(segment: string): void {
     const n = Number(segment);
     this.elements ??= countArrayElements(this.json);
-    this.steps += (n > 0 ? Math.min(n, this.elements) : 0) + 1;
-    if (this.steps > this.l.maxLookupSteps) {
+    this.spent.steps += (n > 0 ? Math.min(n, this.elements) : 0) + 1;
+    if (this.spent.steps > this.l.maxLookupSteps) {
       refuse(`resolving its referential equalities takes more than ${this.l.maxLookupSteps} Map/Set steps`);
     }
   }
@@ -273,7 +285,8 @@ class DecodeState {
   }
 
   private count(): void {
-    if (++this.annotations > this.l.maxAnnotations) refuse(`more than ${this.l.maxAnnotations} annotations`);
+    if (++this.spent.annotations > this.l.maxAnnotations)
+      refuse(`more than ${this.l.maxAnnotations} annotations`);
   }
 }
 

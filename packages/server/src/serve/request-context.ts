@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CorbelError, closestNames } from '@corbel/core';
+import { CorbelError, closestNames, type SuperjsonDecodeSpent } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
 import type { Identity } from '../auth/authenticate.js';
 import { parseJson, readBody } from './body.js';
@@ -103,6 +103,8 @@ export class RequestContext {
     }
     if (body === undefined) return [];
     if (!isBatch) return [this.deserialize(body)];
+    // One decoding budget for the whole batch, not one per call.
+    const spent = { annotations: 0, steps: 0 };
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new TRPCError({
         code: 'BAD_REQUEST',
@@ -111,13 +113,13 @@ export class RequestContext {
     }
     return paths.map((_, i) => {
       const v = (body as Record<string, unknown>)[i];
-      return v === undefined ? undefined : this.deserialize(v);
+      return v === undefined ? undefined : this.deserialize(v, spent);
     });
   }
 
-  private deserialize(value: unknown): unknown {
+  private deserialize(value: unknown, spent?: SuperjsonDecodeSpent): unknown {
     try {
-      return this.opts.bridge.deserializeInput(value);
+      return this.opts.bridge.deserializeInput(value, spent);
     } catch (cause) {
       // Over the decoding budget: its own code and message say what to change.
       if (cause instanceof CorbelError) throw cause;

@@ -5,7 +5,7 @@
  * adapters read the same way. If a tRPC upgrade moves any of this, this file
  * and the wire-compatibility tests are where it shows.
  */
-import { checkSuperjsonInput, type SuperjsonDecodeLimits } from '@corbel/core';
+import { checkSuperjsonInput, type SuperjsonDecodeLimits, type SuperjsonDecodeSpent } from '@corbel/core';
 import {
   type AnyTRPCRouter,
   callTRPCProcedure,
@@ -30,7 +30,8 @@ export interface RouterBridge {
   router: AnyTRPCRouter;
   typeOf(path: string): ProcedureType | undefined;
   paths(): string[];
-  deserializeInput(raw: unknown): unknown;
+  /** Decodes one input; `spent` is shared by the inputs of one request (one decoding budget per request). */
+  deserializeInput(raw: unknown, spent?: SuperjsonDecodeSpent): unknown;
   serializeOutput(value: unknown): unknown;
   sse: SseConfig;
   call(opts: {
@@ -71,8 +72,8 @@ export function bridgeRouter(
     router,
     typeOf: (path) => (Object.hasOwn(procedures, path) ? procedures[path]?._def?.type : undefined),
     paths: () => Object.keys(procedures),
-    deserializeInput: (raw) => {
-      if (guarded) checkSuperjsonInput(raw, decodeLimits);
+    deserializeInput: (raw, spent) => {
+      if (guarded) checkSuperjsonInput(raw, decodeLimits, spent);
       return transformer.input.deserialize(raw);
     },
     serializeOutput: (value) => transformer.output.serialize(value),
