@@ -51,6 +51,16 @@ try {
     const r = await bombWithHealth(url, collectionBomb(kind, 60_000, 18_000), auth);
     print(`${kind} bomb`, { status: r.status, ms: r.ms, healthStallMs: r.healthStallMs, bytes: r.bytes });
   }
+  {
+    // Three Set bombs at once, as the issue's run did.
+    const body = collectionBomb('set', 60_000, 18_000);
+    const three = await Promise.all([0, 1, 2].map(() => bombWithHealth(url, body, auth)));
+    print('3 set bombs at once', {
+      status: three.map((r) => r.status),
+      ms: three.map((r) => r.ms),
+      healthStallMs: Math.max(...three.map((r) => r.healthStallMs)),
+    });
+  }
   const typed = await bombWithHealth(url, typedArrayBomb(), auth);
   print('typed-array 2^31', { status: typed.status, ms: typed.ms, healthStallMs: typed.healthStallMs });
 
