@@ -39,7 +39,11 @@ async function startTwoUserServer(ttlMs = 60_000) {
   });
   const t = initCorbel<{ user: string | null }>();
   const router = t.router({
-    session: createSessionRouter({ service, ownerOf: (ctx: { user: string | null }) => ctx.user }),
+    session: createSessionRouter({
+      service,
+      ownerOf: (ctx: { user: string | null }) => ctx.user,
+      canList: (ctx) => ctx.user !== null,
+    }),
   });
   const server = createCorbelServer({
     router,

@@ -77,3 +77,12 @@ describe('station start-up on a bad --data directory', () => {
     expect(result.output).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('station start-up with a bad --trust-proxy', () => {
+  it('refuses an entry that is not an address or CIDR, with exit 2 and one clear line', async () => {
+    const run = await runStation(['--trust-proxy', '127.0.0.1,localhost']);
+    expect(run.code).toBe(2);
+    expect(run.output).toContain('--trust-proxy: "localhost" is not an IP address or CIDR');
+    expect(run.output).not.toContain('listening on');
+  });
+});

@@ -16,8 +16,19 @@ import fc from 'fast-check';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WeatherRouter } from '../../apps/weather/src/router.js';
+import { type StationProcess, startStationProcess } from '../../apps/weather/test/station-process.js';
 import type { HostileOp } from './hostile-server.js';
 import { pool, sendRaw } from './raw-http.js';
+import {
+  bombWithHealth,
+  collectionBomb,
+  corbelCodeOf,
+  openUnfinishedBodies,
+  reportBody,
+  tally as tallyStatuses,
+  timedRequest,
+  typedArrayBomb,
+} from './round-two-attacks.js';
 
 const SEED = Number(process.env.HOSTILE_SEED ?? 20261122);
 const RANDOM_REQUESTS = Number(process.env.HOSTILE_REQUESTS ?? 2000);
@@ -441,4 +452,211 @@ describe('hostile input', () => {
     expect(memoryAfter.rss).toBeLessThan(memoryBefore.rss + 100e6);
     expect(memoryAfter.heapUsed).toBeLessThan(memoryBefore.heapUsed + 20e6);
   });
+});
+
+/**
+ * The second hostile run (issue 15), against a real station process with a
+ * token, as an attacker would meet it. Every case prints its figures.
+ */
+describe('hostile run two: a station with --token', () => {
+  const TOKEN = 'hostile-two-secret';
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const figures: Record<string, unknown> = {};
+  let station: StationProcess;
+
+  // The suite's requests all come from 127.0.0.1, which it names as the
+  // station's proxy: each case speaks for its own client through
+  // X-Forwarded-For, as users behind a reverse proxy would.
+  const startStation = (dataDir?: string) =>
+    startStationProcess(['--token', TOKEN, '--trust-proxy', '127.0.0.1'], {
+      dataDir,
+      env: { CORBEL_LOG_LEVEL: 'info' },
+    });
+  const client = (n: number) => ({ 'x-forwarded-for': `203.0.113.${n}` });
+
+  beforeAll(async () => {
+    station = await startStation();
+  });
+  afterAll(async () => {
+    await station?.[Symbol.asyncDispose]();
+    // A restarted station was given its data directory, so it leaves it behind.
+    if (station) rmSync(station.dataDir, { recursive: true, force: true });
+    console.log(`hostile run two figures: ${JSON.stringify(figures)}`);
+  });
+
+  it('decodes a Map or Set annotation bomb under 1 MiB into a fast 400 while /healthz keeps answering', async () => {
+    for (const kind of ['map', 'set'] as const) {
+      const bomb = await bombWithHealth(station.url, collectionBomb(kind, 60_000, 18_000), {
+        ...auth,
+        ...client(1),
+      });
+      figures[`${kind} bomb`] = {
+        status: bomb.status,
+        ms: bomb.ms,
+        healthStallMs: bomb.healthStallMs,
+        bytes: bomb.bytes,
+      };
+      expect(bomb.bytes).toBeLessThan(1024 * 1024);
+      expect(bomb.status).toBe(400);
+      expect(corbelCodeOf(bomb.text)).toBe('INPUT_TOO_COMPLEX');
+      expect(bomb.ms).toBeLessThan(1000);
+      expect(bomb.healthStallMs).toBeLessThan(100);
+    }
+    const typed = await bombWithHealth(station.url, typedArrayBomb(), { ...auth, ...client(1) });
+    figures['typed-array 2^31'] = { status: typed.status, ms: typed.ms };
+    expect(typed.status).toBe(400);
+    expect(corbelCodeOf(typed.text)).toBe('INPUT_TOO_COMPLEX');
+    // The station is still itself.
+    const ok = await timedRequest(`${station.url}/rpc/weather.report`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
+      body: reportBody('After', 3),
+    });
+    expect(ok.status).toBe(200);
+  });
+
+  it('names the client behind a trusted proxy in every request log line, and lets only trusted peers say so', async () => {
+    const mark = `proxy-${Date.now()}`;
+    await timedRequest(`${station.url}/rpc/weather.nope`, {
+      headers: { ...auth, 'x-forwarded-for': `198.51.100.9, 203.0.113.77`, 'x-request-id': mark },
+    });
+    const line = await station.waitForLine(new RegExp(mark));
+    figures['log line behind the proxy'] = JSON.parse(line).remote;
+    // The right-most hop that is not a trusted proxy: what the proxy itself saw.
+    expect(JSON.parse(line).remote).toBe('203.0.113.77');
+    const lines = station.lines.filter((l) => l.startsWith('{') && l.includes('"reqId"'));
+    figures['request log lines with remote'] =
+      `${lines.filter((l) => l.includes('"remote":')).length}/${lines.length}`;
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => l.includes('"remote":'))).toBe(true);
+  });
+
+  it('throttles failed authentications per client (bearer and /session alike), never a success', async () => {
+    const wrongBearer = await tallyStatuses(2000, 20, () =>
+      timedRequest(`${station.url}/rpc/weather.latest`, {
+        headers: { authorization: 'Bearer wrong', ...client(20) },
+      }),
+    );
+    figures['2000 wrong bearer tokens'] = wrongBearer;
+    expect(wrongBearer.byStatus[429]).toBeGreaterThan(1900);
+    expect(wrongBearer.retryAfter).toBe(true);
+    // The right token from the same client is never slowed.
+    const right = await timedRequest(
+      `${station.url}/rpc/weather.latest?input=${encodeURIComponent('{"json":{"city":"Oslo"}}')}`,
+      { headers: { ...auth, ...client(20) } },
+    );
+    expect(right.status).toBe(200);
+    // Another client behind the same proxy is not throttled for it.
+    const other = await timedRequest(`${station.url}/rpc/weather.latest`, {
+      headers: { authorization: 'Bearer wrong', ...client(21) },
+    });
+    expect(other.status).toBe(401);
+
+    const wrongSession = await tallyStatuses(2000, 20, () =>
+      timedRequest(`${station.url}/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...client(22) },
+        body: '{"token":"wrong"}',
+      }),
+    );
+    figures['2000 wrong /session tokens'] = wrongSession;
+    expect(wrongSession.byStatus[429]).toBeGreaterThan(1900);
+    expect(wrongSession.retryAfter).toBe(true);
+    const login = await timedRequest(`${station.url}/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...client(22) },
+      body: JSON.stringify({ token: TOKEN }),
+    });
+    expect(login.status).toBe(200);
+  });
+
+  it('lists sessions only to the operator (the token holder), never to a page cookie', async () => {
+    const cookie = await pageCookie(client(30));
+    const byCookie = await timedRequest(`${station.url}/rpc/session.list`, {
+      headers: { cookie, ...client(30) },
+    });
+    const byToken = await timedRequest(`${station.url}/rpc/session.list`, {
+      headers: { ...auth, ...client(30) },
+    });
+    figures['session.list'] = { cookie: byCookie.status, token: byToken.status };
+    expect(byCookie.status).toBe(403);
+    expect(corbelCodeOf(byCookie.text)).toBe('FORBIDDEN');
+    expect(byToken.status).toBe(200);
+  });
+
+  it('ends a page cookie server-side on DELETE /session: refused after, refresh refused, also after a restart', async () => {
+    const latest = `${station.url}/rpc/weather.latest?input=${encodeURIComponent('{"json":{"city":"Oslo"}}')}`;
+    const cookie = await pageCookie(client(40));
+    expect((await timedRequest(latest, { headers: { cookie, ...client(40) } })).status).toBe(200);
+    const del = await timedRequest(`${station.url}/session`, {
+      method: 'DELETE',
+      headers: { cookie, ...client(40) },
+    });
+    const after = await timedRequest(latest, { headers: { cookie, ...client(40) } });
+    const refresh = await timedRequest(`${station.url}/session?refresh=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie, ...client(40) },
+      body: '{}',
+    });
+    expect(del.status).toBe(204);
+    expect(after.status).toBe(401);
+    expect(refresh.status).toBe(401);
+    // The revocation is in the station's store: a restart on the same data keeps it.
+    const { dataDir } = station;
+    await station.stop();
+    station = await startStation(dataDir);
+    const afterRestart = await timedRequest(
+      `${station.url}/rpc/weather.latest?input=${encodeURIComponent('{"json":{"city":"Oslo"}}')}`,
+      {
+        headers: { cookie, ...client(40) },
+      },
+    );
+    figures['cookie after DELETE'] = {
+      delete: del.status,
+      command: after.status,
+      refresh: refresh.status,
+      afterRestart: afterRestart.status,
+    };
+    expect(afterRestart.status).toBe(401);
+    // A fresh login still works.
+    const fresh = await pageCookie(client(41));
+    expect(
+      (await timedRequest(`${station.url}/rpc/session.list`, { headers: { cookie: fresh } })).status,
+    ).toBe(403);
+  });
+
+  it("does not 429 a client's commands while 256 of its bodies never finish", async () => {
+    const sockets = await openUnfinishedBodies(station.url, 256, { ...auth, ...client(50) });
+    try {
+      const normal = await tallyStatuses(20, 4, () =>
+        timedRequest(`${station.url}/rpc/weather.report`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...auth, ...client(50) },
+          body: reportBody(),
+        }),
+      );
+      figures['256 unfinished bodies'] = normal.byStatus;
+      expect(normal.byStatus).toEqual({ 200: 20 });
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+  });
+
+  it('answers OPTIONS with 405 as security.md says, token or not', async () => {
+    const options = await timedRequest(`${station.url}/rpc/weather.report`, { method: 'OPTIONS' });
+    figures.OPTIONS = options.status;
+    expect(options.status).toBe(405);
+    expect(options.headers.allow).toBe('GET, POST');
+  });
+
+  /** A page session cookie, as the page gets one. */
+  async function pageCookie(headers: Record<string, string>): Promise<string> {
+    const login = await timedRequest(`${station.url}/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ token: TOKEN }),
+    });
+    expect(login.status).toBe(200);
+    return String(login.headers['set-cookie']).split(';', 1)[0]!;
+  }
 });

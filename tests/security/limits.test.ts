@@ -109,11 +109,11 @@ describe('limits, each with a default and configurable', () => {
     expect(s4.status).toBe(200);
   });
 
-  it('limits requests in flight per identity', async () => {
+  it('limits requests in flight per identity: running procedures hold slots, unfinished bodies do not', async () => {
     await using svc = await startSecurityService({ limits: { maxInFlightPerIdentity: 2 } });
-    // Two uploads that never finish hold both slots.
     const { hostname, port } = new URL(svc.url);
-    const holders = [0, 1].map(() => {
+    // Uploads that never finish hold no in-flight slot (issue 15: admission after the body).
+    const uploads = [0, 1, 2, 3].map(() => {
       const s = connect(Number(port), hostname);
       s.on('error', () => {});
       s.write(
@@ -121,15 +121,20 @@ describe('limits, each with a default and configurable', () => {
       );
       return s;
     });
+    const slow = `${svc.url}/rpc/slow?input=${encodeURIComponent(JSON.stringify({ json: { ms: 1500 } }))}`;
     try {
       await new Promise((r) => setTimeout(r, 200));
+      expect((await rawRequest(`${svc.url}/rpc/whoami`)).status).toBe(200);
+      // Two running procedures hold both slots.
+      const running = [rawRequest(slow), rawRequest(slow)];
+      await new Promise((r) => setTimeout(r, 300));
       const third = await rawRequest(`${svc.url}/rpc/whoami`);
       expect(third.status).toBe(429);
       expect(third.headers.get('retry-after')).toBe('1');
+      expect((await Promise.all(running)).map((r) => r.status)).toEqual([200, 200]);
     } finally {
-      for (const s of holders) s.destroy();
+      for (const s of uploads) s.destroy();
     }
-    await new Promise((r) => setTimeout(r, 100));
     expect((await rawRequest(`${svc.url}/rpc/whoami`)).status).toBe(200);
   });
 

@@ -19,6 +19,11 @@ export const readingsChannel: Channel<typeof readingSchema> = defineChannel(
 export interface WeatherContext {
   /** Who is calling, when the station checks tokens; null when it runs open. */
   identity: string | null;
+  /**
+   * May see other callers (`session.list`): the bearer-token holder on a
+   * station with a token, every caller on an open one; never a page cookie.
+   */
+  operator?: boolean;
 }
 
 /** The latest reading per city, kept beside the log. */

@@ -24,6 +24,7 @@ import { loadLatestReadings } from './latest-readings.js';
 import { createWeatherRouter, type LatestReadings, readingsChannel, type WeatherContext } from './router.js';
 import { createStationSessions, withSessions } from './station-sessions.js';
 import { webPage } from './web/index.js';
+import { loadPageRevocations } from './web/page-revocations.js';
 
 export interface StationOptions {
   port?: number;
@@ -46,6 +47,11 @@ export interface StationOptions {
   retainReadings?: number;
   /** `redis://host:port`: share one history with every station on this Redis (overrides `store`). */
   redisUrl?: string;
+  /**
+   * Reverse proxies in front of the station (addresses or CIDRs): their
+   * `Forwarded` / `X-Forwarded-For` names the client, for limits and logs.
+   */
+  trustProxy?: string[];
 }
 
 export interface Station extends AsyncDisposable {
@@ -109,13 +115,21 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
     withSessions(createWeatherRouter({ hub, latest }), stationSessions),
     weatherContractInfo,
   );
+  // Ended page sessions live in the station's own log, so they survive a restart.
+  const revocations = opts.token === undefined ? undefined : await loadPageRevocations(hub);
   // The page at `/`; with a token, its HttpOnly session cookie is accepted beside the bearer header.
+  let server: CorbelServer | undefined;
   const web = await webPage({
     token: opts.token,
     tokenMatches: (t) => opts.token !== undefined && tokenMatches(`Bearer ${t}`, opts.token),
+    revocations,
+    // Wrong tokens at /session share the bearer header's failure budget.
+    authFailed: (req) => server?.authFailed(req) ?? 0,
   });
-  const bearer = opts.token === undefined ? undefined : staticTokenAuth({ tokens: opts.token });
-  const server = createCorbelServer({
+  // The token holder is the station's operator (session.list); a page cookie is not.
+  const bearer =
+    opts.token === undefined ? undefined : staticTokenAuth({ tokens: opts.token, operator: true });
+  server = createCorbelServer({
     router,
     tls: opts.tls,
     logger: opts.logger,
@@ -124,13 +138,19 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
     fallback: web.fallback,
     // Every command and stream (re)connect: the bearer token, or the page's session cookie.
     authenticate: bearer && ((req) => bearer(req) ?? web.sessions?.identify(req) ?? null),
-    createContext: ({ identity }): WeatherContext => ({ identity: identity?.id ?? null }),
+    createContext: ({ identity }): WeatherContext => ({
+      identity: identity?.id ?? null,
+      // An open station has one tenant, whoever reaches it: every caller is its operator.
+      operator: opts.token === undefined || identity?.operator === true,
+    }),
     limits: STATION_LIMITS,
+    trustProxy: opts.trustProxy,
   });
   const { url, port } = await server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const close = async () => {
     await server.close();
     following?.stop();
+    revocations?.stop();
     stationSessions.service.close();
     await hub.close();
   };

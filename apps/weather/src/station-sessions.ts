@@ -37,6 +37,7 @@ export function createStationSessions(hub: Hub, registry: SessionRegistry) {
     service,
     // A station without a token runs open: the 128-bit session id is then the only secret.
     ownerOf: (ctx) => ctx.identity ?? 'anonymous',
+    canList: (ctx) => ctx.operator === true,
   });
   return { service, router };
 }

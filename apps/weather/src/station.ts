@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { clientAddressReader } from '@corbel/server';
 import { createStationLogger } from './station-logger.js';
 import { startStation } from './station-server.js';
 
@@ -7,7 +8,7 @@ const HELP = `weather station — serves weather.report, weather.latest and weat
 
 usage: npm run weather:station -- [--port <n>] [--data <dir>] [--token <secret>] [--host <addr>]
                                   [--store sqlite|memory] [--sync normal|full] [--retain <n>]
-                                  [--redis redis://host:port]
+                                  [--redis redis://host:port] [--trust-proxy <addr,...>]
 
   --port <n>        port to listen on (0 picks a free one; default 4000)
   --data <dir>      directory for the station's data (created if missing); readings
@@ -26,6 +27,12 @@ usage: npm run weather:station -- [--port <n>] [--data <dir>] [--token <secret>]
                     runs open on loopback
   --host <addr>     address to bind (default 127.0.0.1); any other than loopback
                     needs --token (or CORBEL_TOKEN) unless --insecure is given
+  --trust-proxy <addr,...>
+                    reverse proxies in front of the station (addresses or CIDRs,
+                    e.g. 127.0.0.1,10.0.0.0/8): when a request comes from one, its
+                    Forwarded / X-Forwarded-For names the client (the right-most hop
+                    that is not a listed proxy) for limits and the "remote" field of
+                    log lines; default none, so those headers are ignored
   --insecure        allow binding a non-loopback address without a token
   --tls-key <file>  serve HTTPS with this PEM private key (with --tls-cert)
   --tls-cert <file> the PEM certificate (chain) for --tls-key
@@ -52,6 +59,7 @@ async function main() {
         sync: { type: 'string', default: 'normal' },
         retain: { type: 'string' },
         redis: { type: 'string' },
+        'trust-proxy': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-cert': { type: 'string' },
         insecure: { type: 'boolean' },
@@ -89,6 +97,13 @@ async function main() {
   } catch (error) {
     fail(`cannot read the TLS key or certificate: ${(error as Error).message}`);
   }
+  const trustProxy =
+    values['trust-proxy'] === undefined ? undefined : String(values['trust-proxy']).split(',');
+  try {
+    clientAddressReader(trustProxy);
+  } catch (error) {
+    fail(`--trust-proxy: ${(error as Error).message.replace(/^trustProxy: /, '')}`);
+  }
   const logger = createStationLogger();
   const store = values.store as string | undefined;
   if (store !== undefined && store !== 'sqlite' && store !== 'memory')
@@ -111,6 +126,7 @@ async function main() {
     synchronous: sync,
     retainReadings: retain,
     redisUrl: values.redis as string | undefined,
+    trustProxy,
   });
   // The one plain line: tests and scripts wait for it (see DESIGN.md).
   process.stdout.write(`listening on ${station.url}\n`);
@@ -122,6 +138,8 @@ async function main() {
         ? `store: sqlite ${dataDir}/events.db (synchronous=${sync})`
         : 'store: memory — history is lost on restart (pass --data <dir> to keep it)',
   );
+  if (trustProxy)
+    log(`trusted proxies: ${trustProxy.join(', ')} (client address from Forwarded / X-Forwarded-For)`);
   if (token) log('auth: bearer token required on every request and stream');
   else if (loopback)
     log('auth: none — running open on loopback (pass --token or set CORBEL_TOKEN to require one)');

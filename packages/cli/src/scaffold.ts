@@ -26,9 +26,9 @@ export interface ScaffoldOptions {
   /** Where to create the service; must not exist or be empty. */
   dir: string;
   /** The npm name of the root package (default: the directory's name). */
-  name?: string;
+  name?: string | undefined;
   /** A directory of `npm pack`ed Corbel tarballs to depend on instead of the registry. */
-  packagesDir?: string;
+  packagesDir?: string | undefined;
 }
 
 export interface ScaffoldResult {

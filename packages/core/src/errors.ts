@@ -86,6 +86,11 @@ export const CORBEL_ERROR_CODES = {
     retryable: false,
     doc: 'The request is malformed (bad JSON, bad URL, wrong shape).',
   },
+  INPUT_TOO_COMPLEX: {
+    trpc: 'BAD_REQUEST',
+    retryable: false,
+    doc: 'Decoding the input would cost more than the server allows (superjson annotations, paths, Map/Set lookups, typed-array or BigInt sizes).',
+  },
 } as const satisfies Record<string, { trpc: TRPC_ERROR_CODE_KEY; retryable: boolean; doc: string }>;
 
 /** The closed union of Corbel's own error codes. */

@@ -21,3 +21,7 @@ export {
   sessionChannelName,
   sessionRef,
 } from './session-registry.js';
+export {
+  DEFAULT_SUPERJSON_DECODE_LIMITS,
+  type SuperjsonDecodeLimits,
+} from './superjson-budget.js';

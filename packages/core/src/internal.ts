@@ -16,6 +16,7 @@ export {
   pullReady,
   type ReadyIterable,
 } from './subscription.js';
+export { checkSuperjsonInput, type SuperjsonDecodeSpent } from './superjson-budget.js';
 export {
   adoptRouterConfig,
   isTrpcRouter,

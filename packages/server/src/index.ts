@@ -12,6 +12,7 @@ export {
   verifyToken,
 } from './auth/index.js';
 export { type AuthorizeOption, type AuthorizeRequest, type AuthorizeRule, authorizer } from './authorize.js';
+export { type ClientAddressOf, clientAddressReader } from './client-address.js';
 export { type CorsOptions, createCors } from './cors.js';
 export { DEFAULT_LIMITS, type LimitKind, type Limits } from './limits.js';
 export { type CorbelLogger, silentLogger } from './logger.js';

@@ -27,6 +27,17 @@ export interface Limits {
   commandsPerSecond: number;
   /** Commands an identity may send at once above the sustained rate (default 2000). */
   commandBurst: number;
+  /**
+   * Request bodies being received at once from one client address; past it 429 (default 1024). A
+   * command takes its in-flight slot only once its body is in, so this is what bounds slow bodies.
+   */
+  maxUnfinishedBodiesPerAddress: number;
+  /** Time to receive a command's body once its head is in; 408 after (default 10 s). */
+  bodyTimeoutMs: number;
+  /** Failed authentications one client address may make at once; past it 429 + Retry-After (default 10). */
+  authFailureBurst: number;
+  /** Failed authentications per minute per client address, sustained, past the burst (default 30). */
+  authFailuresPerMinute: number;
   /** Time to receive a request's head (slowloris); 408 after (default 10 s). */
   headersTimeoutMs: number;
   /** Time to receive a whole request, head and body; 408 after (default 30 s). Event streams are responses, so they are exempt. */
@@ -48,6 +59,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxStreamsPerIdentity: 1000,
   commandsPerSecond: 1000,
   commandBurst: 2000,
+  maxUnfinishedBodiesPerAddress: 1024,
+  bodyTimeoutMs: 10_000,
+  authFailureBurst: 10,
+  authFailuresPerMinute: 30,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
@@ -64,7 +79,9 @@ export type LimitKind =
   | 'streams'
   | 'rate'
   | 'timeout'
-  | 'connections';
+  | 'connections'
+  | 'bodies'
+  | 'auth-failures';
 
 /**
  * Counts what each identity holds open (in-flight requests, streams). Entries

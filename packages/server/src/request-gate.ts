@@ -3,6 +3,7 @@ import { CorbelError } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
 import type { Authenticate, Identity } from './auth/authenticate.js';
 import { type AuthorizeOption, type AuthorizeRequest, authorizer } from './authorize.js';
+import type { ClientAddressOf } from './client-address.js';
 import { IdentityCounter, type LimitKind, type Limits, RateLimiter } from './limits.js';
 import type { CorbelLogger } from './logger.js';
 import type { AuthRefusal, CorbelMetrics } from './metrics.js';
@@ -14,6 +15,8 @@ export interface RequestGateOptions {
   limits: Limits;
   metrics?: CorbelMetrics | undefined;
   logger: CorbelLogger;
+  /** The client's address (the socket peer, or the right-most untrusted proxy hop). */
+  clientAddressOf: ClientAddressOf;
 }
 
 /** What a request was admitted with. */
@@ -23,33 +26,59 @@ export interface Admission {
   key: string;
   /** Which slot it holds until `release`: a command request in flight, or an open stream. */
   kind: 'commands' | 'stream';
+  /** A command request takes its in-flight slot once its body is read (`hold`), not before. */
+  holding: boolean;
 }
 
 // Kept on the request: cheaper per request than a WeakMap entry.
 const ADMISSION = Symbol('corbel.admission');
 const RELEASED = Symbol('corbel.released');
-type Admitted = IncomingMessage & { [ADMISSION]?: Admission; [RELEASED]?: true };
+const READING = Symbol('corbel.reading');
+type Admitted = IncomingMessage & {
+  [ADMISSION]?: Admission;
+  [RELEASED]?: true;
+  [READING]?: string | undefined;
+};
 
 const WWW_AUTHENTICATE = 'Bearer realm="corbel"';
 
 /**
  * The checks every RPC request passes before any procedure runs, in this
- * order: authentication (401), command rate (429), requests in flight (429),
- * open streams (429); then, per call, authorization (403). Slots are released
- * when the response closes, whatever ends it.
+ * order: authentication (401, or 429 past the failure burst of its address),
+ * command rate (429), open streams (429); once a command's body is read,
+ * requests in flight (429); then, per call, authorization (403). Slots are
+ * released when the response closes, whatever ends it.
  */
 export class RequestGate {
   private readonly inFlight: IdentityCounter;
   private readonly streams: IdentityCounter;
+  private readonly reading: IdentityCounter;
   private readonly rate: RateLimiter;
+  private readonly authFailures: RateLimiter;
   private readonly check: ((r: AuthorizeRequest) => Promise<void>) | undefined;
 
   constructor(private readonly opts: RequestGateOptions) {
     const { limits } = opts;
     this.inFlight = new IdentityCounter(limits.maxInFlightPerIdentity);
     this.streams = new IdentityCounter(limits.maxStreamsPerIdentity);
+    this.reading = new IdentityCounter(limits.maxUnfinishedBodiesPerAddress);
     this.rate = new RateLimiter(limits.commandsPerSecond, limits.commandBurst);
+    this.authFailures = new RateLimiter(limits.authFailuresPerMinute / 60, limits.authFailureBurst);
     this.check = opts.authorize ? authorizer(opts.authorize) : undefined;
+  }
+
+  /** The client's address (see `trustProxy`): what limits of anonymous callers and the logs use. */
+  remoteOf(req: IncomingMessage): string {
+    return this.opts.clientAddressOf(req);
+  }
+
+  /**
+   * Counts one failed authentication from the request's client: 0 while it
+   * is within its burst, else the seconds it must wait (for Retry-After).
+   * Successes never come here, so they are never slowed.
+   */
+  authFailed(req: IncomingMessage): number {
+    return this.authFailures.take(`addr:${this.remoteOf(req)}`);
   }
 
   get authenticates(): boolean {
@@ -78,11 +107,14 @@ export class RequestGate {
     } catch (cause) {
       const corbel = CorbelError.find(cause);
       const expired = corbel?.corbelCode === 'TOKEN_EXPIRED';
+      // An expired token is not a guess: it was valid once.
+      if (!expired) this.throttleFailure(req, res);
       this.refuse(req, res, expired ? 'expired' : 'invalid');
       throw corbel ?? new CorbelError('UNAUTHENTICATED', 'the credentials could not be checked', { cause });
     }
     if (!identity) {
       const presented = req.headers.authorization !== undefined;
+      if (presented) this.throttleFailure(req, res);
       this.refuse(req, res, presented ? 'invalid' : 'missing');
       throw new CorbelError(
         'UNAUTHENTICATED',
@@ -116,6 +148,20 @@ export class RequestGate {
     );
   }
 
+  /** Past the failure burst of its client, a wrong credential is answered 429 instead of 401. */
+  private throttleFailure(req: IncomingMessage, res: ServerResponse): void {
+    const wait = this.authFailed(req);
+    if (wait > 0) {
+      throw this.limit(
+        req,
+        res,
+        'auth-failures',
+        wait,
+        `too many failed authentications; retry in ${wait} s`,
+      );
+    }
+  }
+
   private admitAs(
     identity: Identity | null,
     req: IncomingMessage,
@@ -127,38 +173,72 @@ export class RequestGate {
     if ((req as Admitted)[RELEASED]) {
       throw new TRPCError({ code: 'CLIENT_CLOSED_REQUEST', message: 'the client went away' });
     }
-    const key = identity ? `id:${identity.id}` : `addr:${req.socket.remoteAddress ?? 'unknown'}`;
+    const key = identity ? `id:${identity.id}` : `addr:${this.remoteOf(req)}`;
     if (kind === 'commands') {
       let wait = 0;
       for (let i = 0; i < calls && wait === 0; i++) wait = this.rate.take(key);
       if (wait > 0)
         throw this.limit(req, res, 'rate', wait, `command rate limit reached; retry in ${wait} s`);
-      if (!this.inFlight.acquire(key)) {
-        throw this.limit(
-          req,
-          res,
-          'in-flight',
-          1,
-          `too many requests in flight (limit ${this.inFlight.max})`,
-        );
-      }
     } else if (!this.streams.acquire(key)) {
       throw this.limit(req, res, 'streams', 5, `too many open event streams (limit ${this.streams.max})`);
     }
-    const admission: Admission = { identity, key, kind };
+    const admission: Admission = { identity, key, kind, holding: kind === 'stream' };
     (req as Admitted)[ADMISSION] = admission;
     return admission;
   }
 
   /**
-   * Gives back the slot an admitted request holds. The server calls it once
+   * Takes the in-flight slot of an admitted command request, once its body
+   * is read: a body that trickles in (or never comes) holds no slot, so it
+   * cannot crowd out the same identity's other commands.
+   */
+  hold(req: IncomingMessage, res: ServerResponse): void {
+    const admission = (req as Admitted)[ADMISSION];
+    if (!admission || admission.holding || (req as Admitted)[RELEASED]) return;
+    if (!this.inFlight.acquire(admission.key)) {
+      throw this.limit(req, res, 'in-flight', 1, `too many requests in flight (limit ${this.inFlight.max})`);
+    }
+    admission.holding = true;
+  }
+
+  /**
+   * Counts a request whose body is being read against its client address;
+   * past `maxUnfinishedBodiesPerAddress`, 429. `bodyDone` (or `release`)
+   * gives the place back.
+   */
+  bodyStarted(req: IncomingMessage, res: ServerResponse): void {
+    const key = this.remoteOf(req);
+    if (!this.reading.acquire(key)) {
+      throw this.limit(
+        req,
+        res,
+        'bodies',
+        1,
+        `too many unfinished request bodies from this address (limit ${this.reading.max})`,
+      );
+    }
+    (req as Admitted)[READING] = key;
+  }
+
+  bodyDone(req: IncomingMessage): void {
+    const key = (req as Admitted)[READING];
+    if (key === undefined) return;
+    (req as Admitted)[READING] = undefined;
+    this.reading.release(key);
+  }
+
+  /**
+   * Gives back the slots an admitted request holds. The server calls it once
    * the response closes, whatever ended it; calling it again does nothing.
    */
   release(req: IncomingMessage): void {
+    this.bodyDone(req);
     if ((req as Admitted)[RELEASED]) return;
     (req as Admitted)[RELEASED] = true;
     const admission = (req as Admitted)[ADMISSION];
-    if (admission) (admission.kind === 'commands' ? this.inFlight : this.streams).release(admission.key);
+    if (admission?.holding) {
+      (admission.kind === 'commands' ? this.inFlight : this.streams).release(admission.key);
+    }
   }
 
   /** Runs the authorization rule for one call; throws FORBIDDEN when refused. */
@@ -179,9 +259,17 @@ export class RequestGate {
     return new CorbelError('LIMIT_EXCEEDED', message);
   }
 
-  limitHit(req: IncomingMessage | undefined, kind: LimitKind): void {
+  /** Counts a limit hit and logs it; `peer` names the socket when no request was parsed. */
+  limitHit(req: IncomingMessage | undefined, kind: LimitKind, peer?: string): void {
     this.opts.metrics?.limitHit(kind);
-    this.opts.logger.info({ reqId: req ? requestIdOf(req) : undefined, limit: kind }, 'limit hit');
+    this.opts.logger.info(
+      {
+        reqId: req ? requestIdOf(req) : undefined,
+        remote: req ? this.remoteOf(req) : peer,
+        limit: kind,
+      },
+      'limit hit',
+    );
   }
 
   private refuse(req: IncomingMessage, res: ServerResponse, reason: AuthRefusal, path?: string): void {
@@ -192,7 +280,10 @@ export class RequestGate {
         reason === 'missing' ? WWW_AUTHENTICATE : `${WWW_AUTHENTICATE}, error="invalid_token"`,
       );
     }
-    this.opts.logger.debug({ reqId: requestIdOf(req), reason, path }, 'auth refused');
+    this.opts.logger.debug(
+      { reqId: requestIdOf(req), remote: this.remoteOf(req), reason, path },
+      'auth refused',
+    );
   }
 
   /** One log line per command or stream error. */
@@ -206,6 +297,7 @@ export class RequestGate {
     const corbel = CorbelError.find(error);
     const line = {
       reqId: requestIdOf(req),
+      remote: this.remoteOf(req),
       identity: this.admissionOf(req)?.identity?.id,
       path: path?.slice(0, 200),
       type,

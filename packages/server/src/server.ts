@@ -2,10 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { CorbelError, type EventLog } from '@corbel/core';
+import { CorbelError, type EventLog, type SuperjsonDecodeLimits } from '@corbel/core';
 import type { AnyTRPCRouter } from '@trpc/server';
 import type { Authenticate } from './auth/authenticate.js';
 import type { AuthorizeOption } from './authorize.js';
+import { clientAddressReader } from './client-address.js';
 import { type CorsOptions, createCors } from './cors.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { type CorbelLogger, silentLogger } from './logger.js';
@@ -59,6 +60,19 @@ export interface CorbelServerOptions<TRouter extends AnyTRPCRouter> {
   authorize?: AuthorizeOption | undefined;
   /** Limits (sizes, counts, rates, timeouts); see `DEFAULT_LIMITS` for the defaults. */
   limits?: Partial<Limits> | undefined;
+  /**
+   * What decoding one superjson input may cost (annotations, path lengths,
+   * Map/Set lookups, typed-array and BigInt sizes); over it is a 400
+   * INPUT_TOO_COMPLEX. See `DEFAULT_SUPERJSON_DECODE_LIMITS`.
+   */
+  decodeLimits?: Partial<SuperjsonDecodeLimits> | undefined;
+  /**
+   * Reverse proxies to believe, as addresses or CIDRs (e.g. `['127.0.0.1', '10.0.0.0/8']`; default
+   * none). When the socket peer is one, the client address is read from `Forwarded` /
+   * `X-Forwarded-For` (the right-most hop that is not a trusted proxy); it keys the limits of
+   * unauthenticated callers and failed authentications, and the `remote` field of log lines.
+   */
+  trustProxy?: readonly string[] | undefined;
   /** Answer browsers from these origins (with real preflights); without it, no CORS headers at all. */
   cors?: CorsOptions | undefined;
   /** Serve HTTPS with this key and certificate (PEM), e.g. `{ key: readFileSync('key.pem'), cert: readFileSync('cert.pem') }`. */
@@ -99,6 +113,14 @@ export interface CorbelServer extends AsyncDisposable {
   readonly metrics: CorbelMetrics | undefined;
   /** What /readyz answers: ready, or not with the reason. */
   readiness(): Promise<{ ready: boolean; reason?: string }>;
+  /** The client address of a request: the socket peer, or the right-most untrusted hop behind a `trustProxy`. */
+  clientAddress(req: IncomingMessage): string;
+  /**
+   * Counts a failed authentication made outside the router (a login form, a
+   * token exchange) against its client's burst: 0 to answer it as usual, else
+   * the seconds to put in a 429's Retry-After.
+   */
+  authFailed(req: IncomingMessage): number;
   listen(opts?: ListenOptions): Promise<{ url: string; port: number }>;
   /**
    * Drains and stops: refuses new requests (503), ends every event stream with
@@ -135,11 +157,13 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
   const metricsPath = opts.metricsPath === false ? undefined : (opts.metricsPath ?? '/metrics');
   const protectMetrics = opts.protectMetrics ?? opts.authenticate !== undefined;
   const cors = opts.cors ? createCors(opts.cors) : undefined;
-  const bridge = bridgeRouter(opts.router);
+  const bridge = bridgeRouter(opts.router, opts.decodeLimits);
   // Streams end (and clients resume) at the shorter of the router's and the server's limit.
   const maxDurations = [bridge.sse.maxDurationMs, limits.maxStreamDurationMs].filter((ms) => ms && ms > 0);
   bridge.sse.maxDurationMs = maxDurations.length ? Math.min(...(maxDurations as number[])) : undefined;
+  const clientAddressOf = clientAddressReader(opts.trustProxy);
   const gate = new RequestGate({
+    clientAddressOf,
     authenticate: opts.authenticate,
     authorize: opts.authorize,
     limits,
@@ -160,6 +184,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     gate,
     createContext: opts.createContext,
     maxBodyBytes: limits.maxBodyBytes,
+    bodyTimeoutMs: limits.bodyTimeoutMs,
     maxBatchSize: limits.maxBatchSize,
     onError: opts.onError,
     onCommand: opts.onCommand,
@@ -212,7 +237,9 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
   // instead of silently truncated.
   httpServer.maxHeadersCount = limits.maxHeaderCount + 1;
   httpServer.maxConnections = limits.maxConnections;
-  httpServer.on('drop', () => gate.limitHit(undefined, 'connections'));
+  httpServer.on('drop', (data?: { remoteAddress?: string }) =>
+    gate.limitHit(undefined, 'connections', data?.remoteAddress),
+  );
   httpServer.on('connection', (socket: Socket) => {
     sockets.add(socket);
     metrics?.connections.inc();
@@ -225,8 +252,9 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     // Malformed requests, oversized heads and slow heads: answer and drop.
     const status =
       err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    if (status === 431) gate.limitHit(undefined, 'header');
-    else if (status === 408) gate.limitHit(undefined, 'timeout');
+    // No request was parsed: the socket's peer is all there is to name.
+    if (status === 431) gate.limitHit(undefined, 'header', socket.remoteAddress);
+    else if (status === 408) gate.limitHit(undefined, 'timeout', socket.remoteAddress);
     if (!socket.writable) return socket.destroy();
     const body = JSON.stringify({ error: { message: err.code ?? 'bad request' } });
     socket.end(
@@ -373,6 +401,8 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     },
     metrics,
     readiness,
+    clientAddress: clientAddressOf,
+    authFailed: (req) => gate.authFailed(req),
     async listen({ port = 0, host = '127.0.0.1' } = {}) {
       await assertOneTrpc(opts.router);
       return new Promise((resolve, reject) => {
@@ -428,6 +458,7 @@ function observedStreamHooks(
       logger.info(
         {
           reqId: requestIdOf(info.req),
+          remote: gate.remoteOf(info.req),
           identity: gate.admissionOf(info.req)?.identity?.id,
           path: info.path,
           resume: info.req.headers['last-event-id'] !== undefined || undefined,
@@ -452,6 +483,7 @@ function observedStreamHooks(
       logger.info(
         {
           reqId: requestIdOf(info.req),
+          remote: gate.remoteOf(info.req),
           identity: gate.admissionOf(info.req)?.identity?.id,
           path: info.path,
           reason: why,

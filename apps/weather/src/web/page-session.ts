@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { PageRevocations } from './page-revocations.js';
 
 /** The cookie that carries a page session (HttpOnly, so page scripts never see it). */
 export const SESSION_COOKIE = 'corbel_weather_session';
@@ -14,6 +15,12 @@ export interface PageSessions {
   issue(req: IncomingMessage): { cookie: string; expiresAt: number };
   /** A `Set-Cookie` value that removes the session cookie. */
   clear(req: IncomingMessage): string;
+  /**
+   * Ends the request's session server-side (a revocation stored until the
+   * cookie would have expired): a copy of the cookie is refused from now on,
+   * refresh included. Resolves false when the request carries no valid session.
+   */
+  end(req: IncomingMessage): Promise<boolean>;
   /**
    * True when the request carries a valid, unexpired session cookie and does
    * not come from another origin (a cross-site request never carries a
@@ -37,13 +44,18 @@ export interface PageSessions {
  *
  * The cookie is `v1.<expiresAtMs>.<nonce>.<mac>`; the MAC key is derived from
  * the station token, so cookies survive a station restart with the same token
- * and die when the token changes. Nothing is stored server-side.
+ * and die when the token changes. The only thing stored server-side is the
+ * list of ended sessions (`revocations`), so `DELETE /session` really ends
+ * one: without it a stolen cookie would live until the token changes.
  *
  * @example
  * const sessions = createPageSessions(token);
  * if (sessions.accepts(req)) return { identity: 'page' };
  */
-export function createPageSessions(token: string, opts: { ttlSeconds?: number } = {}): PageSessions {
+export function createPageSessions(
+  token: string,
+  opts: { ttlSeconds?: number; revocations?: PageRevocations } = {},
+): PageSessions {
   const ttlSeconds = opts.ttlSeconds ?? 15 * 60;
   const key = createHmac('sha256', token).update('corbel weather page session v1').digest();
   const mac = (body: string) => createHmac('sha256', key).update(body).digest('base64url');
@@ -64,6 +76,7 @@ export function createPageSessions(token: string, opts: { ttlSeconds?: number } 
     const expected = Buffer.from(mac(parts.slice(0, 3).join('.')));
     const presented = Buffer.from(parts[3]!);
     if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return null;
+    if (opts.revocations?.isRevoked(parts[2]!)) return null;
     return { nonce: parts[2]!, expiresAt };
   };
 
@@ -80,6 +93,12 @@ export function createPageSessions(token: string, opts: { ttlSeconds?: number } 
     },
     clear(req) {
       return `${SESSION_COOKIE}=; ${attributes(req, 0)}`;
+    },
+    async end(req) {
+      const session = sessionOf(req);
+      if (!session) return false;
+      await opts.revocations?.revoke(session.nonce, session.expiresAt);
+      return true;
     },
     accepts(req) {
       return sessionOf(req) !== null;

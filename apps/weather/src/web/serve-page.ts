@@ -33,6 +33,11 @@ export interface PageRoutesOptions {
   sessions?: PageSessions;
   /** Checks a token presented to POST /session. */
   tokenMatches?: (token: string) => boolean;
+  /**
+   * Counts a failed token exchange (or refresh) against its client: 0, or the
+   * seconds to wait when past the burst (answered 429 + Retry-After).
+   */
+  authFailed?: (req: IncomingMessage) => number;
 }
 
 /**
@@ -92,7 +97,7 @@ function serveAsset(req: IncomingMessage, res: ServerResponse, asset: PageAsset,
 /**
  * GET /session tells the page whether it must ask for the token; POST
  * /session trades `{ token }` for the cookie; POST /session?refresh=1 renews a
- * valid cookie; DELETE /session forgets it.
+ * valid (unexpired, unrevoked) cookie; DELETE /session ends the session.
  */
 async function serveSession(req: IncomingMessage, res: ServerResponse, opts: PageRoutesOptions) {
   const { sessions } = opts;
@@ -114,6 +119,8 @@ async function serveSession(req: IncomingMessage, res: ServerResponse, opts: Pag
     return;
   }
   if (req.method === 'DELETE') {
+    // Ended server-side, not only forgotten by this browser: a copy of the cookie dies too.
+    await sessions.end(req);
     send(res, 204, { ...noStore, 'set-cookie': sessions.clear(req) });
     return;
   }
@@ -145,6 +152,17 @@ async function serveSession(req: IncomingMessage, res: ServerResponse, opts: Pag
     }
   }
   if (!ok) {
+    // Guessing tokens is not free: past a small burst per client, 429.
+    const wait = opts.authFailed?.(req) ?? 0;
+    if (wait > 0) {
+      send(
+        res,
+        429,
+        { ...noStore, 'retry-after': String(wait) },
+        { error: { message: `too many failed attempts; retry in ${wait} s` } },
+      );
+      return;
+    }
     send(res, 401, noStore, {
       error: { message: refresh ? 'the session expired; enter the token again' : 'wrong token' },
     });

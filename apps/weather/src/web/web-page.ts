@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type BuiltPage, buildPage } from './build-page.js';
+import type { PageRevocations } from './page-revocations.js';
 import { createPageSessions, type PageSessions } from './page-session.js';
 import { pageRoutes } from './serve-page.js';
 
@@ -24,16 +25,21 @@ export interface WebPage {
 export async function webPage(opts: {
   token?: string;
   tokenMatches?: (token: string) => boolean;
+  /** Ended page sessions (see `loadPageRevocations`); without it DELETE /session only clears the browser's copy. */
+  revocations?: PageRevocations;
+  /** Counts a failed token exchange; see `CorbelServer.authFailed`. */
+  authFailed?: (req: IncomingMessage) => number;
 }): Promise<WebPage> {
   built ??= buildPage();
   const page = await built.catch((error) => {
     built = undefined;
     throw error;
   });
-  const sessions = opts.token === undefined ? undefined : createPageSessions(opts.token);
+  const sessions =
+    opts.token === undefined ? undefined : createPageSessions(opts.token, { revocations: opts.revocations });
   return {
     page,
     sessions,
-    fallback: pageRoutes({ page, sessions, tokenMatches: opts.tokenMatches }),
+    fallback: pageRoutes({ page, sessions, tokenMatches: opts.tokenMatches, authFailed: opts.authFailed }),
   };
 }

@@ -2,8 +2,8 @@ import { relative } from 'node:path';
 import { scaffoldService } from '../scaffold.js';
 
 export interface NewOptions {
-  name?: string;
-  packages?: string;
+  name?: string | undefined;
+  packages?: string | undefined;
 }
 
 /**

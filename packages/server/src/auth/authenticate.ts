@@ -6,6 +6,11 @@ export interface Identity {
   id: string;
   /** When the credentials stop being valid (ms since the epoch); open event streams end then. */
   expiresAt?: number | undefined;
+  /**
+   * An operator: may use queries that show other callers (`session.list`).
+   * Only an authenticator sets it (e.g. `staticTokenAuth({ operator: true })`); nothing defaults to it.
+   */
+  operator?: boolean | undefined;
   /** Anything else the authenticator knows (roles, scopes, tenant); handed to createContext and authorize. */
   claims?: Record<string, unknown> | undefined;
 }

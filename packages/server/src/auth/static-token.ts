@@ -9,6 +9,11 @@ export interface StaticTokenOptions {
   tokens?: string | string[] | Record<string, string> | undefined;
   /** Also accept the token in this environment variable (e.g. "CORBEL_TOKEN"). */
   env?: string | undefined;
+  /**
+   * Mark the holders of these tokens as operators (`identity.operator`), who
+   * may use operator-only queries such as `session.list` (default false).
+   */
+  operator?: boolean | undefined;
 }
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
@@ -45,6 +50,7 @@ export function staticTokenAuth(opts: StaticTokenOptions): Authenticate {
     for (const entry of entries) {
       if (timingSafeEqual(hash, entry.hash) && found === null) found = entry.id;
     }
-    return found === null ? null : { id: found };
+    if (found === null) return null;
+    return opts.operator ? { id: found, operator: true } : { id: found };
   };
 }

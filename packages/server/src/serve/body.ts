@@ -7,9 +7,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * Reads a request body as UTF-8 text, refusing more than `limit` bytes with
  * PAYLOAD_TOO_LARGE (413) as soon as the declared or received size passes it,
- * without buffering the excess.
+ * without buffering the excess, and a body not complete within `timeoutMs`
+ * with TIMEOUT (408), closing its connection.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+export function readBody(req: IncomingMessage, limit: number, timeoutMs = 0): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     discard(req, limit);
@@ -18,6 +19,20 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            cleanup();
+            reject(
+              new TRPCError({
+                code: 'TIMEOUT',
+                message: `the request body did not arrive within ${timeoutMs} ms`,
+              }),
+            );
+            // The rest of the body will not be read: give the 408 a moment to leave, then close.
+            setTimeout(() => req.socket.destroy(), 1000).unref();
+          }, timeoutMs)
+        : undefined;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
@@ -43,6 +58,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
       reject(new TRPCError({ code: 'BAD_REQUEST', message: 'request body could not be read', cause: error }));
     };
     const cleanup = () => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);

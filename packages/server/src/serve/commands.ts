@@ -29,6 +29,8 @@ export async function serveCommands(
   let requestError: TRPCError | undefined;
   try {
     inputs = await rc.inputs();
+    // The in-flight slot, now that the body is in: only running procedures hold one.
+    rc.opts.gate.hold(rc.req, res);
     ctx = rc.createContext(type);
     // Awaited only when it is a promise (or thenable): most apps build it synchronously.
     if (typeof (ctx as PromiseLike<unknown> | undefined)?.then === 'function') ctx = await ctx;

@@ -34,6 +34,8 @@ export interface RpcHandlerOptions {
   streams: StreamRegistry;
   createContext?: ((opts: CreateContextOptions) => unknown | Promise<unknown>) | undefined;
   maxBodyBytes: number;
+  /** Time to receive a command's body (0: only the server's request timeout). */
+  bodyTimeoutMs?: number | undefined;
   maxBatchSize: number;
   onError?: ((opts: OnErrorOptions) => void) | undefined;
   onCommand?: ((paths: string[], status: number) => void) | undefined;
@@ -125,8 +127,25 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       type = t;
     }
 
+    // A method no procedure takes is 405 whoever asks (security.md: OPTIONS
+    // without CORS is 405 like any other): it says nothing about procedures.
+    if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, POST');
+      errorResponse(
+        res,
+        new TRPCError({
+          code: 'METHOD_NOT_SUPPORTED',
+          message: `${req.method} is not supported; use GET or POST`,
+        }),
+        rc,
+        'unknown',
+      );
+      return true;
+    }
+
     // Who is calling, and may they: before anything else is looked at, so an
     // unauthenticated caller learns nothing (not even which procedures exist).
+    // A command's in-flight slot is taken later, once its body is in.
     try {
       const admitted = gate.admit(req, res, type === 'subscription' ? 'stream' : 'commands', paths.length);
       rc.identity = (admitted instanceof Promise ? await admitted : admitted).identity;
@@ -139,20 +158,6 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       res.writeHead(204, { 'x-request-id': requestIdOf(req) }).end();
       return true;
     }
-    if (req.method !== 'GET' && req.method !== 'POST') {
-      res.setHeader('allow', 'GET, POST');
-      errorResponse(
-        res,
-        new TRPCError({
-          code: 'METHOD_NOT_SUPPORTED',
-          message: `${req.method} is not supported; use GET or POST`,
-        }),
-        rc,
-        type,
-      );
-      return true;
-    }
-
     if (type !== 'subscription') {
       const started = performance.now();
       await serveCommands(rc, types, type);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { closestNames } from '@corbel/core/internal';
+import { CorbelError } from '@corbel/core';
+import { closestNames, type SuperjsonDecodeSpent } from '@corbel/core/internal';
 import { TRPCError } from '@trpc/server';
 import type { Identity } from '../auth/authenticate.js';
 import { parseJson, readBody } from './body.js';
@@ -90,11 +91,21 @@ export class RequestContext {
           });
         }
       }
-      const text = await readBody(req, this.opts.maxBodyBytes);
+      // The body counts against its address while it arrives; no in-flight slot is held yet.
+      const { gate } = this.opts;
+      gate.bodyStarted(req, this.res);
+      let text: string;
+      try {
+        text = await readBody(req, this.opts.maxBodyBytes, this.opts.bodyTimeoutMs);
+      } finally {
+        gate.bodyDone(req);
+      }
       if (text !== '') body = parseJson(text, 'the request body');
     }
     if (body === undefined) return [];
     if (!isBatch) return [this.deserialize(body)];
+    // One decoding budget for the whole batch, not one per call.
+    const spent = { annotations: 0, steps: 0 };
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new TRPCError({
         code: 'BAD_REQUEST',
@@ -103,14 +114,16 @@ export class RequestContext {
     }
     return paths.map((_, i) => {
       const v = (body as Record<string, unknown>)[i];
-      return v === undefined ? undefined : this.deserialize(v);
+      return v === undefined ? undefined : this.deserialize(v, spent);
     });
   }
 
-  private deserialize(value: unknown): unknown {
+  private deserialize(value: unknown, spent?: SuperjsonDecodeSpent): unknown {
     try {
-      return this.opts.bridge.deserializeInput(value);
+      return this.opts.bridge.deserializeInput(value, spent);
     } catch (cause) {
+      // Over the decoding budget: its own code and message say what to change.
+      if (cause instanceof CorbelError) throw cause;
       throw new TRPCError({
         code: 'BAD_REQUEST',
         message: 'input could not be decoded (superjson)',

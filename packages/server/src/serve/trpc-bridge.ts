@@ -5,8 +5,13 @@
  * trpc-def module, the one place that touches `router._def`. If a tRPC upgrade moves any of this, this file
  * and the wire-compatibility tests are where it shows.
  */
-
-import { routerConfig, routerProcedures } from '@corbel/core/internal';
+import type { SuperjsonDecodeLimits } from '@corbel/core';
+import {
+  checkSuperjsonInput,
+  routerConfig,
+  routerProcedures,
+  type SuperjsonDecodeSpent,
+} from '@corbel/core/internal';
 import {
   type AnyTRPCRouter,
   callTRPCProcedure,
@@ -31,7 +36,8 @@ export interface RouterBridge {
   router: AnyTRPCRouter;
   typeOf(path: string): ProcedureType | undefined;
   paths(): string[];
-  deserializeInput(raw: unknown): unknown;
+  /** Decodes one input; `spent` is shared by the inputs of one request (one decoding budget per request). */
+  deserializeInput(raw: unknown, spent?: SuperjsonDecodeSpent): unknown;
   serializeOutput(value: unknown): unknown;
   sse: SseConfig;
   call(opts: {
@@ -55,16 +61,26 @@ export interface RouterBridge {
   statusOfError(error: TRPCError): number;
 }
 
-export function bridgeRouter(router: AnyTRPCRouter): RouterBridge {
+export function bridgeRouter(
+  router: AnyTRPCRouter,
+  decodeLimits: Partial<SuperjsonDecodeLimits> = {},
+): RouterBridge {
   const config = routerConfig(router);
   const procedures = routerProcedures(router);
   const transformer = config.transformer;
+  // superjson (any instance: it is the one with a class registry) costs more
+  // than the body's size to decode when its annotations are hostile: every
+  // input it decodes is checked against a budget first.
+  const guarded = typeof transformer.input?.registerClass === 'function';
   const sse = config.sse ?? {};
   return {
     router,
     typeOf: (path) => (Object.hasOwn(procedures, path) ? procedures[path]?._def?.type : undefined),
     paths: () => Object.keys(procedures),
-    deserializeInput: (raw) => transformer.input.deserialize(raw),
+    deserializeInput: (raw, spent) => {
+      if (guarded) checkSuperjsonInput(raw, decodeLimits, spent);
+      return transformer.input.deserialize(raw);
+    },
     serializeOutput: (value) => transformer.output.serialize(value),
     sse: {
       pingMs: sse.ping?.enabled === false ? 0 : (sse.ping?.intervalMs ?? 10_000),

@@ -1,4 +1,4 @@
-import { initCorbel, isSessionId } from '@corbel/core';
+import { CorbelError, initCorbel, isSessionId } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import type { SessionService } from './session-service.js';
@@ -10,7 +10,11 @@ export interface SessionRouterOptions<Ctx extends object, M extends z.ZodType> {
    * (UNAUTHORIZED); a server running open can return a fixed name.
    */
   ownerOf(ctx: Ctx): string | null;
-  /** Whether the caller may list live sessions (the operator query); default: any caller with an owner. */
+  /**
+   * Whether the caller may list live sessions, everyone's owners and times
+   * (the operator query). Without it nobody may (403): decide who your
+   * operators are, e.g. `(ctx) => ctx.identity?.operator === true`.
+   */
   canList?(ctx: Ctx): boolean;
 }
 
@@ -22,10 +26,11 @@ const sessionId = z.string().refine(isSessionId, 'a session id is 32 lowercase h
  *   session, or the same one again when `resume` is live and the caller's;
  * - `messages` (subscription) — `{ id, lastEventId? }`: the session's private channel,
  *   only for its owner, resumable by id like any channel;
- * - `list` (query) — every live session (a short ref, owner, since, last seen, streams).
+ * - `list` (query) — every live session (a short ref, owner, since, last seen, streams), only
+ *   for callers `canList` accepts (operators); 403 for everyone else, and for everyone without it.
  *
  * @example
- * const router = t.router({ weather: weatherRouter, session: createSessionRouter({ service, ownerOf: (ctx) => ctx.identity ?? 'anonymous' }) });
+ * const router = t.router({ weather: weatherRouter, session: createSessionRouter({ service, ownerOf: (ctx) => ctx.identity ?? 'anonymous', canList: (ctx) => ctx.operator }) });
  */
 export function createSessionRouter<Ctx extends object, M extends z.ZodType>(
   opts: SessionRouterOptions<Ctx, M>,
@@ -84,11 +89,9 @@ export function createSessionRouter<Ctx extends object, M extends z.ZodType>(
         ),
       )
       .query(async ({ ctx }) => {
-        const allowed = opts.canList
-          ? opts.canList(ctx as unknown as Ctx)
-          : opts.ownerOf(ctx as unknown as Ctx) !== null;
-        if (!allowed) {
-          throw new TRPCError({ code: 'FORBIDDEN', message: 'listing sessions is for operators' });
+        // Lists other callers: only for those the server calls operators, never by default.
+        if (opts.canList?.(ctx as unknown as Ctx) !== true) {
+          throw new CorbelError('FORBIDDEN', 'listing sessions is for operators');
         }
         return service.list();
       }),
