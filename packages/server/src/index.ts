@@ -22,6 +22,18 @@ export {
   createCorbelMetrics,
 } from './metrics.js';
 export { requestIdOf } from './request-id.js';
+export { type CallIds, createCallIds } from './reverse/call-ids.js';
+export { createReverseRouter, type ReverseRouterOptions } from './reverse/reverse-router.js';
+export {
+  type CallManyOptions,
+  type CallOptions,
+  createReverseService,
+  type ReverseHandle,
+  type ReverseService,
+  type ReverseServiceOptions,
+  type SettledCall,
+} from './reverse/reverse-service.js';
+export { type Settled, settleAll } from './reverse/settle-all.js';
 export type { StreamEndReason, StreamHooks, StreamInfo } from './serve/event-stream.js';
 export type { CreateContextOptions, OnErrorOptions } from './serve/handle-request.js';
 export {

@@ -1,0 +1,531 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  type Channel,
+  CorbelError,
+  callsChannelName,
+  defineChannel,
+  type HandlerContract,
+  type HandlerInput,
+  type HandlerOutput,
+  type HandlerPath,
+  type Hub,
+  type ReverseFrame,
+  type ReverseReply,
+  type ReverseResult,
+  reverseFrameSchema,
+  reverseReplySchema,
+  type SessionInfo,
+  type SessionRegistry,
+  sessionRef,
+} from '@corbel/core';
+import { TRPCError, type TrackedEnvelope, tracked } from '@trpc/server';
+import { type CallIds, createCallIds, newInstanceId } from './call-ids.js';
+import { payloadSize } from './payload-size.js';
+import { type Settled, settleAll } from './settle-all.js';
+
+export interface ReverseServiceOptions<C extends HandlerContract> {
+  hub: Hub;
+  /** The sessions clients open; a reverse call is addressed to one. */
+  registry: SessionRegistry;
+  /** The handlers clients implement (the shared contract). */
+  handlers: C;
+  /**
+   * The key call ids are signed with; every instance serving the same clients
+   * needs the same one. Default: agreed through the event log (the first key
+   * any instance stored), so instances sharing a Redis log agree on their own.
+   */
+  secret?: string | Buffer;
+  /** A call's timeout when the caller names none (default 30 s). */
+  defaultTimeoutMs?: number;
+  /** The longest timeout a caller may ask for (default 10 min). */
+  maxTimeoutMs?: number;
+  /** How long a client may be disconnected before its pending calls fail with CLIENT_GONE (default 5 s). */
+  graceMs?: number;
+  /** Calls waiting for one client's answer at most (default 1024); past it, LIMIT_EXCEEDED. */
+  maxPendingPerClient?: number;
+  /** Largest call input, serialized (default 64 KiB); past it, PAYLOAD_TOO_LARGE. */
+  maxPayloadBytes?: number;
+  /** Calls in flight at once in a call to many (default 64). */
+  concurrency?: number;
+}
+
+export interface CallOptions {
+  /** Fail with TIMEOUT after this long (default `defaultTimeoutMs`). */
+  timeoutMs?: number;
+  /** Aborting fails the call with CALL_CANCELLED and aborts the client handler's signal. */
+  signal?: AbortSignal;
+}
+
+export interface CallManyOptions extends CallOptions {
+  /** Calls in flight at once (default the service's `concurrency`). */
+  concurrency?: number;
+}
+
+/** A typed handle on one connected client (its session). */
+export interface ReverseHandle<C extends HandlerContract> {
+  /** The session the calls go to. */
+  readonly session: string;
+  /** Its short, non-secret reference (for logs and listings). */
+  readonly ref: string;
+  call<P extends HandlerPath<C>>(
+    path: P,
+    input: HandlerInput<C, P>,
+    opts?: CallOptions,
+  ): Promise<HandlerOutput<C, P>>;
+}
+
+/** One client's outcome in a call to many; `target` is the session id. */
+export type SettledCall<T> = Settled<string, T> & { ref: string };
+
+export interface ReverseService<C extends HandlerContract> {
+  readonly handlers: C;
+  /** This instance's id (it is part of every call id it makes). */
+  readonly instance: string;
+  /** Resolves once the call-id key is known (calls wait for it on their own). */
+  ready(): Promise<void>;
+  /** A handle on the client of `session`. */
+  to(session: string): ReverseHandle<C>;
+  /**
+   * A handle on a callback reference a command received (the caller's own
+   * session id), refused with FORBIDDEN unless `owner` owns it: the CORBA
+   * callback pattern, where a command takes a progress sink.
+   */
+  callbackOf(owner: string, session: string): Promise<ReverseHandle<C>>;
+  /** Calls `path` on one client and resolves with its validated answer. */
+  call<P extends HandlerPath<C>>(
+    session: string,
+    path: P,
+    input: HandlerInput<C, P>,
+    opts?: CallOptions,
+  ): Promise<HandlerOutput<C, P>>;
+  /** Calls `path` on each session with bounded concurrency; one settled result per session, in order. */
+  callMany<P extends HandlerPath<C>>(
+    sessions: readonly string[],
+    path: P,
+    input: HandlerInput<C, P>,
+    opts?: CallManyOptions,
+  ): Promise<SettledCall<HandlerOutput<C, P>>[]>;
+  /** Calls every connected client of `owner`. */
+  callIdentity<P extends HandlerPath<C>>(
+    owner: string,
+    path: P,
+    input: HandlerInput<C, P>,
+    opts?: CallManyOptions,
+  ): Promise<SettledCall<HandlerOutput<C, P>>[]>;
+  /** Calls every connected client. */
+  callAll<P extends HandlerPath<C>>(
+    path: P,
+    input: HandlerInput<C, P>,
+    opts?: CallManyOptions,
+  ): Promise<SettledCall<HandlerOutput<C, P>>[]>;
+  /** Sessions whose calls link is up on some instance, oldest first. */
+  connected(): Promise<SessionInfo[]>;
+  /** The calls stream of `session` for its `owner` (`reverse.calls`). */
+  calls(
+    session: string,
+    owner: string,
+    opts?: { after?: string; signal?: AbortSignal },
+  ): Promise<AsyncIterable<TrackedEnvelope<ReverseFrame>>>;
+  /** Takes a client's answer (`reverse.reply`); FORBIDDEN unless the call was addressed to the caller's session. */
+  reply(owner: string, reply: ReverseReply): Promise<{ accepted: boolean }>;
+  /** Calls waiting for an answer here, and calls links open here. */
+  stats(): { pending: number; links: number };
+  /** Fails pending calls with CLOSED and stops timers. */
+  close(): void;
+}
+
+interface Pending {
+  session: string;
+  path: string;
+  settle(result: ReverseResult): void;
+  fail(error: Error, withdraw: boolean): void;
+}
+
+const ORIGIN_KEY = 'corbel.reverse.origin';
+const LINK_KEY = 'corbel.reverse.link.';
+const KEY_CHANNEL = 'corbel.reverse.key';
+
+/**
+ * Reverse commands: the server calls handlers a client registered, over the
+ * client's own event link. A call is an event on the session's private calls
+ * channel (`corbel.session.<id>.calls`), so it is stored and replayed on
+ * resume like any event; the answer is the `reverse.reply` mutation, checked
+ * against the session's owner and the call id's MAC. Replies to a call made
+ * by another instance travel through the shared log to that instance.
+ *
+ * @example
+ * const reverse = createReverseService({ hub, registry, handlers: boardHandlers });
+ * const info = await reverse.call(sessionId, 'board.describe', {}, { timeoutMs: 2000 });
+ */
+export function createReverseService<C extends HandlerContract>(
+  opts: ReverseServiceOptions<C>,
+): ReverseService<C> {
+  const { hub, registry, handlers } = opts;
+  const instance = newInstanceId();
+  const defaultTimeoutMs = opts.defaultTimeoutMs ?? 30_000;
+  const maxTimeoutMs = opts.maxTimeoutMs ?? 10 * 60_000;
+  const graceMs = opts.graceMs ?? 5000;
+  const maxPending = opts.maxPendingPerClient ?? 1024;
+  const maxPayloadBytes = opts.maxPayloadBytes ?? 64 * 1024;
+  const concurrency = opts.concurrency ?? 64;
+  const linkKey = `${LINK_KEY}${instance}`;
+
+  const pending = new Map<string, Pending>();
+  const pendingPer = new Map<string, number>();
+  const links = new Map<string, number>();
+  // When each session with pending calls was first seen without a link anywhere.
+  const downSince = new Map<string, number>();
+  const channels = new Map<string, Channel<typeof reverseFrameSchema>>();
+  const channelOf = (session: string) => {
+    let channel = channels.get(session);
+    if (!channel) {
+      channel = defineChannel(callsChannelName(session), reverseFrameSchema);
+      channels.set(session, channel);
+    }
+    return channel;
+  };
+  const repliesChannel = (inst: string) =>
+    defineChannel(`corbel.reverse.replies.${inst}`, reverseReplySchema);
+  let closed = false;
+
+  let ids: CallIds | undefined;
+  let keying: Promise<CallIds> | undefined;
+  const idsReady = (): Promise<CallIds> => {
+    if (ids) return Promise.resolve(ids);
+    keying ??= agreeKey().then(
+      (key) => (ids = createCallIds(key, instance)),
+      (error) => {
+        keying = undefined; // try again on the next call
+        throw CorbelError.from(error, 'STORE_UNAVAILABLE');
+      },
+    );
+    return keying;
+  };
+  async function agreeKey(): Promise<Buffer> {
+    if (opts.secret !== undefined) return createHash('sha256').update(opts.secret).digest();
+    // The first key in the log wins, so every instance on a shared log signs alike.
+    let first = await hub.log.read(KEY_CHANNEL, { limit: 1 });
+    if (first.length === 0) {
+      await hub.log.append(KEY_CHANNEL, { key: randomBytes(32).toString('hex') });
+      first = await hub.log.read(KEY_CHANNEL, { limit: 1 });
+    }
+    return Buffer.from((first[0]!.payload as { key: string }).key, 'hex');
+  }
+
+  const linkUpElsewhere = (s: SessionInfo) =>
+    Object.entries(s.data).some(([k, v]) => k.startsWith(LINK_KEY) && k !== linkKey && Number(v) > 0);
+  const isConnected = (s: SessionInfo) => (links.get(s.id) ?? 0) > 0 || linkUpElsewhere(s);
+
+  const setLinks = (session: string, delta: number) => {
+    const n = (links.get(session) ?? 0) + delta;
+    if (n > 0) links.set(session, n);
+    else links.delete(session);
+    if (n > 0) downSince.delete(session);
+    else if (pendingPer.has(session)) downSince.set(session, Date.now());
+    // Other instances read this to know the client is connected here.
+    void registry.touch(session, { [linkKey]: Math.max(0, n) }).catch(() => {});
+  };
+
+  const failSession = (session: string, error: CorbelError) => {
+    for (const p of [...pending.values()]) if (p.session === session) p.fail(error, false);
+  };
+
+  // One ticker: CLIENT_GONE after the grace period, and links kept from expiring.
+  let lastTouch = Date.now();
+  let checking = false;
+  const tick = async () => {
+    if (checking) return;
+    checking = true;
+    try {
+      const now = Date.now();
+      for (const session of [...pendingPer.keys()]) {
+        if ((links.get(session) ?? 0) > 0) continue;
+        const info = await registry.get(session).catch(() => undefined);
+        if (info === undefined) continue; // store unreachable: decide later
+        if (info && linkUpElsewhere(info)) {
+          downSince.delete(session);
+          continue;
+        }
+        const since = downSince.get(session) ?? now;
+        downSince.set(session, since);
+        if (now - since >= graceMs) {
+          downSince.delete(session);
+          failSession(
+            session,
+            new CorbelError(
+              'CLIENT_GONE',
+              `client ${sessionRef(session)} is not connected and did not come back within ${graceMs} ms`,
+            ),
+          );
+        }
+      }
+      if (now - lastTouch > Math.min(30_000, registry.ttlMs / 4)) {
+        lastTouch = now;
+        for (const session of links.keys()) await registry.touch(session).catch(() => {});
+      }
+    } finally {
+      checking = false;
+    }
+  };
+  const ticker = setInterval(() => void tick(), Math.max(20, Math.min(250, graceMs / 4)));
+  ticker.unref();
+
+  // Answers to calls made here that reached another instance come back through the shared log.
+  const repliesAbort = new AbortController();
+  if (hub.log.tail) {
+    void (async () => {
+      while (!repliesAbort.signal.aborted) {
+        try {
+          const sub = await hub.subscribe(repliesChannel(instance), { signal: repliesAbort.signal });
+          for await (const [, reply] of sub) settleLocal(reply.session, reply.callId, reply.result);
+        } catch {
+          if (repliesAbort.signal.aborted) return;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
+    })();
+  }
+
+  function settleLocal(session: string, callId: string, result: ReverseResult): boolean {
+    const p = pending.get(callId);
+    if (!p || p.session !== session) return false;
+    p.settle(result);
+    return true;
+  }
+
+  async function call(
+    session: string,
+    path: string,
+    input: unknown,
+    callOpts: CallOptions = {},
+  ): Promise<unknown> {
+    if (closed) throw new CorbelError('CLOSED', 'the reverse service is closed');
+    const spec = handlers[path];
+    if (!spec) throw new TypeError(`"${path}" is not a handler of this contract`);
+    const parsed = spec.input.safeParse(input);
+    if (!parsed.success) {
+      throw new CorbelError('INVALID_PAYLOAD', `input for ${path} is invalid: ${parsed.error.message}`);
+    }
+    const bytes = payloadSize(parsed.data);
+    if (bytes > maxPayloadBytes) {
+      throw new CorbelError(
+        'PAYLOAD_TOO_LARGE',
+        `input for ${path} is ${bytes} bytes; at most ${maxPayloadBytes} are allowed`,
+      );
+    }
+    const timeoutMs = Math.min(Math.max(1, callOpts.timeoutMs ?? defaultTimeoutMs), maxTimeoutMs);
+    const signal = callOpts.signal;
+    const cancelled = () => new CorbelError('CALL_CANCELLED', `call to ${path} was cancelled by the caller`);
+    if (signal?.aborted) throw cancelled();
+    const callIds = await idsReady();
+    const info = await registry.get(session);
+    if (!info)
+      throw new CorbelError('CLIENT_GONE', `session ${sessionRef(session)} is unknown or has expired`);
+    if (signal?.aborted) throw cancelled();
+    const waiting = pendingPer.get(session) ?? 0;
+    if (waiting >= maxPending) {
+      throw new CorbelError(
+        'LIMIT_EXCEEDED',
+        `client ${sessionRef(session)} already has ${waiting} calls waiting (at most ${maxPending})`,
+      );
+    }
+    const callId = callIds.mint(session);
+    const channel = channelOf(session);
+    return new Promise<unknown>((resolve, reject) => {
+      let done = false;
+      const finish = () => {
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        pending.delete(callId);
+        const n = (pendingPer.get(session) ?? 1) - 1;
+        if (n > 0) pendingPer.set(session, n);
+        else {
+          pendingPer.delete(session);
+          downSince.delete(session);
+        }
+      };
+      const fail = (error: Error, withdraw: boolean) => {
+        if (done) return;
+        finish();
+        reject(error);
+        // Tell the client, so the handler's signal aborts and a late delivery is skipped.
+        if (withdraw) void hub.publish(channel, { type: 'cancel', callId }).catch(() => {});
+      };
+      const settle = (result: ReverseResult) => {
+        if (done) return;
+        if (!result.ok) {
+          fail(
+            new CorbelError(
+              result.error.code,
+              `${path} on client ${sessionRef(session)}: ${result.error.message}`,
+            ),
+            false,
+          );
+          return;
+        }
+        const out = spec.output.safeParse(result.output);
+        if (!out.success) {
+          fail(
+            new CorbelError(
+              'INVALID_PAYLOAD',
+              `client ${sessionRef(session)} answered ${path} with an invalid output: ${out.error.message}`,
+            ),
+            false,
+          );
+          return;
+        }
+        finish();
+        resolve(out.data);
+      };
+      const onAbort = () => fail(cancelled(), true);
+      const timer = setTimeout(
+        () =>
+          fail(
+            new CorbelError(
+              'TIMEOUT',
+              `client ${sessionRef(session)} did not answer ${path} within ${timeoutMs} ms`,
+            ),
+            true,
+          ),
+        timeoutMs,
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+      // Registered before the call is published: an answer can arrive before publish resolves.
+      pending.set(callId, { session, path, settle, fail });
+      pendingPer.set(session, waiting + 1);
+      if ((links.get(session) ?? 0) === 0 && !linkUpElsewhere(info) && !downSince.has(session)) {
+        downSince.set(session, Date.now());
+      }
+      hub
+        .publish(channel, {
+          type: 'call',
+          callId,
+          path,
+          input: parsed.data,
+          deadline: Date.now() + timeoutMs,
+        })
+        .catch((error) => fail(CorbelError.from(error, 'STORE_UNAVAILABLE'), false));
+    });
+  }
+
+  const to = (session: string): ReverseHandle<C> => ({
+    session,
+    ref: sessionRef(session),
+    call: (path, input, callOpts) => call(session, path, input, callOpts) as Promise<any>,
+  });
+
+  async function callMany(
+    sessions: readonly string[],
+    path: string,
+    input: unknown,
+    manyOpts: CallManyOptions = {},
+  ): Promise<SettledCall<any>[]> {
+    const results = await settleAll(sessions, manyOpts.concurrency ?? concurrency, (session) =>
+      call(session, path, input, manyOpts),
+    );
+    return results.map((r) => ({ ...r, ref: sessionRef(r.target) }));
+  }
+
+  const connected = async () => (await registry.list()).filter(isConnected);
+
+  return {
+    handlers,
+    instance,
+    async ready() {
+      await idsReady();
+    },
+    to,
+    async callbackOf(owner, session) {
+      const info = await registry.get(session);
+      if (!info)
+        throw new CorbelError('CLIENT_GONE', `session ${sessionRef(session)} is unknown or has expired`);
+      if (info.owner !== owner) {
+        throw new CorbelError('FORBIDDEN', `session ${sessionRef(session)}… belongs to another identity`);
+      }
+      return to(session);
+    },
+    call: (session, path, input, callOpts) => call(session, path, input, callOpts) as Promise<any>,
+    callMany: (sessions, path, input, manyOpts) => callMany(sessions, path, input, manyOpts),
+    async callIdentity(owner, path, input, manyOpts) {
+      const sessions = (await connected()).filter((s) => s.owner === owner).map((s) => s.id);
+      return callMany(sessions, path, input, manyOpts);
+    },
+    async callAll(path, input, manyOpts) {
+      return callMany(
+        (await connected()).map((s) => s.id),
+        path,
+        input,
+        manyOpts,
+      );
+    },
+    connected,
+
+    async calls(session, owner, { after, signal } = {}) {
+      const info = await registry.get(session);
+      if (!info) {
+        throw new TRPCError({
+          code: 'NOT_FOUND',
+          message: `session ${sessionRef(session)}… is unknown or has expired; open a new one`,
+        });
+      }
+      if (info.owner !== owner) {
+        throw new CorbelError('FORBIDDEN', `session ${sessionRef(session)}… belongs to another identity`);
+      }
+      const channel = channelOf(session);
+      // A first stream starts from the session's origin, not "live only": calls made
+      // before the client ever received a frame are then replayed after a reconnect.
+      let origin = typeof info.data[ORIGIN_KEY] === 'string' ? (info.data[ORIGIN_KEY] as string) : undefined;
+      if (origin === undefined) {
+        origin = (await hub.publish(channel, { type: 'open' })).id;
+        await registry.touch(session, { [ORIGIN_KEY]: origin });
+      }
+      const sub = await hub.subscribe(channel, {
+        after: after ?? origin,
+        // A call past its deadline is dead on the server: never deliver (or run) it.
+        filter: (frame) => frame.type !== 'call' || frame.deadline > Date.now(),
+        signal,
+      });
+      setLinks(session, +1);
+      return (async function* () {
+        try {
+          for await (const [eventId, frame] of sub) {
+            if (frame.type !== 'open') yield tracked(eventId, frame);
+          }
+        } finally {
+          setLinks(session, -1);
+        }
+      })();
+    },
+
+    async reply(owner, { session, callId, result }) {
+      const info = await registry.get(session);
+      if (!info || info.owner !== owner) {
+        throw new CorbelError('FORBIDDEN', `session ${sessionRef(session)}… is not yours`);
+      }
+      const callIds = await idsReady();
+      const inst = callIds.verify(callId, session);
+      if (inst === null) {
+        throw new CorbelError('FORBIDDEN', `call ${callId.slice(0, 40)} was not addressed to this session`);
+      }
+      if (inst === instance) return { accepted: settleLocal(session, callId, result) };
+      await hub.publish(repliesChannel(inst), { session, callId, result });
+      return { accepted: true };
+    },
+
+    stats() {
+      let open = 0;
+      for (const n of links.values()) open += n;
+      return { pending: pending.size, links: open };
+    },
+
+    close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(ticker);
+      repliesAbort.abort();
+      for (const p of [...pending.values()])
+        p.fail(new CorbelError('CLOSED', 'the server is shutting down'), false);
+    },
+  };
+}
