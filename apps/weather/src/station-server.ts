@@ -104,9 +104,10 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
   const latest = await loadLatestReadings(hub);
   const following = followFrom !== null ? followReadings(hub, latest, followFrom) : null;
   const stationSessions = createStationSessions(hub, sessions);
+  const boards = stationSessions.reverse.describeBoards;
   // The station also answers its own contract (corbel.contract) for tools like `corbel`.
   const router = withContract(
-    withSessions(createWeatherRouter({ hub, latest }), stationSessions),
+    withSessions(createWeatherRouter({ hub, latest, boards }), stationSessions),
     weatherContractInfo,
   );
   // The page at `/`; with a token, its HttpOnly session cookie is accepted beside the bearer header.
@@ -131,6 +132,7 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
   const close = async () => {
     await server.close();
     following?.stop();
+    stationSessions.reverse.service.close();
     stationSessions.service.close();
     await hub.close();
   };

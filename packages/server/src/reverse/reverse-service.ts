@@ -212,18 +212,33 @@ export function createReverseService<C extends HandlerContract>(
     return Buffer.from((first[0]!.payload as { key: string }).key, 'hex');
   }
 
-  const linkUpElsewhere = (s: SessionInfo) =>
-    Object.entries(s.data).some(([k, v]) => k.startsWith(LINK_KEY) && k !== linkKey && Number(v) > 0);
-  const isConnected = (s: SessionInfo) => (links.get(s.id) ?? 0) > 0 || linkUpElsewhere(s);
+  // A link that dropped less than graceMs ago still counts: the client is probably reconnecting.
+  const droppedAt = new Map<string, number>();
+  const linkUpElsewhere = (s: SessionInfo) => {
+    const now = Date.now();
+    return Object.entries(s.data).some(([k, v]) => {
+      if (!k.startsWith(LINK_KEY) || k === linkKey) return false;
+      const link = v as { n?: unknown; at?: unknown } | null;
+      return Number(link?.n) > 0 || now - Number(link?.at) < graceMs;
+    });
+  };
+  const isConnected = (s: SessionInfo) =>
+    (links.get(s.id) ?? 0) > 0 || Date.now() - (droppedAt.get(s.id) ?? 0) < graceMs || linkUpElsewhere(s);
 
   const setLinks = (session: string, delta: number) => {
-    const n = (links.get(session) ?? 0) + delta;
-    if (n > 0) links.set(session, n);
-    else links.delete(session);
-    if (n > 0) downSince.delete(session);
-    else if (pendingPer.has(session)) downSince.set(session, Date.now());
+    const n = Math.max(0, (links.get(session) ?? 0) + delta);
+    const now = Date.now();
+    if (n > 0) {
+      links.set(session, n);
+      droppedAt.delete(session);
+      downSince.delete(session);
+    } else {
+      links.delete(session);
+      droppedAt.set(session, now);
+      if (pendingPer.has(session)) downSince.set(session, now);
+    }
     // Other instances read this to know the client is connected here.
-    void registry.touch(session, { [linkKey]: Math.max(0, n) }).catch(() => {});
+    void registry.touch(session, { [linkKey]: { n, at: now } }).catch(() => {});
   };
 
   const failSession = (session: string, error: CorbelError) => {
@@ -259,6 +274,7 @@ export function createReverseService<C extends HandlerContract>(
           );
         }
       }
+      for (const [session, at] of droppedAt) if (now - at >= graceMs) droppedAt.delete(session);
       if (now - lastTouch > Math.min(30_000, registry.ttlMs / 4)) {
         lastTouch = now;
         for (const session of links.keys()) await registry.touch(session).catch(() => {});
