@@ -64,6 +64,10 @@ describe('reverse calls over the client link', () => {
     const s = await server();
     const { endpoint } = await board(s.url, 'alice');
     const handle = s.reverse.to(endpoint.ref!);
+    // What an implementation is given and must return, inferred from the contract.
+    type Upper = NonNullable<HandlerImplementations<typeof testHandlers>['echo.upper']>;
+    expectTypeOf<Parameters<Upper>[0]>().toEqualTypeOf<{ text: string }>();
+    expectTypeOf<Awaited<ReturnType<Upper>>>().toEqualTypeOf<{ text: string; at: Date }>();
     const out = await handle.call('echo.upper', { text: 'oslo' });
     expectTypeOf(out).toEqualTypeOf<{ text: string; at: Date }>();
     expect(out).toEqual({ text: 'OSLO', at: new Date(0) });

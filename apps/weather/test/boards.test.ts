@@ -1,6 +1,6 @@
 import { createCorbelClient } from '@corbel/client';
 import { mutationBody, rawRequest, type StartedProcess, startProcess } from '@corbel/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { BoardEntry } from '../src/board-handlers.js';
 import type { StationRouter } from '../src/station-sessions.js';
 import { type StationProcess, startStationProcess } from './station-process.js';
@@ -73,6 +73,13 @@ describe('weather.boards: the station calls every board over its own link', () =
       'Lima board',
     );
     const list = await describeBoards();
+    // What a typed client infers for weather.boards: one entry per board, answered or not.
+    expectTypeOf(list).toEqualTypeOf<
+      (
+        | { ref: string; city: string | null; received: number; startedAt: Date }
+        | { ref: string; error: string }
+      )[]
+    >();
     expect(list).toHaveLength(3);
     const byCity = new Map(list.map((e) => [(e as { city: string }).city, e]));
     expect(byCity.get('Oslo')).toMatchObject({ city: 'Oslo', received: 2 });
