@@ -212,6 +212,8 @@ export function createReverseService<C extends HandlerContract>(
     return Buffer.from((first[0]!.payload as { key: string }).key, 'hex');
   }
 
+  // How often this instance re-marks its open links (and keeps their sessions from expiring).
+  const heartbeatMs = Math.max(100, Math.min(10_000, registry.ttlMs / 4));
   // A link that dropped less than graceMs ago still counts: the client is probably reconnecting.
   const droppedAt = new Map<string, number>();
   const linkUpElsewhere = (s: SessionInfo) => {
@@ -219,7 +221,9 @@ export function createReverseService<C extends HandlerContract>(
     return Object.entries(s.data).some(([k, v]) => {
       if (!k.startsWith(LINK_KEY) || k === linkKey) return false;
       const link = v as { n?: unknown; at?: unknown } | null;
-      return Number(link?.n) > 0 || now - Number(link?.at) < graceMs;
+      const age = now - Number(link?.at);
+      // A link an instance has not refreshed for three heartbeats died with that instance.
+      return (Number(link?.n) > 0 && age < 3 * heartbeatMs) || age < graceMs;
     });
   };
   const isConnected = (s: SessionInfo) =>
@@ -275,9 +279,11 @@ export function createReverseService<C extends HandlerContract>(
         }
       }
       for (const [session, at] of droppedAt) if (now - at >= graceMs) droppedAt.delete(session);
-      if (now - lastTouch > Math.min(30_000, registry.ttlMs / 4)) {
+      if (now - lastTouch >= heartbeatMs) {
         lastTouch = now;
-        for (const session of links.keys()) await registry.touch(session).catch(() => {});
+        for (const [session, n] of links) {
+          await registry.touch(session, { [linkKey]: { n, at: now } }).catch(() => {});
+        }
       }
     } finally {
       checking = false;
