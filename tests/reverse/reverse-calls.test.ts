@@ -221,7 +221,13 @@ describe('reverse calls over the client link', () => {
 
   it('completes 1,000 concurrent calls to one client', { timeout: 60_000 }, async () => {
     const s = await server();
-    const { endpoint } = await board(s.url, 'alice');
+    const started: string[] = [];
+    const { endpoint } = await board(s.url, 'alice', {
+      'echo.upper': ({ text }) => {
+        started.push(text);
+        return { text: text.toUpperCase(), at: new Date(0) };
+      },
+    });
     const handle = s.reverse.to(endpoint.ref!);
     const results = await Promise.all(
       Array.from({ length: 1000 }, (_, i) =>
@@ -230,6 +236,8 @@ describe('reverse calls over the client link', () => {
     );
     expect(results.map((r) => r.text)).toEqual(Array.from({ length: 1000 }, (_, i) => `C${i}`));
     expect(endpoint.stats().ran).toBe(1000);
+    // Per-client ordering: handlers started in the order the calls were made.
+    expect(started).toEqual(Array.from({ length: 1000 }, (_, i) => `c${i}`));
   });
 
   it('bounds pending calls per client and payload size', async () => {
