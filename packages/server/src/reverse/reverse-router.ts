@@ -1,4 +1,10 @@
-import { initCorbel, isSessionId, type ReverseFrame, reverseReplySchema } from '@corbel/core';
+import {
+  type HandlerContract,
+  initCorbel,
+  isSessionId,
+  type ReverseFrame,
+  reverseReplySchema,
+} from '@corbel/core';
 import { TRPCError, type TrackedEnvelope } from '@trpc/server';
 import { z } from 'zod';
 import type { ReverseService } from './reverse-service.js';
@@ -34,7 +40,9 @@ export function createReverseRouter<Ctx extends object>(opts: ReverseRouterOptio
   return t.router({
     calls: authed
       .meta({
-        description: "Calls the server makes to this session's handlers; only its owner may subscribe.",
+        description: `Calls the server makes to this session's handlers (${Object.keys(service.handlers).join(', ') || 'none'}); only its owner may subscribe.`,
+        // The contract shows each handler's call frame, with its input schema.
+        channel: callFramesSchema(service.handlers),
       })
       .input(z.object({ session: sessionId, lastEventId: z.string().max(100).optional() }))
       .subscription(
@@ -47,4 +55,21 @@ export function createReverseRouter<Ctx extends object>(opts: ReverseRouterOptio
       .output(z.object({ accepted: z.boolean() }))
       .mutation(({ ctx, input }) => service.reply(ctx.owner, input)),
   });
+}
+
+/** The frames `reverse.calls` delivers, one call shape per handler (for the exported contract). */
+function callFramesSchema(handlers: HandlerContract): z.ZodType {
+  const calls = Object.entries(handlers).map(([path, spec]) =>
+    z
+      .object({
+        type: z.literal('call'),
+        callId: z.string(),
+        path: z.literal(path),
+        input: spec.input,
+        deadline: z.number().describe('epoch ms; the server no longer waits after it'),
+      })
+      .describe(spec.description ?? path),
+  );
+  const cancel = z.object({ type: z.literal('cancel'), callId: z.string() });
+  return z.union([...calls, cancel] as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]]);
 }
