@@ -45,5 +45,15 @@ describe.skipIf(!redisAvailable)('reverse calls across two stations on one Redis
     // The calls were answered by the board processes themselves, each through its own station.
     expect(onB.lines.filter((l) => l.startsWith('-- board.describe answered')).length).toBeGreaterThan(0);
     expect(onA.lines.filter((l) => l.startsWith('-- board.describe answered')).length).toBeGreaterThan(0);
+
+    // The board on B dies mid-call: A, which made the call, reports CLIENT_GONE (not a timeout).
+    onB.child.kill('SIGSTOP');
+    const pending = clientA.weather.boards.query();
+    await new Promise((r) => setTimeout(r, 300));
+    onB.child.kill('SIGKILL');
+    const after = await pending;
+    const gone = after.find((e) => !('city' in e));
+    expect(gone && 'error' in gone ? gone.error : JSON.stringify(after)).toMatch(/^CLIENT_GONE/);
+    expect(after.filter((e) => 'city' in e).map((e) => ('city' in e ? e.city : ''))).toEqual(['Aarhus']);
   });
 });

@@ -226,6 +226,16 @@ export function createReverseService<C extends HandlerContract>(
       return (Number(link?.n) > 0 && age < 3 * heartbeatMs) || age < graceMs;
     });
   };
+  /** When the client's link last dropped on another instance, if it had one there. */
+  const droppedElsewhereAt = (s: SessionInfo): number | undefined => {
+    let latest: number | undefined;
+    for (const [k, v] of Object.entries(s.data)) {
+      if (!k.startsWith(LINK_KEY) || k === linkKey) continue;
+      const at = Number((v as { at?: unknown } | null)?.at);
+      if (Number.isFinite(at)) latest = Math.max(latest ?? at, at);
+    }
+    return latest;
+  };
   const isConnected = (s: SessionInfo) =>
     (links.get(s.id) ?? 0) > 0 || Date.now() - (droppedAt.get(s.id) ?? 0) < graceMs || linkUpElsewhere(s);
 
@@ -265,7 +275,8 @@ export function createReverseService<C extends HandlerContract>(
           downSince.delete(session);
           continue;
         }
-        const since = downSince.get(session) ?? now;
+        // Dropped on another instance: count the grace period from when it dropped there.
+        const since = Math.min(downSince.get(session) ?? now, info ? (droppedElsewhereAt(info) ?? now) : now);
         downSince.set(session, since);
         if (now - since >= graceMs) {
           downSince.delete(session);
