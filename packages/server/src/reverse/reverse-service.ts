@@ -292,6 +292,10 @@ export function createReverseService<C extends HandlerContract>(
       for (const [session, at] of droppedAt) if (now - at >= graceMs) droppedAt.delete(session);
       if (now - lastTouch >= heartbeatMs) {
         lastTouch = now;
+        // Channel objects only for sessions in use here; they are rebuilt on demand.
+        for (const session of channels.keys()) {
+          if (!links.has(session) && !pendingPer.has(session)) channels.delete(session);
+        }
         for (const [session, n] of links) {
           await registry.touch(session, { [linkKey]: { n, at: now } }).catch(() => {});
         }
