@@ -22,7 +22,6 @@ export {
   createCorbelMetrics,
 } from './metrics.js';
 export { requestIdOf } from './request-id.js';
-export { type CallIds, createCallIds } from './reverse/call-ids.js';
 export { createReverseRouter, type ReverseRouterOptions } from './reverse/reverse-router.js';
 export {
   type CallManyOptions,
@@ -33,7 +32,7 @@ export {
   type ReverseServiceOptions,
   type SettledCall,
 } from './reverse/reverse-service.js';
-export { type Settled, settleAll } from './reverse/settle-all.js';
+export type { Settled } from './reverse/settle-all.js';
 export type { StreamEndReason, StreamHooks, StreamInfo } from './serve/event-stream.js';
 export type { CreateContextOptions, OnErrorOptions } from './serve/handle-request.js';
 export {
