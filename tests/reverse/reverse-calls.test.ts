@@ -2,6 +2,7 @@ import {
   corbelCodeOf,
   createCorbelClient,
   type HandlerEndpoint,
+  openSession,
   serveHandlers,
   trpcCodeOf,
 } from '@corbel/client';
@@ -217,6 +218,21 @@ describe('reverse calls over the client link', () => {
     expect(runs).toBe(2);
     expect(endpoint.stats().ran).toBe(2);
     expect(s.reverse.stats().pending).toBe(0);
+  });
+
+  it('delivers a call made before the client opened its calls stream (within the grace period)', async () => {
+    const s = await server({ graceMs: 3000 });
+    const client = createCorbelClient<ReverseTestRouter>({ url: s.url, getToken: () => 'alice' });
+    const session = await openSession(client);
+    const early = s.reverse.call(session.id, 'echo.upper', { text: 'early' }, { timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 100));
+    const endpoint = serveHandlers(client, {
+      handlers: testHandlers,
+      session,
+      implementations: { 'echo.upper': ({ text }) => ({ text: text.toUpperCase(), at: new Date(2) }) },
+    });
+    cleanup.push(() => endpoint.close());
+    expect(await early).toEqual({ text: 'EARLY', at: new Date(2) });
   });
 
   it('completes 1,000 concurrent calls to one client', { timeout: 60_000 }, async () => {

@@ -103,7 +103,8 @@ describe('createReverseService on a shared log', () => {
       const pending = a.call(alice.id, 'add.one', { n: 1 }, { timeoutMs: 300 }).catch((e) => e);
       const callIdOf = async () => {
         const events = await log.read(`corbel.session.${alice.id}.calls`, { limit: 10 });
-        return (events[0]?.payload as { callId?: string } | undefined)?.callId;
+        const call = events.find((e) => (e.payload as { type: string }).type === 'call');
+        return (call?.payload as { callId?: string } | undefined)?.callId;
       };
       await expect.poll(callIdOf).toBeTypeOf('string');
       const callId = (await callIdOf())!;

@@ -323,6 +323,24 @@ export function createReverseService<C extends HandlerContract>(
     })();
   }
 
+  // The first frame of a session's calls channel, where a stream without a resume id starts.
+  // Made by whichever comes first, the first call or the first stream, once per process.
+  const origins = new Map<string, Promise<string>>();
+  function originOf(info: SessionInfo): Promise<string> {
+    const known = info.data[ORIGIN_KEY];
+    if (typeof known === 'string') return Promise.resolve(known);
+    let making = origins.get(info.id);
+    if (!making) {
+      making = (async () => {
+        const { id } = await hub.publish(channelOf(info.id), { type: 'open' });
+        await registry.touch(info.id, { [ORIGIN_KEY]: id });
+        return id;
+      })().finally(() => origins.delete(info.id));
+      origins.set(info.id, making);
+    }
+    return making;
+  }
+
   function settleLocal(session: string, callId: string, result: ReverseResult): boolean {
     const p = pending.get(callId);
     if (!p || p.session !== session) return false;
@@ -358,6 +376,8 @@ export function createReverseService<C extends HandlerContract>(
     const info = await registry.get(session);
     if (!info)
       throw new CorbelError('CLIENT_GONE', `session ${sessionRef(session)} is unknown or has expired`);
+    // Before the first call, so a stream the client opens a moment later still replays it.
+    await originOf(info);
     if (signal?.aborted) throw cancelled();
     const waiting = pendingPer.get(session) ?? 0;
     if (waiting >= maxPending) {
@@ -512,11 +532,7 @@ export function createReverseService<C extends HandlerContract>(
       const channel = channelOf(session);
       // A first stream starts from the session's origin, not "live only": calls made
       // before the client ever received a frame are then replayed after a reconnect.
-      let origin = typeof info.data[ORIGIN_KEY] === 'string' ? (info.data[ORIGIN_KEY] as string) : undefined;
-      if (origin === undefined) {
-        origin = (await hub.publish(channel, { type: 'open' })).id;
-        await registry.touch(session, { [ORIGIN_KEY]: origin });
-      }
+      const origin = await originOf(info);
       const sub = await hub.subscribe(channel, {
         after: after ?? origin,
         // A call past its deadline is dead on the server: never deliver (or run) it.
