@@ -11,6 +11,10 @@ export const DESCRIBE_TIMEOUT_MS = 2000;
  * their handlers on, and `describeBoards` for `weather.boards`. A board that
  * drops is reported gone after one second (shorter than the describe timeout,
  * so a killed board shows CLIENT_GONE, a frozen one TIMEOUT).
+ *
+ * @example
+ * const reverse = createStationReverse(hub, registry);
+ * const boards = await reverse.describeBoards(); // [{ ref, city, received, startedAt } | { ref, error }]
  */
 export function createStationReverse(hub: Hub, registry: SessionRegistry) {
   const service: ReverseService<typeof boardHandlers> = createReverseService({

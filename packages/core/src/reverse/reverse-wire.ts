@@ -45,7 +45,12 @@ export const reverseReplySchema = z.object({
 export type ReverseReply = z.output<typeof reverseReplySchema>;
 export type ReverseResult = ReverseReply['result'];
 
-/** The calls channel of a session (beside its private messages, readable only by its owner). */
+/**
+ * The calls channel of a session (beside its private messages, readable only by its owner).
+ *
+ * @example
+ * callsChannelName('0123456789abcdef0123456789abcdef'); // 'corbel.session.0123…cdef.calls'
+ */
 export function callsChannelName(sessionId: string): string {
   return `${sessionChannelName(sessionId)}.calls`;
 }

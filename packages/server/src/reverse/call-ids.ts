@@ -38,7 +38,12 @@ export function createCallIds(key: Buffer, instance: string): CallIds {
   };
 }
 
-/** A random instance id (16 hex characters). */
+/**
+ * A random instance id (16 hex characters), part of every call id the instance mints.
+ *
+ * @example
+ * const ids = createCallIds(key, newInstanceId());
+ */
 export function newInstanceId(): string {
   return randomBytes(8).toString('hex');
 }
