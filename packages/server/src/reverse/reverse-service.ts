@@ -1,138 +1,38 @@
-import { createHash, randomBytes } from 'node:crypto';
 import {
   type Channel,
   CorbelError,
   callsChannelName,
   defineChannel,
   type HandlerContract,
-  type HandlerInput,
-  type HandlerOutput,
-  type HandlerPath,
-  type Hub,
-  type ReverseFrame,
-  type ReverseReply,
   type ReverseResult,
   reverseFrameSchema,
   reverseReplySchema,
   type SessionInfo,
-  type SessionRegistry,
   sessionRef,
 } from '@corbel/core';
-import { TRPCError, type TrackedEnvelope, tracked } from '@trpc/server';
+import { TRPCError, tracked } from '@trpc/server';
 import { type CallIds, createCallIds, newInstanceId } from './call-ids.js';
+import { agreeCallKey } from './call-key.js';
+import { createLinkPresence } from './link-presence.js';
 import { payloadSize } from './payload-size.js';
-import { type Settled, settleAll } from './settle-all.js';
+import type {
+  CallManyOptions,
+  CallOptions,
+  ReverseHandle,
+  ReverseService,
+  ReverseServiceOptions,
+  SettledCall,
+} from './reverse-types.js';
+import { settleAll } from './settle-all.js';
 
-export interface ReverseServiceOptions<C extends HandlerContract> {
-  hub: Hub;
-  /** The sessions clients open; a reverse call is addressed to one. */
-  registry: SessionRegistry;
-  /** The handlers clients implement (the shared contract). */
-  handlers: C;
-  /**
-   * The key call ids are signed with; every instance serving the same clients
-   * needs the same one. Default: agreed through the event log (the first key
-   * any instance stored), so instances sharing a Redis log agree on their own.
-   */
-  secret?: string | Buffer;
-  /** A call's timeout when the caller names none (default 30 s). */
-  defaultTimeoutMs?: number;
-  /** The longest timeout a caller may ask for (default 10 min). */
-  maxTimeoutMs?: number;
-  /** How long a client may be disconnected before its pending calls fail with CLIENT_GONE (default 5 s). */
-  graceMs?: number;
-  /** Calls waiting for one client's answer at most (default 1024); past it, LIMIT_EXCEEDED. */
-  maxPendingPerClient?: number;
-  /** Largest call input, serialized (default 64 KiB); past it, PAYLOAD_TOO_LARGE. */
-  maxPayloadBytes?: number;
-  /** Calls in flight at once in a call to many (default 64). */
-  concurrency?: number;
-}
-
-export interface CallOptions {
-  /** Fail with TIMEOUT after this long (default `defaultTimeoutMs`). */
-  timeoutMs?: number;
-  /** Aborting fails the call with CALL_CANCELLED and aborts the client handler's signal. */
-  signal?: AbortSignal;
-}
-
-export interface CallManyOptions extends CallOptions {
-  /** Calls in flight at once (default the service's `concurrency`). */
-  concurrency?: number;
-}
-
-/** A typed handle on one connected client (its session). */
-export interface ReverseHandle<C extends HandlerContract> {
-  /** The session the calls go to. */
-  readonly session: string;
-  /** Its short, non-secret reference (for logs and listings). */
-  readonly ref: string;
-  call<P extends HandlerPath<C>>(
-    path: P,
-    input: HandlerInput<C, P>,
-    opts?: CallOptions,
-  ): Promise<HandlerOutput<C, P>>;
-}
-
-/** One client's outcome in a call to many; `target` is the session id. */
-export type SettledCall<T> = Settled<string, T> & { ref: string };
-
-export interface ReverseService<C extends HandlerContract> {
-  readonly handlers: C;
-  /** This instance's id (it is part of every call id it makes). */
-  readonly instance: string;
-  /** Resolves once the call-id key is known (calls wait for it on their own). */
-  ready(): Promise<void>;
-  /** A handle on the client of `session`. */
-  to(session: string): ReverseHandle<C>;
-  /**
-   * A handle on a callback reference a command received (the caller's own
-   * session id), refused with FORBIDDEN unless `owner` owns it: the CORBA
-   * callback pattern, where a command takes a progress sink.
-   */
-  callbackOf(owner: string, session: string): Promise<ReverseHandle<C>>;
-  /** Calls `path` on one client and resolves with its validated answer. */
-  call<P extends HandlerPath<C>>(
-    session: string,
-    path: P,
-    input: HandlerInput<C, P>,
-    opts?: CallOptions,
-  ): Promise<HandlerOutput<C, P>>;
-  /** Calls `path` on each session with bounded concurrency; one settled result per session, in order. */
-  callMany<P extends HandlerPath<C>>(
-    sessions: readonly string[],
-    path: P,
-    input: HandlerInput<C, P>,
-    opts?: CallManyOptions,
-  ): Promise<SettledCall<HandlerOutput<C, P>>[]>;
-  /** Calls every connected client of `owner`. */
-  callIdentity<P extends HandlerPath<C>>(
-    owner: string,
-    path: P,
-    input: HandlerInput<C, P>,
-    opts?: CallManyOptions,
-  ): Promise<SettledCall<HandlerOutput<C, P>>[]>;
-  /** Calls every connected client. */
-  callAll<P extends HandlerPath<C>>(
-    path: P,
-    input: HandlerInput<C, P>,
-    opts?: CallManyOptions,
-  ): Promise<SettledCall<HandlerOutput<C, P>>[]>;
-  /** Sessions whose calls link is up on some instance, oldest first. */
-  connected(): Promise<SessionInfo[]>;
-  /** The calls stream of `session` for its `owner` (`reverse.calls`). */
-  calls(
-    session: string,
-    owner: string,
-    opts?: { after?: string; signal?: AbortSignal },
-  ): Promise<AsyncIterable<TrackedEnvelope<ReverseFrame>>>;
-  /** Takes a client's answer (`reverse.reply`); FORBIDDEN unless the call was addressed to the caller's session. */
-  reply(owner: string, reply: ReverseReply): Promise<{ accepted: boolean }>;
-  /** Calls waiting for an answer here, and calls links open here. */
-  stats(): { pending: number; links: number };
-  /** Fails pending calls with CLOSED and stops timers. */
-  close(): void;
-}
+export type {
+  CallManyOptions,
+  CallOptions,
+  ReverseHandle,
+  ReverseService,
+  ReverseServiceOptions,
+  SettledCall,
+} from './reverse-types.js';
 
 interface Pending {
   session: string;
@@ -142,8 +42,6 @@ interface Pending {
 }
 
 const ORIGIN_KEY = 'corbel.reverse.origin';
-const LINK_KEY = 'corbel.reverse.link.';
-const KEY_CHANNEL = 'corbel.reverse.key';
 
 /**
  * Reverse commands: the server calls handlers a client registered, over the
@@ -168,11 +66,9 @@ export function createReverseService<C extends HandlerContract>(
   const maxPending = opts.maxPendingPerClient ?? 1024;
   const maxPayloadBytes = opts.maxPayloadBytes ?? 64 * 1024;
   const concurrency = opts.concurrency ?? 64;
-  const linkKey = `${LINK_KEY}${instance}`;
 
   const pending = new Map<string, Pending>();
   const pendingPer = new Map<string, number>();
-  const links = new Map<string, number>();
   // When each session with pending calls was first seen without a link anywhere.
   const downSince = new Map<string, number>();
   const channels = new Map<string, Channel<typeof reverseFrameSchema>>();
@@ -192,7 +88,7 @@ export function createReverseService<C extends HandlerContract>(
   let keying: Promise<CallIds> | undefined;
   const idsReady = (): Promise<CallIds> => {
     if (ids) return Promise.resolve(ids);
-    keying ??= agreeKey().then(
+    keying ??= agreeCallKey(hub.log, opts.secret).then(
       (key) => (ids = createCallIds(key, instance)),
       (error) => {
         keying = undefined; // try again on the next call
@@ -201,58 +97,16 @@ export function createReverseService<C extends HandlerContract>(
     );
     return keying;
   };
-  async function agreeKey(): Promise<Buffer> {
-    if (opts.secret !== undefined) return createHash('sha256').update(opts.secret).digest();
-    // The first key in the log wins, so every instance on a shared log signs alike.
-    let first = await hub.log.read(KEY_CHANNEL, { limit: 1 });
-    if (first.length === 0) {
-      await hub.log.append(KEY_CHANNEL, { key: randomBytes(32).toString('hex') });
-      first = await hub.log.read(KEY_CHANNEL, { limit: 1 });
-    }
-    return Buffer.from((first[0]!.payload as { key: string }).key, 'hex');
-  }
-
   // How often this instance re-marks its open links (and keeps their sessions from expiring).
   const heartbeatMs = Math.max(100, Math.min(10_000, registry.ttlMs / 4));
-  // A link that dropped less than graceMs ago still counts: the client is probably reconnecting.
-  const droppedAt = new Map<string, number>();
-  const linkUpElsewhere = (s: SessionInfo) => {
-    const now = Date.now();
-    return Object.entries(s.data).some(([k, v]) => {
-      if (!k.startsWith(LINK_KEY) || k === linkKey) return false;
-      const link = v as { n?: unknown; at?: unknown } | null;
-      const age = now - Number(link?.at);
-      // A link an instance has not refreshed for three heartbeats died with that instance.
-      return (Number(link?.n) > 0 && age < 3 * heartbeatMs) || age < graceMs;
-    });
+  const presence = createLinkPresence({ registry, instance, graceMs, heartbeatMs });
+  const linkOpened = (session: string) => {
+    presence.opened(session);
+    downSince.delete(session);
   };
-  /** When the client's link last dropped on another instance, if it had one there. */
-  const droppedElsewhereAt = (s: SessionInfo): number | undefined => {
-    let latest: number | undefined;
-    for (const [k, v] of Object.entries(s.data)) {
-      if (!k.startsWith(LINK_KEY) || k === linkKey) continue;
-      const at = Number((v as { at?: unknown } | null)?.at);
-      if (Number.isFinite(at)) latest = Math.max(latest ?? at, at);
-    }
-    return latest;
-  };
-  const isConnected = (s: SessionInfo) =>
-    (links.get(s.id) ?? 0) > 0 || Date.now() - (droppedAt.get(s.id) ?? 0) < graceMs || linkUpElsewhere(s);
-
-  const setLinks = (session: string, delta: number) => {
-    const n = Math.max(0, (links.get(session) ?? 0) + delta);
-    const now = Date.now();
-    if (n > 0) {
-      links.set(session, n);
-      droppedAt.delete(session);
-      downSince.delete(session);
-    } else {
-      links.delete(session);
-      droppedAt.set(session, now);
-      if (pendingPer.has(session)) downSince.set(session, now);
-    }
-    // Other instances read this to know the client is connected here.
-    void registry.touch(session, { [linkKey]: { n, at: now } }).catch(() => {});
+  const linkClosed = (session: string) => {
+    presence.closed(session);
+    if (presence.local(session) === 0 && pendingPer.has(session)) downSince.set(session, Date.now());
   };
 
   const failSession = (session: string, error: CorbelError) => {
@@ -268,15 +122,18 @@ export function createReverseService<C extends HandlerContract>(
     try {
       const now = Date.now();
       for (const session of [...pendingPer.keys()]) {
-        if ((links.get(session) ?? 0) > 0) continue;
+        if (presence.local(session) > 0) continue;
         const info = await registry.get(session).catch(() => undefined);
         if (info === undefined) continue; // store unreachable: decide later
-        if (info && linkUpElsewhere(info)) {
+        if (info && presence.upElsewhere(info)) {
           downSince.delete(session);
           continue;
         }
         // Dropped on another instance: count the grace period from when it dropped there.
-        const since = Math.min(downSince.get(session) ?? now, info ? (droppedElsewhereAt(info) ?? now) : now);
+        const since = Math.min(
+          downSince.get(session) ?? now,
+          info ? (presence.droppedElsewhereAt(info) ?? now) : now,
+        );
         downSince.set(session, since);
         if (now - since >= graceMs) {
           downSince.delete(session);
@@ -289,16 +146,13 @@ export function createReverseService<C extends HandlerContract>(
           );
         }
       }
-      for (const [session, at] of droppedAt) if (now - at >= graceMs) droppedAt.delete(session);
       if (now - lastTouch >= heartbeatMs) {
         lastTouch = now;
         // Channel objects only for sessions in use here; they are rebuilt on demand.
         for (const session of channels.keys()) {
-          if (!links.has(session) && !pendingPer.has(session)) channels.delete(session);
+          if (presence.local(session) === 0 && !pendingPer.has(session)) channels.delete(session);
         }
-        for (const [session, n] of links) {
-          await registry.touch(session, { [linkKey]: { n, at: now } }).catch(() => {});
-        }
+        await presence.refresh(now);
       }
     } finally {
       checking = false;
@@ -451,7 +305,7 @@ export function createReverseService<C extends HandlerContract>(
       // Registered before the call is published: an answer can arrive before publish resolves.
       pending.set(callId, { session, path, settle, fail });
       pendingPer.set(session, waiting + 1);
-      if ((links.get(session) ?? 0) === 0 && !linkUpElsewhere(info) && !downSince.has(session)) {
+      if (presence.local(session) === 0 && !presence.upElsewhere(info) && !downSince.has(session)) {
         downSince.set(session, Date.now());
       }
       hub
@@ -484,7 +338,7 @@ export function createReverseService<C extends HandlerContract>(
     return results.map((r) => ({ ...r, ref: sessionRef(r.target) }));
   }
 
-  const connected = async () => (await registry.list()).filter(isConnected);
+  const connected = async () => (await registry.list()).filter((s) => presence.isConnected(s));
 
   return {
     handlers,
@@ -539,14 +393,14 @@ export function createReverseService<C extends HandlerContract>(
         filter: (frame) => frame.type !== 'call' || frame.deadline > Date.now(),
         signal,
       });
-      setLinks(session, +1);
+      linkOpened(session);
       return (async function* () {
         try {
           for await (const [eventId, frame] of sub) {
             if (frame.type !== 'open') yield tracked(eventId, frame);
           }
         } finally {
-          setLinks(session, -1);
+          linkClosed(session);
         }
       })();
     },
@@ -567,9 +421,7 @@ export function createReverseService<C extends HandlerContract>(
     },
 
     stats() {
-      let open = 0;
-      for (const n of links.values()) open += n;
-      return { pending: pending.size, links: open };
+      return { pending: pending.size, links: presence.total() };
     },
 
     close() {
