@@ -5,8 +5,10 @@ import {
   createCorbelClient,
   isHistoryGone,
   openSession,
+  serveHandlers,
   trpcCodeOf,
 } from '@corbel/client';
+import { boardHandlers } from './board-handlers.js';
 import { formatReading } from './format.js';
 import type { StationRouter } from './station-sessions.js';
 
@@ -48,6 +50,13 @@ async function main() {
   const token = (values.token as string | undefined) ?? process.env.CORBEL_TOKEN;
   const city = values.city as string | undefined;
   const say = (line: string) => process.stdout.write(`${line}\n`);
+  const startedAt = new Date();
+  // Readings printed so far (board.describe tells the station).
+  let received = 0;
+  const show = (line: string) => {
+    received++;
+    say(line);
+  };
 
   let lastEventId: string | undefined;
   // The reading shown last when the stream dropped: told to the station when we are back.
@@ -84,12 +93,14 @@ async function main() {
   process.on('SIGTERM', () => controller.abort());
 
   void showPrivateNotes();
-  /** Opens this board's session and prints the station's private notes to it. */
+  /** Opens this board's session, serves its handlers on it, and prints the station's private notes to it. */
   async function showPrivateNotes() {
     while (!controller.signal.aborted) {
       try {
-        if (!session) session = await openSession(client);
-        else await session.reopen();
+        if (!session) {
+          session = await openSession(client);
+          serveDescribe(session);
+        } else await session.reopen();
         for await (const { data } of session.messages({ signal: controller.signal })) {
           say(`-- note from the station: ${data.text}`);
         }
@@ -102,12 +113,31 @@ async function main() {
     }
   }
 
+  /** Answers the station's `board.describe` calls, over this board's own link. */
+  function serveDescribe(on: CorbelSession<{ text: string; at: Date }>) {
+    const endpoint = serveHandlers(client, {
+      handlers: boardHandlers,
+      session: on,
+      onError: (error) => {
+        if (!controller.signal.aborted)
+          process.stderr.write(`board: reverse calls: ${(error as Error).message}\n`);
+      },
+      implementations: {
+        'board.describe': (_input, { callId }) => {
+          say(`-- board.describe answered (call ${callId.slice(17, 25)})`);
+          return { city: city ?? null, received, startedAt };
+        },
+      },
+    });
+    controller.signal.addEventListener('abort', () => endpoint.close(), { once: true });
+  }
+
   const cities = new Set<string>(city ? [city] : []);
   /** After HISTORY_GONE: the latest reading of every city this board shows, from weather.latest. */
   async function resync() {
     for (const name of cities) {
       const latest = await client.weather.latest.query({ city: name }).catch(() => null);
-      if (latest) say(`-- resynced from weather.latest: ${formatReading(latest, 'latest')}`);
+      if (latest) show(`-- resynced from weather.latest: ${formatReading(latest, 'latest')}`);
     }
     say(`-- resynced ${cities.size} ${cities.size === 1 ? 'city' : 'cities'} from weather.latest; now live`);
   }
@@ -117,7 +147,7 @@ async function main() {
       for await (const { id, data } of stream) {
         lastEventId = id;
         cities.add(data.city);
-        say(formatReading(data, id));
+        show(formatReading(data, id));
       }
     } catch (error) {
       if (controller.signal.aborted) break;

@@ -1,5 +1,6 @@
 import { type Channel, defineChannel, type Hub, initCorbel } from '@corbel/core';
 import { z } from 'zod';
+import { type BoardEntry, boardEntrySchema } from './board-handlers.js';
 
 /** A reading as stored and delivered. */
 export const readingSchema = z.object({
@@ -33,10 +34,15 @@ export interface LatestReadings {
 }
 
 /**
- * The weather contract: `weather.report`, `weather.latest`, `weather.readings`
- * (see DESIGN.md — these names and shapes are a public interface).
+ * The weather contract: `weather.report`, `weather.latest`, `weather.readings`,
+ * `weather.boards` (see DESIGN.md — these names and shapes are a public interface).
+ * `boards` asks the connected boards to describe themselves; without it the list is empty.
  */
-export function createWeatherRouter(deps: { hub: Hub; latest: LatestReadings }) {
+export function createWeatherRouter(deps: {
+  hub: Hub;
+  latest: LatestReadings;
+  boards?: () => Promise<BoardEntry[]>;
+}) {
   const { hub, latest } = deps;
   const t = initCorbel<WeatherContext>();
   return t.router({
@@ -77,6 +83,14 @@ export function createWeatherRouter(deps: { hub: Hub; latest: LatestReadings }) 
             signal,
           }),
         ),
+
+      boards: t.procedure
+        .meta({
+          description:
+            'Every connected board, asked over its own link (board.describe, 2 s timeout): its city filter, readings printed and start time, or why it did not answer.',
+        })
+        .output(z.array(boardEntrySchema))
+        .query(() => deps.boards?.() ?? []),
     }),
   });
 }

@@ -110,9 +110,10 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
   const latest = await loadLatestReadings(hub);
   const following = followFrom !== null ? followReadings(hub, latest, followFrom) : null;
   const stationSessions = createStationSessions(hub, sessions);
+  const boards = stationSessions.reverse.describeBoards;
   // The station also answers its own contract (corbel.contract) for tools like `corbel`.
   const router = withContract(
-    withSessions(createWeatherRouter({ hub, latest }), stationSessions),
+    withSessions(createWeatherRouter({ hub, latest, boards }), stationSessions),
     weatherContractInfo,
   );
   // Ended page sessions live in the station's own log, so they survive a restart.
@@ -151,6 +152,7 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
     await server.close();
     following?.stop();
     revocations?.stop();
+    stationSessions.reverse.service.close();
     stationSessions.service.close();
     await hub.close();
   };

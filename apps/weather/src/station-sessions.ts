@@ -2,6 +2,7 @@ import { CorbelError, type Hub, initCorbel, type SessionRegistry } from '@corbel
 import { createSessionRouter, createSessionService, type SessionService } from '@corbel/server';
 import { z } from 'zod';
 import { readingsChannel, type WeatherContext, type WeatherRouter } from './router.js';
+import { createStationReverse } from './station-reverse.js';
 
 /** A private note from the station to one board. */
 export const noteSchema = z.object({ text: z.string(), at: z.date() });
@@ -39,7 +40,9 @@ export function createStationSessions(hub: Hub, registry: SessionRegistry) {
     ownerOf: (ctx) => ctx.identity ?? 'anonymous',
     canList: (ctx) => ctx.operator === true,
   });
-  return { service, router };
+  // Boards serve their handlers (board.describe) on their session: reverse.calls / reverse.reply.
+  const reverse = createStationReverse(hub, registry);
+  return { service, router, reverse };
 }
 
 /** How many readings follow `after` in the log (paged, capped), or why it cannot say. */
@@ -60,7 +63,7 @@ async function countAfter(hub: Hub, after: string): Promise<number | 'gone' | 'u
 }
 
 /**
- * The station's full router: the weather contract plus `session.*`, served by
+ * The station's full router: the weather contract plus `session.*` and `reverse.*`, served by
  * one tRPC root so both share the transformer, error formatter and SSE settings.
  */
 export function withSessions<R extends { _def: { record: Record<string, any> } }>(
@@ -68,7 +71,11 @@ export function withSessions<R extends { _def: { record: Record<string, any> } }
   sessions: ReturnType<typeof createStationSessions>,
 ) {
   const t = initCorbel<WeatherContext>();
-  return t.router({ ...(weather._def.record as R['_def']['record']), session: sessions.router });
+  return t.router({
+    ...(weather._def.record as R['_def']['record']),
+    session: sessions.router,
+    reverse: sessions.reverse.router,
+  });
 }
 
 /** The type of the station's router (weather contract + sessions), for typed clients such as the board. */

@@ -65,6 +65,8 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
     httpBatchLink({
       url,
       transformer: superjson,
+      // The server refuses batches over 50 calls (limits.maxBatchSize); split larger bursts.
+      maxItems: 50,
       headers: () => authHeaders(opts),
       fetch: failoverFetch(pool, baseFetch, mode) as any,
     } as any);

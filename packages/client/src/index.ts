@@ -12,4 +12,10 @@ export {
 export type { ConnectionState, StateChange } from './links/state-link.js';
 export { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
 export { backoffMs, shouldReconnect } from './retry-policy.js';
+export {
+  type HandlerEndpoint,
+  type ReverseClient,
+  type ServeHandlersOptions,
+  serveHandlers,
+} from './reverse/serve-handlers.js';
 export { type CorbelSession, openSession, type SessionClient } from './session.js';

@@ -91,6 +91,31 @@ export const CORBEL_ERROR_CODES = {
     retryable: false,
     doc: 'Decoding the input would cost more than the server allows (superjson annotations, paths, Map/Set lookups, typed-array or BigInt sizes).',
   },
+  TIMEOUT: {
+    trpc: 'TIMEOUT',
+    retryable: true,
+    doc: 'A reverse call got no answer from the client within its timeoutMs (the client may still be connected but stuck).',
+  },
+  CLIENT_GONE: {
+    trpc: 'SERVICE_UNAVAILABLE',
+    retryable: false,
+    doc: 'The client a reverse call was addressed to is not connected, or dropped and did not come back within the grace period.',
+  },
+  CALL_CANCELLED: {
+    trpc: 'CLIENT_CLOSED_REQUEST',
+    retryable: false,
+    doc: "The caller aborted a reverse call (its AbortSignal); the client's handler was told through its signal.",
+  },
+  HANDLER_FAILED: {
+    trpc: 'BAD_GATEWAY',
+    retryable: false,
+    doc: "The client's handler threw; the message is the handler's own.",
+  },
+  NO_HANDLER: {
+    trpc: 'NOT_IMPLEMENTED',
+    retryable: false,
+    doc: 'The client has no handler registered under the called name.',
+  },
 } as const satisfies Record<string, { trpc: TRPC_ERROR_CODE_KEY; retryable: boolean; doc: string }>;
 
 /** The closed union of Corbel's own error codes. */

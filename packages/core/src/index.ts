@@ -11,6 +11,27 @@ export { createHub, type Hub, type HubHooks, type HubOptions, type SubscribeOpti
 export { type CorbelInitOptions, type CorbelTRPC, initCorbel } from './init.js';
 export { createMemoryLog, type MemoryLogOptions } from './memory-log.js';
 export {
+  defineHandler,
+  defineHandlers,
+  type HandlerContext,
+  type HandlerContract,
+  type HandlerImplementation,
+  type HandlerImplementations,
+  type HandlerInput,
+  type HandlerOutput,
+  type HandlerPath,
+  type HandlerSpec,
+} from './reverse/define-handlers.js';
+export {
+  callsChannelName,
+  REPLY_ERROR_CODES,
+  type ReverseFrame,
+  type ReverseReply,
+  type ReverseResult,
+  reverseFrameSchema,
+  reverseReplySchema,
+} from './reverse/reverse-wire.js';
+export {
   createMemorySessions,
   isSessionId,
   type LiveSession,
