@@ -86,6 +86,16 @@ export const CORBEL_ERROR_CODES = {
     retryable: false,
     doc: 'The request is malformed (bad JSON, bad URL, wrong shape).',
   },
+  IDEMPOTENCY_KEY_REUSED: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    retryable: false,
+    doc: 'The Idempotency-Key was already used for this procedure with a different input; use a new key for a new call.',
+  },
+  IDEMPOTENCY_IN_FLIGHT: {
+    trpc: 'CONFLICT',
+    retryable: true,
+    doc: 'A call with this Idempotency-Key is still running elsewhere and did not finish in time; retry with the same key.',
+  },
 } as const satisfies Record<string, { trpc: TRPC_ERROR_CODE_KEY; retryable: boolean; doc: string }>;
 
 /** The closed union of Corbel's own error codes. */

@@ -1,4 +1,5 @@
 export { fromRedisError, isRedisUnavailable } from './redis-errors.js';
+export { createRedisIdempotency, type RedisIdempotencyOptions } from './redis-idempotency.js';
 export { compareStreamIds, isStreamId } from './redis-ids.js';
 export { openRedisLog, type RedisLog, type RedisLogOptions } from './redis-log.js';
 export { createRedisSessions, type RedisSessionsOptions } from './redis-sessions.js';

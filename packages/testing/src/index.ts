@@ -1,5 +1,10 @@
 export { freePort } from './free-port.js';
 export { errorShape, mutationBody, queryInput, type RawResponse, rawRequest, resultData } from './http.js';
+export {
+  type IdempotencyConformanceOptions,
+  type IdempotencyFixture,
+  runIdempotencyConformance,
+} from './idempotency-conformance.js';
 export { type StartedProcess, type StartOptions, startProcess } from './process.js';
 export {
   hasRedisServer,
