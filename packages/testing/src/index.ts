@@ -1,3 +1,10 @@
+export {
+  type Fault,
+  type FaultProxy,
+  type FaultProxyOptions,
+  seededRandom,
+  startFaultProxy,
+} from './fault-proxy.js';
 export { freePort } from './free-port.js';
 export { errorShape, mutationBody, queryInput, type RawResponse, rawRequest, resultData } from './http.js';
 export {
