@@ -45,8 +45,9 @@ const SWEEP_EVERY = 256;
  * restart of the server gets the recorded response instead of running the
  * procedure again. A pending record (`token` set) holds a lease until
  * `until`; a done one (`status`, `body`) is kept until `until` (its TTL).
- * Claims run in an IMMEDIATE transaction, so two processes on one file
- * cannot both win.
+ * Claims run in an IMMEDIATE transaction; the file belongs to one process
+ * at a time, so pending claims found when it opens are from a dead process
+ * and are freed at once.
  *
  * @example
  * const store = openSqliteStore({ dataDir: './data' });
@@ -67,7 +68,13 @@ export function createSqliteIdempotencyOn(
       throw translateSqliteError(error, file, 'idempotency');
     }
   };
-  guard(() => db.exec(TABLE));
+  guard(() => {
+    db.exec(TABLE);
+    // The file is locked to one process (STORE_LOCKED otherwise), so a pending
+    // claim found at open belongs to a process that died mid-run: free it now
+    // rather than make retries wait out its lease.
+    db.prepare('DELETE FROM corbel_idempotency WHERE token IS NOT NULL').run();
+  });
   const stmt = {
     get: db.prepare('SELECT fingerprint, token, status, body, until FROM corbel_idempotency WHERE scope = ?'),
     put: db.prepare(
