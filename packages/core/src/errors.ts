@@ -51,6 +51,11 @@ export const CORBEL_ERROR_CODES = {
     retryable: false,
     doc: 'The event store is in use by another process.',
   },
+  STORE_UNSUPPORTED: {
+    trpc: 'INTERNAL_SERVER_ERROR',
+    retryable: false,
+    doc: 'The store is set up in a way Corbel does not support (a Redis Cluster); the server refuses to start.',
+  },
   TRPC_MISMATCH: {
     trpc: 'INTERNAL_SERVER_ERROR',
     retryable: false,
