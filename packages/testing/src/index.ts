@@ -27,6 +27,11 @@ export {
   type ServerConformanceOptions,
   type ServerUnderTest,
 } from './server-conformance.js';
+export {
+  runSessionConformance,
+  type SessionConformanceOptions,
+  type SessionFixture,
+} from './session-conformance.js';
 export { openSse, type SseConnection, type SseFrame } from './sse.js';
 export {
   runStoreConformance,
