@@ -3,3 +3,4 @@ export { createRedisIdempotency, type RedisIdempotencyOptions } from './redis-id
 export { compareStreamIds, isStreamId } from './redis-ids.js';
 export { openRedisLog, type RedisLog, type RedisLogOptions } from './redis-log.js';
 export { createRedisSessions, type RedisSessionsOptions } from './redis-sessions.js';
+export { openRedisStore, type RedisStore, type RedisStoreOptions } from './redis-store.js';
