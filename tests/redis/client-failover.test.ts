@@ -51,10 +51,10 @@ describe('client failover across instances (url: [a, b])', () => {
     expect(await client.weather.latest.query({ city: 'Oslo' })).toMatchObject({ city: 'Oslo', celsius: -3 });
   });
 
-  it('never repeats a mutation that reached an instance unless it is marked idempotent', async () => {
+  it('without idempotency keys, never repeats a mutation that reached an instance unless it is marked idempotent', async () => {
     const live = await station();
     const broken = await resetting();
-    const client = createCorbelClient<WeatherRouter>({ url: [broken.url, live.url] });
+    const client = createCorbelClient<WeatherRouter>({ url: [broken.url, live.url], idempotencyKeys: false });
     await expect(client.weather.report.mutate({ city: 'Bergen', celsius: 1 })).rejects.toThrow();
     expect(broken.requests()).toBe(1);
     // The other instance never saw it.
@@ -62,10 +62,19 @@ describe('client failover across instances (url: [a, b])', () => {
     expect(await probe.weather.latest.query({ city: 'Bergen' })).toBeNull();
   });
 
-  it('retries a query or an idempotent mutation on the next instance after the connection broke', async () => {
+  it('with keys (the default), retries a mutation that reached an instance on the next one', async () => {
     const live = await station();
     const broken = await resetting();
     const client = createCorbelClient<WeatherRouter>({ url: [broken.url, live.url] });
+    await client.weather.report.mutate({ city: 'Alta', celsius: 4 });
+    expect(broken.requests()).toBe(1);
+    expect(await client.weather.latest.query({ city: 'Alta' })).toMatchObject({ celsius: 4 });
+  });
+
+  it('retries a query or an idempotent mutation on the next instance after the connection broke', async () => {
+    const live = await station();
+    const broken = await resetting();
+    const client = createCorbelClient<WeatherRouter>({ url: [broken.url, live.url], idempotencyKeys: false });
     await client.weather.report.mutate({ city: 'Tromsø', celsius: 2 }, { context: { idempotent: true } });
     expect(broken.requests()).toBe(1);
     expect(await client.weather.latest.query({ city: 'Tromsø' })).toMatchObject({ celsius: 2 });
@@ -74,6 +83,7 @@ describe('client failover across instances (url: [a, b])', () => {
     const byPath = createCorbelClient<WeatherRouter>({
       url: [broken2.url, live.url],
       idempotent: ['weather.report'],
+      idempotencyKeys: false,
     });
     await byPath.weather.report.mutate({ city: 'Bodø', celsius: 3 });
     expect(broken2.requests()).toBe(1);

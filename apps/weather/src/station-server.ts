@@ -6,6 +6,7 @@ import {
   createMemorySessions,
   type EventLog,
   type Hub,
+  type IdempotencyStore,
   type SessionRegistry,
 } from '@corbel/core';
 import { withContract } from '@corbel/core/contract';
@@ -17,7 +18,7 @@ import {
   type Limits,
   staticTokenAuth,
 } from '@corbel/server';
-import { createRedisSessions, openRedisLog } from '@corbel/store-redis';
+import { createRedisIdempotency, createRedisSessions, openRedisLog } from '@corbel/store-redis';
 import { openSqliteStore, type SqliteSynchronous } from '@corbel/store-sqlite';
 import { weatherContractInfo } from './contract-info.js';
 import { loadLatestReadings } from './latest-readings.js';
@@ -68,8 +69,16 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return presented.length === expected.length && timingSafeEqual(presented, expected);
 }
 
-/** The station's event log and sessions: SQLite in the data directory unless told otherwise. */
-function stationStore(opts: StationOptions): { log: EventLog; sessions: SessionRegistry } {
+/**
+ * The station's event log, sessions and idempotency records: SQLite in the
+ * data directory unless told otherwise (records then survive a restart);
+ * in memory they protect retries while the process runs.
+ */
+function stationStore(opts: StationOptions): {
+  log: EventLog;
+  sessions: SessionRegistry;
+  idempotency?: IdempotencyStore;
+} {
   const store = opts.store ?? (opts.dataDir ? 'sqlite' : 'memory');
   if (store === 'memory') return { log: createMemoryLog(), sessions: createMemorySessions() };
   if (!opts.dataDir) throw new TypeError('the sqlite store needs a data directory (--data <dir>)');
@@ -99,10 +108,16 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
   const metrics = createCorbelMetrics();
   // On Redis, sessions are shared too: a board's session opened on one station is known on all.
   const redisLog = !opts.log && opts.redisUrl ? await openRedisLog({ url: opts.redisUrl }) : null;
-  const { log, sessions } = redisLog
-    ? { log: redisLog, sessions: createRedisSessions(redisLog) }
+  // Idempotency-Key records live where the readings do: a repeated weather.report
+  // gets the first one's id after a restart (SQLite) or on another station (Redis).
+  const { log, sessions, idempotency } = redisLog
+    ? {
+        log: redisLog,
+        sessions: createRedisSessions(redisLog),
+        idempotency: createRedisIdempotency(redisLog),
+      }
     : opts.log
-      ? { log: opts.log, sessions: createMemorySessions() }
+      ? { log: opts.log, sessions: createMemorySessions(), idempotency: undefined }
       : stationStore(opts);
   const hub = createHub({ hooks: metrics.hubHooks, log });
   // On a shared log, readings reported to other stations update `latest` here too.
@@ -146,6 +161,7 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
     }),
     limits: STATION_LIMITS,
     trustProxy: opts.trustProxy,
+    idempotency,
   });
   const { url, port } = await server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const close = async () => {

@@ -38,6 +38,10 @@ usage: npm run weather:station -- [--port <n>] [--data <dir>] [--token <secret>]
   --tls-cert <file> the PEM certificate (chain) for --tls-key
   -h, --help        show this help
 
+weather.report honours an Idempotency-Key header: a repeat with the same key
+gets the first call's id without a second reading (kept 24 h, in <dir>/events.db
+or in Redis, so also after a restart and on every station sharing the Redis).
+
 prints "listening on http://127.0.0.1:<port>" once it accepts connections;
 SIGINT/SIGTERM drain open streams and stop it.`;
 

@@ -1,6 +1,7 @@
 import {
   createTRPCClient,
   httpBatchLink,
+  httpLink,
   httpSubscriptionLink,
   retryLink,
   splitLink,
@@ -12,8 +13,10 @@ import superjson from 'superjson';
 import { type AuthOptions, authHeaders } from './auth.js';
 import { eventSourceFetch } from './event-source-fetch.js';
 import { createInstancePool, failoverFetch, isRetrySafe } from './failover.js';
+import { idempotencyKeyLink, idempotencyKeyOf } from './links/idempotency-key-link.js';
 import { type StateChange, stateLink } from './links/state-link.js';
 import { timeoutLink } from './links/timeout-link.js';
+import { type MutationRetryOptions, mutationRetryFetch } from './mutation-retry.js';
 import { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
 import { backoffMs, shouldReconnect } from './retry-policy.js';
 
@@ -26,6 +29,17 @@ export interface CorbelClientOptions extends AuthOptions {
   url: string | readonly string[];
   /** Mutation paths that are safe to retry on another instance (beside `context: { idempotent: true }`). */
   idempotent?: readonly string[] | undefined;
+  /**
+   * Send every mutation with an `Idempotency-Key` (one per logical call, the
+   * same on every retry and failover), unbatched, and retry it after a reset,
+   * a timeout or a 502/503/504 on any instance: the server runs it once.
+   * Default true; false sends mutations batched and unkeyed, retried only
+   * when never sent (or listed in `idempotent`). A call's own
+   * `context: { idempotencyKey }` is always honoured.
+   */
+  idempotencyKeys?: boolean | undefined;
+  /** How keyed mutations are retried (attempts, per-attempt timeout). */
+  mutationRetry?: MutationRetryOptions | undefined;
   /** Where the router is mounted on the server (default "/rpc"). */
   basePath?: string | undefined;
   /** Queries and mutations fail after this long (default 30 s; 0 for never). */
@@ -90,11 +104,25 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
       ],
       false: [
         timeoutLink<TRouter>(opts.timeoutMs ?? 30_000),
-        // Only commands that are safe to repeat may be tried on another instance after being sent.
+        ...(opts.idempotencyKeys === false ? [] : [idempotencyKeyLink<TRouter>()]),
         splitLink<TRouter>({
-          condition: isRetrySafe(opts.idempotent),
-          true: batch('always'),
-          false: batch('unsent'),
+          // A keyed mutation goes alone (the key names one call) and is retried until answered.
+          condition: (op) => op.type === 'mutation' && idempotencyKeyOf(op) !== undefined,
+          true: httpLink({
+            url,
+            transformer: superjson,
+            headers: async ({ op }: { op: { context?: Record<string, unknown> } }) => ({
+              ...(await authHeaders(opts)),
+              'idempotency-key': idempotencyKeyOf(op)!,
+            }),
+            fetch: mutationRetryFetch(pool, baseFetch, opts.mutationRetry),
+          } as any),
+          // Unkeyed: only commands that are safe to repeat may be tried on another instance after being sent.
+          false: splitLink<TRouter>({
+            condition: isRetrySafe(opts.idempotent),
+            true: batch('always'),
+            false: batch('unsent'),
+          }),
         }),
       ],
     }),

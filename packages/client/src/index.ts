@@ -9,7 +9,13 @@ export {
   type InstancePool,
   isRetrySafe,
 } from './failover.js';
+export {
+  IDEMPOTENCY_CONTEXT_KEY,
+  idempotencyKeyLink,
+  idempotencyKeyOf,
+} from './links/idempotency-key-link.js';
 export type { ConnectionState, StateChange } from './links/state-link.js';
+export { type MutationRetryOptions, mutationRetryFetch } from './mutation-retry.js';
 export { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
 export { backoffMs, shouldReconnect } from './retry-policy.js';
 export {

@@ -51,6 +51,11 @@ export const CORBEL_ERROR_CODES = {
     retryable: false,
     doc: 'The event store is in use by another process.',
   },
+  STORE_UNSUPPORTED: {
+    trpc: 'INTERNAL_SERVER_ERROR',
+    retryable: false,
+    doc: 'The store is set up in a way Corbel does not support (a Redis Cluster); the server refuses to start.',
+  },
   TRPC_MISMATCH: {
     trpc: 'INTERNAL_SERVER_ERROR',
     retryable: false,
@@ -115,6 +120,16 @@ export const CORBEL_ERROR_CODES = {
     trpc: 'NOT_IMPLEMENTED',
     retryable: false,
     doc: 'The client has no handler registered under the called name.',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    retryable: false,
+    doc: 'The Idempotency-Key was already used for this procedure with a different input; use a new key for a new call.',
+  },
+  IDEMPOTENCY_IN_FLIGHT: {
+    trpc: 'CONFLICT',
+    retryable: true,
+    doc: 'A call with this Idempotency-Key is still running elsewhere and did not finish in time; retry with the same key.',
   },
 } as const satisfies Record<string, { trpc: TRPC_ERROR_CODE_KEY; retryable: boolean; doc: string }>;
 

@@ -8,6 +8,17 @@ export { type CorbelErrorData, corbelErrorFormatter, type ValidationIssue } from
 export { CORBEL_ERROR_CODES, CorbelError, type CorbelErrorCode, isCorbelErrorCode } from './errors.js';
 export type { EventLog, ReadOptions, Retention, StoredEvent } from './event-log.js';
 export { createHub, type Hub, type HubHooks, type HubOptions, type SubscribeOptions } from './hub.js';
+export {
+  createMemoryIdempotency,
+  IDEMPOTENCY_DEFAULTS,
+  type IdempotencyClaim,
+  type IdempotencyStore,
+  idempotencyScope,
+  inputFingerprint,
+  type MemoryIdempotencyOptions,
+  newClaimToken,
+  type RecordedResponse,
+} from './idempotency.js';
 export { type CorbelInitOptions, type CorbelTRPC, initCorbel } from './init.js';
 export { createMemoryLog, type MemoryLogOptions } from './memory-log.js';
 export {

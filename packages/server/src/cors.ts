@@ -5,13 +5,20 @@ export interface CorsOptions {
   origins: string[];
   /** Send `Access-Control-Allow-Credentials: true` (cookies, HTTP auth). Default false. */
   credentials?: boolean | undefined;
-  /** Request headers a page may send (default: authorization, content-type, last-event-id, x-request-id, trpc-accept). */
+  /** Request headers a page may send (default: authorization, content-type, last-event-id, x-request-id, trpc-accept, idempotency-key). */
   allowHeaders?: string[] | undefined;
   /** How long a browser may cache a preflight answer, in seconds (default 600). */
   maxAgeSeconds?: number | undefined;
 }
 
-const DEFAULT_HEADERS = ['authorization', 'content-type', 'last-event-id', 'x-request-id', 'trpc-accept'];
+const DEFAULT_HEADERS = [
+  'authorization',
+  'content-type',
+  'last-event-id',
+  'x-request-id',
+  'trpc-accept',
+  'idempotency-key',
+];
 
 /** What the CORS check decided for one request. */
 export type CorsVerdict = 'not-cors' | 'allowed' | 'preflight-done' | 'refused';

@@ -14,6 +14,11 @@ export {
 export { type AuthorizeOption, type AuthorizeRequest, type AuthorizeRule, authorizer } from './authorize.js';
 export { type ClientAddressOf, clientAddressReader } from './client-address.js';
 export { type CorsOptions, createCors } from './cors.js';
+export {
+  IDEMPOTENCY_HEADER,
+  type IdempotencyOptions,
+  REPLAYED_HEADER,
+} from './idempotency/serve-idempotent.js';
 export { DEFAULT_LIMITS, type LimitKind, type Limits } from './limits.js';
 export { type CorbelLogger, silentLogger } from './logger.js';
 export {

@@ -2,12 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { CorbelError, type EventLog, type SuperjsonDecodeLimits } from '@corbel/core';
+import { CorbelError, type EventLog, type IdempotencyStore, type SuperjsonDecodeLimits } from '@corbel/core';
 import type { AnyTRPCRouter } from '@trpc/server';
 import type { Authenticate } from './auth/authenticate.js';
 import type { AuthorizeOption } from './authorize.js';
 import { clientAddressReader } from './client-address.js';
 import { type CorsOptions, createCors } from './cors.js';
+import { type IdempotencyOptions, IdempotentCommands } from './idempotency/serve-idempotent.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { type CorbelLogger, silentLogger } from './logger.js';
 import { type CorbelMetrics, createCorbelMetrics } from './metrics.js';
@@ -94,6 +95,12 @@ export interface CorbelServerOptions<TRouter extends AnyTRPCRouter> {
   store?: Pick<EventLog, 'ping'> | undefined;
   /** An extra readiness check: throw (or reject) to be not ready, with the message as the reason. */
   readiness?: (() => void | Promise<void>) | undefined;
+  /**
+   * Where `Idempotency-Key` records live: a store (`store.idempotency` of
+   * SQLite, `createRedisIdempotency(log)`), or options with one; false
+   * ignores the header. Default: in memory (this instance, this process).
+   */
+  idempotency?: IdempotencyStore | IdempotencyOptions | false | undefined;
 }
 
 export interface ListenOptions {
@@ -186,6 +193,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     maxBodyBytes: limits.maxBodyBytes,
     bodyTimeoutMs: limits.bodyTimeoutMs,
     maxBatchSize: limits.maxBatchSize,
+    idempotency: opts.idempotency === false ? undefined : new IdempotentCommands(opts.idempotency),
     onError: opts.onError,
     onCommand: opts.onCommand,
     onCommandDone: metrics

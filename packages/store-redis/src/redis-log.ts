@@ -1,6 +1,7 @@
 import { CorbelError, type EventLog, type ReadOptions, type Retention, type StoredEvent } from '@corbel/core';
 import { Redis, type RedisOptions } from 'ioredis';
 import superjson from 'superjson';
+import { assertNotCluster } from './redis-cluster-check.js';
 import { fromRedisError } from './redis-errors.js';
 import { compareStreamIds, isStreamId, short, streamIdMs } from './redis-ids.js';
 import { APPEND_SCRIPT, READ_SCRIPT } from './scripts.js';
@@ -84,6 +85,12 @@ export async function openRedisLog(opts: RedisLogOptions = {}): Promise<RedisLog
     redis.disconnect();
     // "Connection is closed" says less than the socket error behind it (ECONNREFUSED, ENOTFOUND…).
     throw fromRedisError(lastError ?? error, `connect to ${describeTarget(opts.url)}`);
+  }
+  try {
+    await assertNotCluster(redis, describeTarget(opts.url));
+  } catch (error) {
+    redis.disconnect();
+    throw error;
   }
   return createRedisLog(redis, { ...opts, keyPrefix });
 }

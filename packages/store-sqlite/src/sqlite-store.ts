@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { SessionRegistry } from '@corbel/core';
+import type { IdempotencyStore, SessionRegistry } from '@corbel/core';
 import { type OpenDatabaseOptions, openDatabase } from './open-database.js';
+import { createSqliteIdempotencyOn } from './sqlite-idempotency.js';
 import { createSqliteLogOn, type SqliteLog, type SqliteLogOptions } from './sqlite-log.js';
 import { createSqliteSessionsOn } from './sqlite-sessions.js';
 
@@ -12,6 +13,8 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions, SqliteLogOption
   file?: string | undefined;
   /** A data directory (created if missing) holding `events.db`. */
   dataDir?: string | undefined;
+  /** How long idempotency records are kept (default 24 h). */
+  idempotencyTtlMs?: number | undefined;
 }
 
 /** The file name a store uses inside a data directory. */
@@ -23,6 +26,8 @@ export interface SqliteStore {
   readonly log: SqliteLog;
   /** Sessions, stored in the same file as the events. */
   readonly sessions: SessionRegistry;
+  /** Idempotency records (the server's `idempotency` option), in the same file. */
+  readonly idempotency: IdempotencyStore;
 }
 
 /**
@@ -40,6 +45,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
     file,
     log: createSqliteLogOn(opened, opts),
     sessions: createSqliteSessionsOn(opened, { ttlMs: opts.sessionTtlMs }),
+    idempotency: createSqliteIdempotencyOn(opened, { ttlMs: opts.idempotencyTtlMs }),
   };
 }
 

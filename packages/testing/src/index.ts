@@ -1,5 +1,17 @@
+export {
+  type Fault,
+  type FaultProxy,
+  type FaultProxyOptions,
+  seededRandom,
+  startFaultProxy,
+} from './fault-proxy.js';
 export { freePort } from './free-port.js';
 export { errorShape, mutationBody, queryInput, type RawResponse, rawRequest, resultData } from './http.js';
+export {
+  type IdempotencyConformanceOptions,
+  type IdempotencyFixture,
+  runIdempotencyConformance,
+} from './idempotency-conformance.js';
 export { type StartedProcess, type StartOptions, startProcess } from './process.js';
 export {
   hasRedisServer,
@@ -15,6 +27,11 @@ export {
   type ServerConformanceOptions,
   type ServerUnderTest,
 } from './server-conformance.js';
+export {
+  runSessionConformance,
+  type SessionConformanceOptions,
+  type SessionFixture,
+} from './session-conformance.js';
 export { openSse, type SseConnection, type SseFrame } from './sse.js';
 export {
   runStoreConformance,

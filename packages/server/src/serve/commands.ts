@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { TRPCError } from '@trpc/server';
 import type { RequestContext } from './request-context.js';
 import { sendJson } from './respond.js';
@@ -8,6 +9,14 @@ const ACCEPTED_METHOD: Record<ProcedureType, string> = {
   mutation: 'POST',
   subscription: 'GET',
 };
+
+/** Writes the answer; the idempotency path passes one that records it first. */
+export type Respond = (
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string>,
+) => void;
 
 type CallAnswer = { result: { data: unknown }; error?: undefined } | { error: unknown; result?: undefined };
 
@@ -20,6 +29,7 @@ export async function serveCommands(
   rc: RequestContext,
   types: (ProcedureType | undefined)[],
   type: ProcedureType | 'unknown',
+  respond: Respond = sendJson,
 ): Promise<void> {
   const { bridge, paths, isBatch, res } = rc;
   const errors: TRPCError[] = [];
@@ -44,11 +54,11 @@ export async function serveCommands(
     const single = await callOne(rc, types[0], paths[0]!, 0, inputs[0], ctx, requestError, errors, headers);
     if (single.result) {
       const data = JSON.stringify(bridge.serializeOutput(single.result.data));
-      sendJson(res, 200, data === undefined ? '{"result":{}}' : `{"result":{"data":${data}}}`, headers);
+      respond(res, 200, data === undefined ? '{"result":{}}' : `{"result":{"data":${data}}}`, headers);
       return;
     }
     const status = bridge.statusOf(single, errors);
-    sendJson(res, status, JSON.stringify(bridge.wire(single)), headers);
+    respond(res, status, JSON.stringify(bridge.wire(single)), headers);
     return;
   }
 
@@ -56,7 +66,7 @@ export async function serveCommands(
     paths.map((path, i) => callOne(rc, types[i], path, i, inputs[i], ctx, requestError, errors, headers)),
   );
   const status = bridge.statusOf(results, errors);
-  sendJson(res, status, JSON.stringify(bridge.wire(results)), headers);
+  respond(res, status, JSON.stringify(bridge.wire(results)), headers);
 }
 
 /** One call of the request: its result, or its error shaped by the router's formatter. */

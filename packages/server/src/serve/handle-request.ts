@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CorbelError } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
 import type { Identity } from '../auth/authenticate.js';
+import type { IdempotentCommands } from '../idempotency/serve-idempotent.js';
 import type { RequestGate } from '../request-gate.js';
 import { requestIdOf } from '../request-id.js';
 import { serveCommands } from './commands.js';
@@ -41,6 +42,8 @@ export interface RpcHandlerOptions {
   onCommand?: ((paths: string[], status: number) => void) | undefined;
   /** Authentication, authorization and per-identity limits. */
   gate: RequestGate;
+  /** Idempotent mutations (the `Idempotency-Key` header); without it the header is ignored. */
+  idempotency?: IdempotentCommands | undefined;
   /** Called once per command request when its response is written, with the time it took. */
   onCommandDone?: ((req: IncomingMessage, paths: string[], status: number, ms: number) => void) | undefined;
 }
@@ -160,7 +163,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     }
     if (type !== 'subscription') {
       const started = performance.now();
-      await serveCommands(rc, types, type);
+      await (opts.idempotency ? opts.idempotency.serve(rc, types, type) : serveCommands(rc, types, type));
       // One place reports every command request, whichever way it was answered.
       opts.onCommand?.(paths, res.statusCode);
       opts.onCommandDone?.(req, paths, res.statusCode, performance.now() - started);

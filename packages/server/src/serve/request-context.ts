@@ -70,11 +70,20 @@ export class RequestContext {
     return `No procedure found on path "${path.slice(0, 200)}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''}`;
   }
 
+  /** Read once: the idempotency check fingerprints the inputs before the call reads them again. */
+  private inputsRead: Promise<unknown[]> | undefined;
+
   /**
    * The calls' inputs, decoded: from the `input` query parameter (GET) or the
-   * JSON body (POST), one per path for a batch.
+   * JSON body (POST), one per path for a batch. The body is read once; later
+   * calls get the same answer.
    */
-  async inputs(): Promise<unknown[]> {
+  inputs(): Promise<unknown[]> {
+    this.inputsRead ??= this.readInputs();
+    return this.inputsRead;
+  }
+
+  private async readInputs(): Promise<unknown[]> {
     const { req, url, paths, isBatch } = this;
     let body: unknown;
     if (req.method === 'GET') {
