@@ -164,6 +164,26 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
     return this.ended?.reason;
   }
 
+  /**
+   * The id this subscription has consumed up to (delivered, or skipped by its
+   * filter during the replay): where a new subscription resumes without a gap.
+   * Undefined when it started live and nothing has arrived yet. Long polls
+   * answer it as the id to resume from.
+   */
+  get position(): string | undefined {
+    return this.lastId;
+  }
+
+  /** True while stored events are still to be read (a pull may then need a log read). */
+  get replaying(): boolean {
+    return this.phase === 'replay' || this.replayPage.length > 0;
+  }
+
+  /** The channel's newest id in the log, read now (null when it has none). */
+  latestId(): Promise<string | null> {
+    return this.init.log.latestId(this.init.channel);
+  }
+
   private notify() {
     const wake = this.wake;
     if (!wake) return;
