@@ -9,7 +9,10 @@ export {
   type InstancePool,
   isRetrySafe,
 } from './failover.js';
+export { type AutoTransportLinkOptions, autoTransportLink } from './links/auto-transport-link.js';
+export { type LongPollLinkOptions, longPollLink } from './links/long-poll-link.js';
 export type { ConnectionState, StateChange } from './links/state-link.js';
+export { type PollAnswer, type PolledEvent, type PollRequest, pollEvents } from './long-poll.js';
 export { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
 export { backoffMs, shouldReconnect } from './retry-policy.js';
 export { type CorbelSession, openSession, type SessionClient } from './session.js';
