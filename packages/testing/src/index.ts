@@ -1,5 +1,6 @@
 export { freePort } from './free-port.js';
 export { errorShape, mutationBody, queryInput, type RawResponse, rawRequest, resultData } from './http.js';
+export { type BufferingNginx, findNginx, requireNginx, startBufferingNginx } from './nginx.js';
 export { type StartedProcess, type StartOptions, startProcess } from './process.js';
 export {
   hasRedisServer,
