@@ -103,18 +103,38 @@ export interface LongPollAnswer {
   errorShape: (error: TRPCError) => unknown;
 }
 
+/** What a collection of events came to: the answer's `data` as JSON, or a failure before any event. */
+export interface CollectedEvents {
+  /** `{"events":[…],"lastEventId":…,"more":…,"done":…}` (also set when `failure` is). */
+  data: string;
+  count: number;
+  /** An error that came before any event (after some, it shows again on the next poll). */
+  failure: TRPCError | undefined;
+}
+
+/** Bounds of one collection. */
+export interface CollectBounds {
+  maxEvents: number;
+  maxBytes: number;
+}
+
+const POLL_BOUNDS: CollectBounds = { maxEvents: LONG_POLL_MAX_EVENTS, maxBytes: LONG_POLL_MAX_BYTES };
+
 /**
- * Answers one long poll: every ready event after the client's id (bounded in
- * count and bytes), or, when none is ready, the first ones to arrive within
- * the wait; then a complete JSON document with the id to resume from. The
- * subscription is closed before the answer goes out, so a client between two
- * polls holds nothing on the server.
+ * Takes what a subscription has for a poll: every ready event (bounded), or,
+ * when none is ready, the first ones to arrive within `request.waitMs`; then
+ * closes the subscription. Shared by long polls and piggybacked events.
  *
  * @example
- * await answerLongPoll({ bridge, req, res, source, request, abort, errorShape });
+ * const { data, failure } = await collectEvents(bridge, source, { waitMs: 0, lastEventId }, signal);
  */
-export async function answerLongPoll(a: LongPollAnswer): Promise<void> {
-  const { bridge, req, res, source, request, abort } = a;
+export async function collectEvents(
+  bridge: RouterBridge,
+  source: AsyncIterable<unknown>,
+  request: LongPollRequest,
+  signal: AbortSignal,
+  bounds: CollectBounds = POLL_BOUNDS,
+): Promise<CollectedEvents> {
   const hub = source instanceof HubSubscription ? (source as HubSubscription<unknown>) : undefined;
   const parts: string[] = [];
   let bytes = 0;
@@ -132,11 +152,7 @@ export async function answerLongPoll(a: LongPollAnswer): Promise<void> {
     const deadline = Date.now() + request.waitMs;
     for (;;) {
       const wait = parts.length > 0 ? 0 : deadline - Date.now();
-      const batch = await puller.next(
-        Math.min(PULL, LONG_POLL_MAX_EVENTS - parts.length),
-        wait,
-        abort.signal,
-      );
+      const batch = await puller.next(Math.min(PULL, bounds.maxEvents - parts.length), wait, signal);
       if (batch === null) {
         done = true;
         break;
@@ -148,7 +164,7 @@ export async function answerLongPoll(a: LongPollAnswer): Promise<void> {
         bytes += json.length + 1;
         if (isTrackedEnvelope(value)) lastId = value[0];
       }
-      if (parts.length >= LONG_POLL_MAX_EVENTS || bytes >= LONG_POLL_MAX_BYTES) {
+      if (parts.length >= bounds.maxEvents || bytes >= bounds.maxBytes) {
         more = true;
         break;
       }
@@ -158,23 +174,36 @@ export async function answerLongPoll(a: LongPollAnswer): Promise<void> {
   } finally {
     puller.close();
   }
-  if (res.destroyed || res.headersSent) return;
-  // Events already taken go out; an error after them shows again on the next poll.
-  if (failure && parts.length === 0) {
-    const shape = a.errorShape(failure);
-    const text = JSON.stringify(bridge.wire({ error: shape }));
-    res.writeHead(bridge.statusOfError(failure), {
-      ...HEADERS,
-      'content-length': Buffer.byteLength(text),
-      'x-request-id': requestIdOf(req),
-    });
-    res.end(text);
-    return;
-  }
   // The hub's position also counts events its filter skipped: resuming there saves re-reading them.
   const cursor = hub?.position ?? lastId ?? request.lastEventId ?? head;
-  const text = `{"result":{"data":{"events":[${parts.join(',')}],"lastEventId":${JSON.stringify(cursor ?? null)},"more":${more},"done":${done}}}}`;
-  res.writeHead(200, {
+  return {
+    data: `{"events":[${parts.join(',')}],"lastEventId":${JSON.stringify(cursor ?? null)},"more":${more},"done":${done}}`,
+    count: parts.length,
+    failure: parts.length === 0 ? failure : undefined,
+  };
+}
+
+/**
+ * Answers one long poll: every ready event after the client's id (bounded in
+ * count and bytes), or, when none is ready, the first ones to arrive within
+ * the wait; then a complete JSON document with the id to resume from. The
+ * subscription is closed before the answer goes out, so a client between two
+ * polls holds nothing on the server.
+ *
+ * @example
+ * await answerLongPoll({ bridge, req, res, source, request, abort, errorShape });
+ */
+export async function answerLongPoll(a: LongPollAnswer): Promise<void> {
+  const { bridge, req, res, source, request, abort } = a;
+  const { data, failure } = await collectEvents(bridge, source, request, abort.signal);
+  if (res.destroyed || res.headersSent) return;
+  let status = 200;
+  let text = `{"result":{"data":${data}}}`;
+  if (failure) {
+    status = bridge.statusOfError(failure);
+    text = JSON.stringify(bridge.wire({ error: a.errorShape(failure) }));
+  }
+  res.writeHead(status, {
     ...HEADERS,
     'content-length': Buffer.byteLength(text),
     'x-request-id': requestIdOf(req),
