@@ -1,6 +1,7 @@
 import { queryInput, requireNginx, startBufferingNginx } from '@corbel/testing';
 import { describe, expect, it } from 'vitest';
 import { startStationProcess } from '../../apps/weather/test/station-process.js';
+import { startCorbel } from '../cli/run-corbel.js';
 import { boardReadingIds, report, until } from '../durability/station-helpers.js';
 import { startBoardWith } from './board-process.js';
 
@@ -39,6 +40,21 @@ describe.skipIf(!nginxAvailable)('through an nginx that gzips and buffers event 
     });
     expect(poll.status).toBe(200);
     expect(((await poll.json()) as any).result.data.lastEventId).toBe(id);
+  });
+
+  it('corbel listen --transport auto gets every event through it (built CLI)', async () => {
+    await using station = await startStationProcess();
+    await using proxy = await startBufferingNginx(station.url);
+    expect(await report(station.url, 'Before', 0)).not.toBeNull();
+    await using listen = await startCorbel(
+      ['listen', proxy.url, 'weather.readings', '--count', '3', '--json', '--transport', 'auto'],
+      /^live \(long polling\)$/,
+    );
+    const ids = [];
+    for (let i = 1; i <= 3; i++) ids.push(await report(proxy.url, 'Oslo', i));
+    expect(await listen.exited).toBe(0);
+    const got = listen.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l).id);
+    expect(got).toEqual(ids);
   });
 
   for (const transport of ['auto', 'long-poll'] as const) {

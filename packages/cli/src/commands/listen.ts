@@ -61,7 +61,7 @@ export async function listenCommand(
     );
   }
   // Open and close the stream once, so refusals (bad input, a forgotten --since, 401) end the command now.
-  await probeKind(conn, path, input);
+  await probeKind(conn, path, input, { longPoll: transport !== 'sse' });
 
   const mode = renderMode(process.stdout, Boolean(opts.json));
   let received = 0;
