@@ -99,6 +99,30 @@ describe("transport: 'auto'", () => {
     r.stop();
   });
 
+  it('stays on the stream across a server that is down for longer than heldBackMs (refusals are answers)', async () => {
+    await using svc = await startTestService();
+    await using proxy = await startHoldingProxy(svc.url, false);
+    // A channel with history, so the client starts from an id (an empty one starts live-only, as SSE always has).
+    await svc.hub.publish(ticks, { n: 0, at: new Date() });
+    const r = listen({ url: proxy.url, heldBackMs: 600, maxReconnectDelayMs: 300 });
+    await until(() => live(r, 'sse'), 5000, 'live on sse');
+    proxy.down = true;
+    proxy.cutStreams();
+    await new Promise((res) => setTimeout(res, 2500));
+    const { id } = await svc.hub.publish(ticks, { n: 1, at: new Date() });
+    proxy.down = false;
+    await until(() => r.ids.includes(id), 10_000, 'the event published while down').catch((e) => {
+      throw new Error(
+        `${e.message}: ${JSON.stringify(r.states.map((s) => [s.state, s.transport, s.error?.message]))} ${r.errors}`,
+      );
+    });
+    expect(r.states.filter((s) => s.state === 'live' && s.transport === 'sse').length).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect(live(r, 'long-poll')).toBe(false);
+    r.stop();
+  });
+
   it('switches to long polls when a proxy holds the stream back from the start, losing nothing', async () => {
     await using svc = await startTestService();
     await svc.hub.publish(ticks, { n: 0, at: new Date() });

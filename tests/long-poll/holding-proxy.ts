@@ -5,6 +5,8 @@ export interface HoldingProxy extends AsyncDisposable {
   url: string;
   /** When true, event streams are held back: not even their headers reach the client. */
   hold: boolean;
+  /** When true, every request is answered by a reset connection (a server that is down). */
+  down: boolean;
   /** Event-stream responses that reached the proxy (held or passed). */
   streamsSeen: number;
   /** Cuts every open event stream (client side), as a proxy restart would. */
@@ -23,6 +25,10 @@ export async function startHoldingProxy(target: string, hold = true): Promise<Ho
   const streamSockets = new Set<Socket>();
   const sockets = new Set<Socket>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (proxy.down) {
+      req.socket.destroy();
+      return;
+    }
     const out = request(
       {
         host: upstream.hostname,
@@ -65,6 +71,7 @@ export async function startHoldingProxy(target: string, hold = true): Promise<Ho
   const proxy: HoldingProxy = {
     url: `http://127.0.0.1:${port}`,
     hold,
+    down: false,
     streamsSeen: 0,
     cutStreams: () => {
       for (const socket of streamSockets) socket.destroy();

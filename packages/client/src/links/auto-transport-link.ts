@@ -95,8 +95,10 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
                   deliver({ ...value, result: { ...result, transport: 'sse' } });
                   return;
                 }
-                // A stream that reconnects must connect again in time, too.
-                if (result.state === 'connecting' && connected) {
+                // A stream that reconnects must connect again in time, too. A
+                // failed attempt (a refused connection while the server restarts)
+                // is an answer, not silence: the clock starts again with the next try.
+                if (result.state === 'connecting' && (connected || result.error)) {
                   connected = false;
                   arm();
                 }
