@@ -150,6 +150,20 @@ describe("transport: 'auto'", () => {
     r.stop();
   });
 
+  it('loses nothing either when the channel had no events when it started', async () => {
+    await using svc = await startTestService();
+    await using proxy = await startHoldingProxy(svc.url);
+    const r = listen({ url: proxy.url, heldBackMs: 1500, longPollWaitMs: 1000 });
+    // Wait until the client has asked for its cursor (its held-back stream reached the proxy).
+    await until(() => proxy.streamsSeen === 1, 5000, 'the held-back stream');
+    const published: string[] = [];
+    for (let n = 1; n <= 5; n++) published.push((await svc.hub.publish(ticks, { n, at: new Date() })).id);
+    await until(() => r.ids.length >= 5, 10_000, 'the five events');
+    expect(live(r, 'long-poll')).toBe(true);
+    expect(r.ids).toEqual(published);
+    r.stop();
+  });
+
   it('switches mid-stream with events in flight: none lost, none twice; and goes back to the stream later', async () => {
     await using svc = await startTestService();
     await using proxy = await startHoldingProxy(svc.url, false);

@@ -80,9 +80,13 @@ describe('long poll on a subscription procedure', () => {
 
   it('without an id, answers the channel head as the id to resume from (nothing is lost between polls)', async () => {
     await using svc = await startTestService();
+    // A channel with no events yet: the start cursor "0", from which the first events come.
     const empty = await poll(svc.url, { wait: 0 });
-    expect(empty.body.result.data.lastEventId).toBeNull();
+    expect(empty.body.result.data.lastEventId).toBe('0');
     const a = await svc.hub.publish(ticks, { n: 1, at: new Date() });
+    const fromStart = await poll(svc.url, { lastEventId: '0', wait: 0 });
+    expect(ns(fromStart)).toEqual([1]);
+    expect(fromStart.body.result.data.lastEventId).toBe(a.id);
     const head = await poll(svc.url, { wait: 0 });
     expect(head.body.result.data).toEqual({ events: [], lastEventId: a.id, more: false, done: false });
     // Published between two polls: the next poll, from the head, gets it.

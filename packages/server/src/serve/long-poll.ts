@@ -5,6 +5,7 @@ import {
   isReadyIterable,
   pullBatch,
   pullReady,
+  START_EVENT_ID,
 } from '@corbel/core/internal';
 import { isTrackedEnvelope, TRPCError } from '@trpc/server';
 import { requestIdOf } from '../request-id.js';
@@ -175,7 +176,8 @@ export async function collectEvents(
     puller.close();
   }
   // The hub's position also counts events its filter skipped: resuming there saves re-reading them.
-  const cursor = hub?.position ?? lastId ?? request.lastEventId ?? head;
+  // A hub channel with no events yet: the start cursor, so the first events are not missed either.
+  const cursor = hub?.position ?? lastId ?? request.lastEventId ?? head ?? (hub ? START_EVENT_ID : null);
   return {
     data: `{"events":[${parts.join(',')}],"lastEventId":${JSON.stringify(cursor ?? null)},"more":${more},"done":${done}}`,
     count: parts.length,
