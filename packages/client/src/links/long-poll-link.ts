@@ -90,7 +90,9 @@ export async function runPolls(
         path: op.path,
         input: op.input,
         lastEventId: cursor,
-        waitMs: opts.waitMs ?? 25_000,
+        // The first poll (and the first after a failure) does not wait: its answer
+        // says at once that polling works, so the app hears "live" now, not at the first event.
+        waitMs: live ? (opts.waitMs ?? 25_000) : 0,
         signal,
       });
       if (signal.aborted) return 'ended';
