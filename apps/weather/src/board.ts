@@ -14,11 +14,13 @@ import type { StationRouter } from './station-sessions.js';
 
 const HELP = `weather board — prints every reading a station reports, and resumes after disconnects
 
-usage: npm run weather:board -- --url <station url> [--city <name>] [--token <secret>]
+usage: npm run weather:board -- --url <station url> [--city <name>] [--token <secret>] [--transport auto|sse|long-poll]
 
-  --url <url>       the station, e.g. http://127.0.0.1:4000
-  --city <name>     only this city's readings
-  --token <secret>  bearer token (or set CORBEL_TOKEN)
+  --url <url>          the station, e.g. http://127.0.0.1:4000
+  --city <name>        only this city's readings
+  --token <secret>     bearer token (or set CORBEL_TOKEN)
+  --transport <kind>   auto (default: the event stream, long polls when a proxy holds it back),
+                       sse or long-poll
   -h, --help        show this help`;
 
 function fail(message: string): never {
@@ -34,6 +36,7 @@ async function main() {
         url: { type: 'string' },
         city: { type: 'string' },
         token: { type: 'string' },
+        transport: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -49,6 +52,10 @@ async function main() {
   if (!url) fail('--url is required');
   const token = (values.token as string | undefined) ?? process.env.CORBEL_TOKEN;
   const city = values.city as string | undefined;
+  const transport = (values.transport as string | undefined) ?? 'auto';
+  if (transport !== 'auto' && transport !== 'sse' && transport !== 'long-poll') {
+    fail(`--transport must be auto, sse or long-poll, got "${transport}"`);
+  }
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const startedAt = new Date();
   // Readings printed so far (board.describe tells the station).
@@ -67,10 +74,11 @@ async function main() {
   const client = createCorbelClient<StationRouter>({
     url,
     getToken: () => token,
-    onStateChange: ({ path, state, error }) => {
+    transport,
+    onStateChange: ({ path, state, error, transport: over }) => {
       if (path !== 'weather.readings') return;
       if (state === 'live') {
-        say(`-- live on ${url}`);
+        say(`-- live on ${url}${over === 'long-poll' ? ' (long polling)' : ''}`);
         if (resyncPending) {
           resyncPending = false;
           void resync();

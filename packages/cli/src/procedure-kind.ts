@@ -62,10 +62,22 @@ export async function fetchServedContract(conn: Connection): Promise<ContractDoc
  * @example
  * const kind = await probeKind(conn, 'weather.report', { city: 'Oslo', celsius: 1 }); // 'mutation'
  */
-export async function probeKind(conn: Connection, path: string, input: unknown): Promise<Kind> {
-  const res = await send(conn, path, input);
+export async function probeKind(
+  conn: Connection,
+  path: string,
+  input: unknown,
+  opts: { longPoll?: boolean | undefined } = {},
+): Promise<Kind> {
+  // A long poll that does not wait: a complete answer even where a proxy holds event streams back.
+  const res = await send(conn, path, input, opts.longPoll ? 'longPoll=1&wait=0' : undefined);
   try {
     if (res.headers.get('content-type')?.includes('text/event-stream')) return 'subscription';
+    if (opts.longPoll && res.ok) {
+      const body = (await res.json().catch(() => null)) as {
+        result?: { data?: { events?: unknown } } | undefined;
+      } | null;
+      return Array.isArray(body?.result?.data?.events) ? 'subscription' : 'query';
+    }
     if (res.status === 405) return 'mutation';
     if (res.ok) return 'query';
     throw await refusal(res, conn, path);
@@ -74,9 +86,10 @@ export async function probeKind(conn: Connection, path: string, input: unknown):
   }
 }
 
-async function send(conn: Connection, path: string, input: unknown): Promise<Response> {
-  const query =
+async function send(conn: Connection, path: string, input: unknown, extra?: string): Promise<Response> {
+  let query =
     input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(superjson.serialize(input)))}`;
+  if (extra) query += `${query ? '&' : '?'}${extra}`;
   try {
     return await conn.fetch(`${conn.url}${conn.basePath}/${encodeURIComponent(path)}${query}`, {
       headers: { ...conn.headers, accept: 'application/json' },

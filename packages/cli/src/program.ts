@@ -80,6 +80,7 @@ export function createProgram(state: RunState): Command {
       .option('--input-file <file>', 'read the JSON input from a file ("-" for stdin)')
       .option('--json', 'one JSON object {"id","data"} per line')
       .option('-q, --quiet', 'no connection state on stderr')
+      .option('--transport <kind>', 'auto (default), sse or long-poll: how events travel')
       .addHelpText('after', LISTEN_HELP),
   ).action(async (url, path, input, _opts, cmd: Command) => {
     const { listenCommand } = await import('./commands/listen.js');

@@ -6,6 +6,7 @@ import {
   retryLink,
   splitLink,
   type TRPCClient,
+  type TRPCLink,
 } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { EventSource } from 'eventsource';
@@ -13,7 +14,9 @@ import superjson from 'superjson';
 import { type AuthOptions, authHeaders } from './auth.js';
 import { eventSourceFetch } from './event-source-fetch.js';
 import { createInstancePool, failoverFetch, isRetrySafe } from './failover.js';
+import { autoTransportLink } from './links/auto-transport-link.js';
 import { idempotencyKeyLink, idempotencyKeyOf } from './links/idempotency-key-link.js';
+import { longPollLink } from './links/long-poll-link.js';
 import { type StateChange, stateLink } from './links/state-link.js';
 import { timeoutLink } from './links/timeout-link.js';
 import { type MutationRetryOptions, mutationRetryFetch } from './mutation-retry.js';
@@ -52,6 +55,19 @@ export interface CorbelClientOptions extends AuthOptions {
   tls?: TlsClientOptions | undefined;
   /** Longest wait between reconnect attempts (default 5 s). */
   maxReconnectDelayMs?: number | undefined;
+  /**
+   * How events travel: 'sse' (one event stream), 'long-poll' (complete JSON
+   * answers that pass any proxy), or 'auto' (default): the stream, switching
+   * to long polls without losing or repeating an event when a proxy holds the
+   * stream back, and trying the stream again later.
+   */
+  transport?: 'auto' | 'sse' | 'long-poll' | undefined;
+  /** With 'auto': a stream with no `connected` frame after this long is held back (default 4 s). */
+  heldBackMs?: number | undefined;
+  /** With 'auto': how long to stay on long polls before trying the stream again (default 60 s). */
+  sseRetryMs?: number | undefined;
+  /** How long each long poll waits for an event (default 25 s, at most 30 s). */
+  longPollWaitMs?: number | undefined;
 }
 
 /**
@@ -85,6 +101,13 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
       fetch: failoverFetch(pool, baseFetch, mode) as any,
     } as any);
   const canRefresh = typeof opts.getToken === 'function';
+  const sse = httpSubscriptionLink({
+    url,
+    transformer: superjson,
+    EventSource,
+    // A fresh init (and so a fresh fetch closure) for every (re)connect.
+    eventSourceOptions: () => ({ fetch: esFetch }),
+  } as any);
   const links = [
     ...(opts.onStateChange ? [stateLink<TRouter>(opts.onStateChange)] : []),
     splitLink<TRouter>({
@@ -94,13 +117,7 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
           retry: ({ error, attempts }) => shouldReconnect(error, attempts, canRefresh),
           retryDelayMs: (attempts) => backoffMs(attempts, opts.maxReconnectDelayMs),
         }),
-        httpSubscriptionLink({
-          url,
-          transformer: superjson,
-          EventSource,
-          // A fresh init (and so a fresh fetch closure) for every (re)connect.
-          eventSourceOptions: () => ({ fetch: esFetch }),
-        } as any),
+        subscriptionTransport<TRouter>(opts, url, failoverFetch(pool, baseFetch, 'always'), sse),
       ],
       false: [
         timeoutLink<TRouter>(opts.timeoutMs ?? 30_000),
@@ -128,6 +145,33 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
     }),
   ];
   return createTRPCClient<TRouter>({ links });
+}
+
+/** The terminating link for subscriptions, by `opts.transport`. */
+function subscriptionTransport<TRouter extends AnyTRPCRouter>(
+  opts: CorbelClientOptions,
+  url: string,
+  pollFetch: typeof fetch,
+  sse: TRPCLink<TRouter>,
+): TRPCLink<TRouter> {
+  const transport = opts.transport ?? 'auto';
+  if (transport === 'sse') return sse;
+  const poll = {
+    ...opts,
+    url,
+    fetch: pollFetch,
+    waitMs: opts.longPollWaitMs,
+    maxReconnectDelayMs: opts.maxReconnectDelayMs,
+  };
+  if (transport === 'long-poll') return longPollLink<TRouter>(poll);
+  if (transport !== 'auto')
+    throw new TypeError(`transport must be 'auto', 'sse' or 'long-poll', got "${transport}"`);
+  return autoTransportLink<TRouter>({
+    ...poll,
+    sse,
+    heldBackMs: opts.heldBackMs,
+    sseRetryMs: opts.sseRetryMs,
+  });
 }
 
 function rpcUrl(base: string, basePath: string): string {

@@ -9,12 +9,15 @@ export {
   type InstancePool,
   isRetrySafe,
 } from './failover.js';
+export { type AutoTransportLinkOptions, autoTransportLink } from './links/auto-transport-link.js';
 export {
   IDEMPOTENCY_CONTEXT_KEY,
   idempotencyKeyLink,
   idempotencyKeyOf,
 } from './links/idempotency-key-link.js';
+export { type LongPollLinkOptions, longPollLink } from './links/long-poll-link.js';
 export type { ConnectionState, StateChange } from './links/state-link.js';
+export { type PollAnswer, type PolledEvent, type PollRequest, pollEvents } from './long-poll.js';
 export { type MutationRetryOptions, mutationRetryFetch } from './mutation-retry.js';
 export { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
 export { backoffMs, shouldReconnect } from './retry-policy.js';

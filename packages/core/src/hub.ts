@@ -3,7 +3,7 @@ import type { Channel } from './channel.js';
 import { CorbelError } from './errors.js';
 import type { EventLog, StoredEvent } from './event-log.js';
 import { createMemoryLog } from './memory-log.js';
-import { type EndReason, HubSubscription } from './subscription.js';
+import { type EndReason, HubSubscription, START_EVENT_ID } from './subscription.js';
 
 /** Observability hooks; each is optional and called synchronously. */
 export interface HubHooks {
@@ -26,7 +26,10 @@ export interface HubOptions {
 }
 
 export interface SubscribeOptions<T> {
-  /** Resume after this id (a client's lastEventId); omit for live events only. */
+  /**
+   * Resume after this id (a client's lastEventId); omit for live events only.
+   * `"0"` (START_EVENT_ID) means before the first event: every retained one.
+   */
   after?: string | null | undefined;
   /** Deliver only payloads for which this returns true (replay and live alike). */
   filter?: ((payload: T) => boolean) | undefined;
@@ -150,7 +153,9 @@ export function createHub(opts: HubOptions = {}): Hub {
     async subscribe(channel, subOpts = {}) {
       if (draining || closed)
         throw new CorbelError('DRAINING', 'the server is shutting down; reconnect elsewhere');
-      const after = subOpts.after ?? undefined;
+      // The start cursor (a channel that had no events when a long poll read its head): everything retained.
+      const fromStart = subOpts.after === START_EVENT_ID;
+      const after = fromStart ? undefined : (subOpts.after ?? undefined);
       const name = channel.name;
       if (after !== undefined) {
         try {
@@ -168,6 +173,7 @@ export function createHub(opts: HubOptions = {}): Hub {
         log,
         channel: name,
         after,
+        fromStart,
         filter: subOpts.filter,
         maxQueue,
         pageSize,
@@ -179,7 +185,7 @@ export function createHub(opts: HubOptions = {}): Hub {
       });
       entryFor(name).subs.add(sub);
       signal?.addEventListener('abort', onAbort, { once: true });
-      hooks.onSubscribe?.(name, after !== undefined);
+      hooks.onSubscribe?.(name, after !== undefined || fromStart);
       return sub;
     },
 

@@ -15,6 +15,7 @@ export {
   pullBatch,
   pullReady,
   type ReadyIterable,
+  START_EVENT_ID,
 } from './subscription.js';
 export { checkSuperjsonInput, type SuperjsonDecodeSpent } from './superjson-budget.js';
 export {

@@ -3,6 +3,14 @@ import { tracked } from '@trpc/server';
 import { CorbelError } from './errors.js';
 import type { EventLog, StoredEvent } from './event-log.js';
 
+/**
+ * The cursor before a channel's first event. A long poll of a channel with no
+ * events yet answers it as the id to resume from, so a client that polls (or
+ * falls back to polling) before the first event misses none; the hub reads
+ * every retained event after it. Never an event id of any store.
+ */
+export const START_EVENT_ID = '0';
+
 /** Why a subscription ended, for metrics and logs. */
 export type EndReason = 'client-gone' | 'slow-consumer' | 'draining' | 'store-error' | 'done';
 
@@ -89,6 +97,8 @@ export interface SubscriptionInit<T> {
   log: EventLog;
   channel: string;
   after: string | undefined;
+  /** Replay every retained event (the start cursor), though `after` is undefined. */
+  fromStart?: boolean | undefined;
   filter: ((payload: T) => boolean) | undefined;
   maxQueue: number;
   pageSize: number;
@@ -122,8 +132,10 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
 
   constructor(private readonly init: SubscriptionInit<T>) {
     this.lastId = init.after;
-    this.phase = init.after === undefined ? 'live' : 'replay';
-    this.dedupe = init.after !== undefined;
+    const replay = init.after !== undefined || init.fromStart === true;
+    this.phase = replay ? 'replay' : 'live';
+    this.dedupe = replay;
+    this.fromStart = init.fromStart === true;
   }
 
   /** Live delivery from the hub; never blocks the publisher. */
@@ -162,6 +174,27 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
 
   get endReason(): EndReason | undefined {
     return this.ended?.reason;
+  }
+
+  /**
+   * The id this subscription has consumed up to (delivered, or skipped by its
+   * filter during the replay): where a new subscription resumes without a gap.
+   * Undefined when it started live and nothing has arrived yet. Long polls
+   * answer it as the id to resume from.
+   */
+  get position(): string | undefined {
+    return this.lastId ?? (this.fromStart ? START_EVENT_ID : undefined);
+  }
+  private readonly fromStart: boolean;
+
+  /** True while stored events are still to be read (a pull may then need a log read). */
+  get replaying(): boolean {
+    return this.phase === 'replay' || this.replayPage.length > 0;
+  }
+
+  /** The channel's newest id in the log, read now (null when it has none). */
+  latestId(): Promise<string | null> {
+    return this.init.log.latestId(this.init.channel);
   }
 
   private notify() {

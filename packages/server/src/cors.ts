@@ -5,7 +5,7 @@ export interface CorsOptions {
   origins: string[];
   /** Send `Access-Control-Allow-Credentials: true` (cookies, HTTP auth). Default false. */
   credentials?: boolean | undefined;
-  /** Request headers a page may send (default: authorization, content-type, last-event-id, x-request-id, trpc-accept, idempotency-key). */
+  /** Request headers a page may send (default: authorization, content-type, last-event-id, x-request-id, trpc-accept, idempotency-key, corbel-piggyback*). */
   allowHeaders?: string[] | undefined;
   /** How long a browser may cache a preflight answer, in seconds (default 600). */
   maxAgeSeconds?: number | undefined;
@@ -18,6 +18,10 @@ const DEFAULT_HEADERS = [
   'x-request-id',
   'trpc-accept',
   'idempotency-key',
+  // A page that asks for its pending events with a command (protocol.md 4.5).
+  'corbel-piggyback',
+  'corbel-piggyback-input',
+  'corbel-piggyback-last-event-id',
 ];
 
 /** What the CORS check decided for one request. */
@@ -51,7 +55,10 @@ export function createCors(opts: CorsOptions) {
     res.setHeader('access-control-allow-origin', origins.has('*') ? '*' : origin);
     if (opts.credentials) res.setHeader('access-control-allow-credentials', 'true');
     if (!preflight) {
-      res.setHeader('access-control-expose-headers', 'retry-after, x-request-id');
+      res.setHeader(
+        'access-control-expose-headers',
+        'retry-after, x-request-id, idempotent-replayed, corbel-events, corbel-events-error',
+      );
       return 'allowed';
     }
     const method = String(req.headers['access-control-request-method']).toUpperCase();

@@ -12,6 +12,7 @@ export {
   type IdempotencyFixture,
   runIdempotencyConformance,
 } from './idempotency-conformance.js';
+export { type BufferingNginx, findNginx, requireNginx, startBufferingNginx } from './nginx.js';
 export { type StartedProcess, type StartOptions, startProcess } from './process.js';
 export {
   hasRedisServer,

@@ -11,7 +11,11 @@ export interface ListenOptions extends ConnectionOptions {
   inputFile?: string | undefined;
   json?: boolean | undefined;
   quiet?: boolean | undefined;
+  /** auto (default), sse or long-poll. */
+  transport?: string | undefined;
 }
+
+const TRANSPORTS = ['auto', 'sse', 'long-poll'] as const;
 
 /**
  * `corbel listen <url> <channel> [json-input]`: prints every event with its
@@ -30,6 +34,10 @@ export async function listenCommand(
   const count = opts.count === undefined ? undefined : Number(opts.count);
   if (count !== undefined && (!Number.isInteger(count) || count < 1)) {
     throw new CliError(EXIT.USAGE, 'usage', `--count must be a whole number above 0, got "${opts.count}"`);
+  }
+  const transport = opts.transport ?? 'auto';
+  if (!(TRANSPORTS as readonly string[]).includes(transport)) {
+    throw new CliError(EXIT.USAGE, 'usage', `--transport must be auto, sse or long-poll, got "${transport}"`);
   }
   const raw = readInput(inputArg, opts.inputFile);
   if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
@@ -53,17 +61,19 @@ export async function listenCommand(
     );
   }
   // Open and close the stream once, so refusals (bad input, a forgotten --since, 401) end the command now.
-  await probeKind(conn, path, input);
+  await probeKind(conn, path, input, { longPoll: transport !== 'sse' });
 
   const mode = renderMode(process.stdout, Boolean(opts.json));
   let received = 0;
   let attempts = 0;
   await new Promise<void>((resolve, reject) => {
     const client = conn.client({
-      onStateChange: ({ state, error }) => {
+      transport: transport as (typeof TRANSPORTS)[number],
+      onStateChange: ({ state, error, transport: over }) => {
         if (state === 'live') {
           attempts = 0;
-          status('live');
+          // Said only when events come over long polls, so the usual line stays "live".
+          status(over === 'long-poll' ? 'live (long polling)' : 'live');
         } else if (state === 'reconnecting') {
           attempts++;
           const why = error?.message ? ` (${error.message.slice(0, 120)})` : '';

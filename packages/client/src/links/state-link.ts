@@ -11,6 +11,8 @@ export interface StateChange {
   state: ConnectionState;
   /** What caused a reconnect, when known. */
   error?: Error | null | undefined;
+  /** The transport events arrive (or are about to arrive) over, when the client chose one. */
+  transport?: 'sse' | 'long-poll' | undefined;
 }
 
 /**
@@ -43,16 +45,24 @@ export function stateLink<TRouter extends AnyTRPCRouter>(
         let wasLive = false;
         const sub = next(op).subscribe({
           next(envelope) {
-            const result = envelope.result as { type?: string; state?: string; error?: Error | null };
+            const result = envelope.result as {
+              type?: string | undefined;
+              state?: string | undefined;
+              error?: Error | null | undefined;
+              transport?: 'sse' | 'long-poll' | undefined;
+            };
             if (op.type === 'subscription' && result.type === 'state') {
+              // Said only by Corbel's transports (auto, long-poll): stock links leave it out.
+              const transport = result.transport === undefined ? {} : { transport: result.transport };
               if (result.state === 'pending') {
                 wasLive = true;
-                onChange({ path: op.path, state: 'live' });
+                onChange({ path: op.path, state: 'live', ...transport });
               } else if (result.state === 'connecting') {
                 onChange({
                   path: op.path,
                   state: wasLive || result.error ? 'reconnecting' : 'connecting',
                   error: readable(result.error),
+                  ...transport,
                 });
               } else if (result.state === 'idle') {
                 onChange({ path: op.path, state: 'closed' });

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { TRPCError } from '@trpc/server';
+import { piggybackHeaders, wantsPiggyback } from './piggyback.js';
 import type { RequestContext } from './request-context.js';
 import { sendJson } from './respond.js';
 import { getTRPCErrorFromUnknown, type ProcedureType } from './trpc-bridge.js';
@@ -52,6 +53,8 @@ export async function serveCommands(
     // The common case, one call: no batch bookkeeping, and a success is
     // serialized straight into tRPC's `{ result: { data } }` wire shape.
     const single = await callOne(rc, types[0], paths[0]!, 0, inputs[0], ctx, requestError, errors, headers);
+    // Opt-in, after the command ran, so its own events are among them.
+    if (wantsPiggyback(rc)) Object.assign(headers, await piggybackHeaders(rc));
     if (single.result) {
       const data = JSON.stringify(bridge.serializeOutput(single.result.data));
       respond(res, 200, data === undefined ? '{"result":{}}' : `{"result":{"data":${data}}}`, headers);
@@ -65,6 +68,7 @@ export async function serveCommands(
   const results = await Promise.all(
     paths.map((path, i) => callOne(rc, types[i], path, i, inputs[i], ctx, requestError, errors, headers)),
   );
+  if (wantsPiggyback(rc)) Object.assign(headers, await piggybackHeaders(rc));
   const status = bridge.statusOf(results, errors);
   respond(res, status, JSON.stringify(bridge.wire(results)), headers);
 }

@@ -7,6 +7,7 @@ import type { RequestGate } from '../request-gate.js';
 import { requestIdOf } from '../request-id.js';
 import { serveCommands } from './commands.js';
 import { EventStream, type StreamRegistry } from './event-stream.js';
+import { answerLongPoll, longPollRequestOf } from './long-poll.js';
 import { requestAbort } from './request-abort.js';
 import { RequestContext, reportRequestError } from './request-context.js';
 import { sendJson } from './respond.js';
@@ -184,8 +185,10 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
           message: `Unsupported ${req.method}-request to subscription procedure at path "${path}"`,
         });
       }
-      [input] = await rc.inputs();
       const lastEventId = lastEventIdOf(req, url);
+      // A long poll (section 4.4 of the protocol) is refused for the same reasons, at the same point.
+      const longPoll = longPollRequestOf(url, lastEventId);
+      [input] = await rc.inputs();
       if (lastEventId !== null) {
         if (typeof input === 'object' && input !== null) input = { ...input, lastEventId };
         else input ??= { lastEventId };
@@ -211,6 +214,18 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
         source[Symbol.asyncIterator]()
           .return?.()
           ?.catch(() => {});
+        return true;
+      }
+      if (longPoll) {
+        await answerLongPoll({
+          bridge,
+          req,
+          res,
+          source,
+          request: longPoll,
+          abort: requestAbort(req),
+          errorShape: streamErrorShape(opts, req, path, input, ctx),
+        });
         return true;
       }
       const stream = new EventStream(
