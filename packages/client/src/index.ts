@@ -1,26 +1,17 @@
+/**
+ * `@corbel/client`: the typed client (`createCorbelClient`), its errors,
+ * connection states, sessions, reverse-call handlers and TLS options. The
+ * links and fetch wrappers it is built from stay inside the package.
+ */
 export type { AuthOptions } from './auth.js';
 export { type CorbelClientOptions, createCorbelClient } from './client.js';
 export { corbelCodeOf, isHistoryGone, trpcCodeOf } from './errors.js';
-export { eventSourceFetch } from './event-source-fetch.js';
-export {
-  createInstancePool,
-  type FailoverMode,
-  failoverFetch,
-  type InstancePool,
-  isRetrySafe,
-} from './failover.js';
-export { type AutoTransportLinkOptions, autoTransportLink } from './links/auto-transport-link.js';
-export {
-  IDEMPOTENCY_CONTEXT_KEY,
-  idempotencyKeyLink,
-  idempotencyKeyOf,
-} from './links/idempotency-key-link.js';
-export { type LongPollLinkOptions, longPollLink } from './links/long-poll-link.js';
+export type { FailoverMode } from './failover.js';
+export { IDEMPOTENCY_CONTEXT_KEY } from './links/idempotency-key-link.js';
 export type { ConnectionState, StateChange } from './links/state-link.js';
 export { type PollAnswer, type PolledEvent, type PollRequest, pollEvents } from './long-poll.js';
-export { type MutationRetryOptions, mutationRetryFetch } from './mutation-retry.js';
+export type { MutationRetryOptions } from './mutation-retry.js';
 export { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
-export { backoffMs, shouldReconnect } from './retry-policy.js';
 export {
   type HandlerEndpoint,
   type ReverseClient,

@@ -1,6 +1,8 @@
-export { fromRedisError, isRedisUnavailable } from './redis-errors.js';
+/**
+ * `@corbel/store-redis`: the Redis Streams event log, sessions and
+ * idempotency records shared by many server instances.
+ */
 export { createRedisIdempotency, type RedisIdempotencyOptions } from './redis-idempotency.js';
-export { compareStreamIds, isStreamId } from './redis-ids.js';
 export { openRedisLog, type RedisLog, type RedisLogOptions } from './redis-log.js';
 export { createRedisSessions, type RedisSessionsOptions } from './redis-sessions.js';
 export { openRedisStore, type RedisStore, type RedisStoreOptions } from './redis-store.js';

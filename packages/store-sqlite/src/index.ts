@@ -1,13 +1,12 @@
-export {
-  type OpenDatabaseOptions,
-  type OpenedDatabase,
-  openDatabase,
-  type SqliteSynchronous,
-} from './open-database.js';
-export { corruptError, lockedError, sqliteCodeOf, translateSqliteError } from './sqlite-errors.js';
-export { createSqliteIdempotencyOn, type SqliteIdempotencyOptions } from './sqlite-idempotency.js';
-export { createSqliteLogOn, type SqliteLog, type SqliteLogOptions } from './sqlite-log.js';
-export { createSqliteSessionsOn, type SqliteSessionsOptions } from './sqlite-sessions.js';
+/**
+ * `@corbel/store-sqlite`: the durable embedded store. `openSqliteStore` opens
+ * one file holding the event log, sessions and idempotency records; the
+ * pieces that share its connection stay inside the package.
+ */
+export type { OpenDatabaseOptions, SqliteSynchronous } from './open-database.js';
+export type { SqliteIdempotencyOptions } from './sqlite-idempotency.js';
+export type { SqliteLog, SqliteLogOptions } from './sqlite-log.js';
+export type { SqliteSessionsOptions } from './sqlite-sessions.js';
 export {
   createSqliteLog,
   openSqliteStore,
