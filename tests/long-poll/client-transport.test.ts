@@ -89,7 +89,7 @@ describe("transport: 'long-poll'", () => {
 describe("transport: 'auto'", () => {
   it('stays on the event stream when it flows', async () => {
     await using svc = await startTestService();
-    const r = listen({ url: svc.url, heldBackMs: 500 });
+    const r = listen({ url: svc.url, transport: 'auto', heldBackMs: 500 });
     await until(() => live(r, 'sse'), 5000, 'live on sse');
     const { id } = await svc.hub.publish(ticks, { n: 1, at: new Date() });
     await until(() => r.ids.length === 1, 5000, 'the event');
@@ -104,7 +104,7 @@ describe("transport: 'auto'", () => {
     await using proxy = await startHoldingProxy(svc.url, false);
     // A channel with history, so the client starts from an id (an empty one starts live-only, as SSE always has).
     await svc.hub.publish(ticks, { n: 0, at: new Date() });
-    const r = listen({ url: proxy.url, heldBackMs: 600, maxReconnectDelayMs: 300 });
+    const r = listen({ url: proxy.url, transport: 'auto', heldBackMs: 600, maxReconnectDelayMs: 300 });
     await until(() => live(r, 'sse'), 5000, 'live on sse');
     proxy.down = true;
     proxy.cutStreams();
@@ -131,7 +131,7 @@ describe("transport: 'auto'", () => {
     await using _ = { [Symbol.asyncDispose]: async () => void (await feed.stop()) };
     await until(() => feed.ids.length >= 3, 5000, 'a few events before the board starts');
     const startedAfter = feed.ids.length;
-    const r = listen({ url: proxy.url, heldBackMs: 600, longPollWaitMs: 1000 });
+    const r = listen({ url: proxy.url, transport: 'auto', heldBackMs: 600, longPollWaitMs: 1000 });
     await until(() => live(r, 'long-poll'), 10_000, 'live on long-poll');
     await new Promise((res) => setTimeout(res, 500));
     const published = await feed.stop();
@@ -153,7 +153,7 @@ describe("transport: 'auto'", () => {
   it('loses nothing either when the channel had no events when it started', async () => {
     await using svc = await startTestService();
     await using proxy = await startHoldingProxy(svc.url);
-    const r = listen({ url: proxy.url, heldBackMs: 1500, longPollWaitMs: 1000 });
+    const r = listen({ url: proxy.url, transport: 'auto', heldBackMs: 1500, longPollWaitMs: 1000 });
     // Wait until the client has asked for its cursor (its held-back stream reached the proxy).
     await until(() => proxy.streamsSeen === 1, 5000, 'the held-back stream');
     const published: string[] = [];
@@ -167,7 +167,13 @@ describe("transport: 'auto'", () => {
   it('switches mid-stream with events in flight: none lost, none twice; and goes back to the stream later', async () => {
     await using svc = await startTestService();
     await using proxy = await startHoldingProxy(svc.url, false);
-    const r = listen({ url: proxy.url, heldBackMs: 600, longPollWaitMs: 1000, sseRetryMs: 2500 });
+    const r = listen({
+      url: proxy.url,
+      transport: 'auto',
+      heldBackMs: 600,
+      longPollWaitMs: 1000,
+      sseRetryMs: 2500,
+    });
     await until(() => live(r, 'sse'), 5000, 'live on sse');
     const feed = publishing(svc, 10);
     await using _ = { [Symbol.asyncDispose]: async () => void (await feed.stop()) };

@@ -198,6 +198,11 @@ export async function collectEvents(
 export async function answerLongPoll(a: LongPollAnswer): Promise<void> {
   const { bridge, req, res, source, request, abort } = a;
   const { data, failure } = await collectEvents(bridge, source, request, abort.signal);
+  // The poll is over: end the procedure's signal too. Closing the iterator is
+  // not enough for an async generator suspended in its own `for await` (its
+  // return() waits for the next event), so its `finally` (e.g. a session's
+  // stream count) would otherwise run only when an event comes.
+  abort.abort();
   if (res.destroyed || res.headersSent) return;
   let status = 200;
   let text = `{"result":{"data":${data}}}`;
