@@ -13,6 +13,7 @@
  *   npm run bench -- --only fanout     one suite: commands | fanout | durable | scale (comma-separated)
  *   npm run bench -- --sizes 1000      fan-out sizes
  *   npm run bench -- --out file.json   also write the JSON report to a file
+ *   npm run bench -- --html file.html  where the HTML report with charts goes (default apps/bench/results/report.html)
  *   npm run bench -- --profile dir     write a CPU profile (.cpuprofile) of every Corbel server process to dir
  *
  * The exit status is 1 when the run is broken (a contender that never
@@ -22,9 +23,11 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchProblems } from './check.js';
+import { renderHtmlReport } from './html-report.js';
 import { MODES } from './modes.js';
 import { type BenchReport, judgeTargets, renderReport } from './report.js';
 import { runCommands } from './suites/commands.js';
@@ -45,6 +48,7 @@ async function main() {
       sizes: { type: 'string' },
       reps: { type: 'string' },
       out: { type: 'string' },
+      html: { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -52,7 +56,7 @@ async function main() {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench -- [--quick | --smoke] [--json] [--only startup,commands,fanout,durable,scale] [--sizes 100,1000] [--reps n] [--out file.json] [--profile dir]\n',
+      'usage: npm run bench -- [--quick | --smoke] [--json] [--only startup,commands,fanout,durable,scale] [--sizes 100,1000] [--reps n] [--out file.json] [--html file.html] [--profile dir]\n',
     );
     return;
   }
@@ -105,7 +109,11 @@ async function main() {
   report.targets = judgeTargets(report);
   progress(`bench finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
+  const html = resolve(values.html ?? fileURLToPath(new URL('../results/report.html', import.meta.url)));
+  mkdirSync(dirname(html), { recursive: true });
+  writeFileSync(html, renderHtmlReport(report));
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
+  progress(`HTML report: ${html}`);
   const problems = benchProblems(report);
   if (problems.length) {
     process.stderr.write(`bench run broken:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);

@@ -19,6 +19,7 @@ function report(): BenchReport {
         corbel: command(10),
         'corbel-tsx': command(9),
         trpc: command(1),
+        orpc: command(8),
         raw: command(100_000),
         floor: command(50),
       },
