@@ -6,12 +6,13 @@
  * 127.0.0.1; load and subscribers run in other processes; every process is
  * stopped at the end.
  *
- *   npm run bench                      full run (3 repetitions, N = 100/1,000/5,000, 10,000-subscriber check)
+ *   npm run bench                      full run (3 repetitions, N = 100/1,000/5,000, 19,000-subscriber scale check)
  *   npm run bench -- --quick           one repetition, N = 1,000 (under 2 minutes on an idle machine; CI)
  *   npm run bench -- --smoke           a few seconds per suite, N = 20 (the test suite's check)
  *   npm run bench -- --json            JSON instead of the table (progress goes to stderr)
- *   npm run bench -- --only fanout     one suite: commands | fanout | durable | scale (comma-separated)
+ *   npm run bench -- --only fanout     one suite: startup | commands | fanout | long-poll | durable | scale (comma-separated)
  *   npm run bench -- --sizes 1000      fan-out sizes
+ *   npm run bench -- --only scale --scale 5000   the scale check at another N (default 19,000)
  *   npm run bench -- --out file.json   also write the JSON report to a file
  *   npm run bench -- --html file.html  where the HTML report with charts goes (default apps/bench/results/report.html)
  *   npm run bench -- --profile dir     write a CPU profile (.cpuprofile) of every Corbel server process to dir
@@ -33,10 +34,11 @@ import { type BenchReport, judgeTargets, renderReport } from './report.js';
 import { runCommands } from './suites/commands.js';
 import { runDurable } from './suites/durable.js';
 import { runFanout } from './suites/fanout.js';
-import { runScale } from './suites/scale.js';
+import { runLongPoll } from './suites/long-poll.js';
+import { runScale, SCALE_DEFAULT } from './suites/scale.js';
 import { runStartup } from './suites/startup.js';
 
-const SUITES = ['startup', 'commands', 'fanout', 'durable', 'scale'] as const;
+const SUITES = ['startup', 'commands', 'fanout', 'long-poll', 'durable', 'scale'] as const;
 
 async function main() {
   const { values } = parseArgs({
@@ -46,6 +48,7 @@ async function main() {
       json: { type: 'boolean' },
       only: { type: 'string' },
       sizes: { type: 'string' },
+      scale: { type: 'string' },
       reps: { type: 'string' },
       out: { type: 'string' },
       html: { type: 'string' },
@@ -56,7 +59,7 @@ async function main() {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench -- [--quick | --smoke] [--json] [--only startup,commands,fanout,durable,scale] [--sizes 100,1000] [--reps n] [--out file.json] [--html file.html] [--profile dir]\n',
+      'usage: npm run bench -- [--quick | --smoke] [--json] [--only startup,commands,fanout,long-poll,durable,scale] [--sizes 100,1000] [--scale 19000] [--reps n] [--out file.json] [--html file.html] [--profile dir]\n',
     );
     return;
   }
@@ -65,9 +68,19 @@ async function main() {
     ...base,
     reps: values.reps ? Math.max(1, Number(values.reps)) : base.reps,
     fanout: { ...base.fanout, sizes: values.sizes ? values.sizes.split(',').map(Number) : base.fanout.sizes },
+    scale:
+      values.scale && base.scale
+        ? { ...base.scale, subscribers: Number(values.scale) }
+        : values.scale
+          ? { ...SCALE_DEFAULT, subscribers: Number(values.scale) }
+          : base.scale,
   };
+  // The scale check and the long-poll suite run in the full bench only (or asked for with --only):
+  // the quick run stays under two minutes on a loaded machine.
   const only = new Set(
-    values.only ? values.only.split(',') : SUITES.filter((s) => s !== 'scale' || mode.scale),
+    values.only
+      ? values.only.split(',')
+      : SUITES.filter((s) => (s !== 'scale' || mode.scale) && (s !== 'long-poll' || mode.name === 'full')),
   );
   for (const s of only)
     if (!SUITES.includes(s as any)) throw new Error(`unknown suite ${s}; use ${SUITES.join(', ')}`);
@@ -93,6 +106,14 @@ async function main() {
   }
   if (only.has('commands')) report.commands = await runCommands(mode, progress);
   if (only.has('fanout')) report.fanout = await runFanout(mode, progress);
+  if (only.has('long-poll')) {
+    try {
+      report.longPoll = await runLongPoll(mode, progress);
+    } catch (error) {
+      progress(`long-poll failed: ${(error as Error).message}`);
+      report.longPoll = { rows: [], failed: (error as Error).message };
+    }
+  }
   if (only.has('durable')) {
     try {
       report.durable = await runDurable(mode, progress);

@@ -38,6 +38,12 @@ export function benchProblems(report: BenchReport): string[] {
         problems.push(`fan-out N=${run.subscribers} rep ${run.rep}: ${run.dropped} Corbel streams broke`);
     }
   }
+  const lp = report.longPoll;
+  if (lp?.failed) problems.push(`long-poll: ${lp.failed}`);
+  for (const r of lp?.rows ?? []) {
+    if (r.delivered < r.published * r.subscribers)
+      problems.push(`long-poll: ${r.transport} delivered ${r.delivered} of ${r.published * r.subscribers}`);
+  }
   if (report.durable && !report.durable.available) problems.push(`durable: ${report.durable.note}`);
   if (report.scale && !report.scale.allDelivered) {
     const s = report.scale;

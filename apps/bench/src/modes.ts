@@ -11,7 +11,11 @@ export interface BenchMode {
     latencyMs: number;
     drainMs: number;
   };
-  scale: { subscribers: number; perSec: number; durationMs: number } | null;
+  /**
+   * One station holding `subscribers` streams (as many as a process's 20,000
+   * descriptors allow), opened from `clients` processes.
+   */
+  scale: { subscribers: number; perSec: number; durationMs: number; clients: number } | null;
 }
 
 export const MODES: Record<BenchMode['name'], BenchMode> = {
@@ -27,7 +31,7 @@ export const MODES: Record<BenchMode['name'], BenchMode> = {
       latencyMs: 2000,
       drainMs: 3000,
     },
-    scale: { subscribers: 10_000, perSec: 10, durationMs: 10_000 },
+    scale: { subscribers: 19_000, perSec: 10, durationMs: 10_000, clients: 4 },
   },
   quick: {
     name: 'quick',

@@ -18,7 +18,7 @@ export interface BenchReport {
   /** The same scale check on raw node:http SSE: what this machine allows. */
   scaleRaw?: ScaleResult;
   /** Long polls beside SSE at the same N and publish rate. */
-  longPoll?: { rows: LongPollRow[] };
+  longPoll?: { rows: LongPollRow[]; failed?: string };
   targets: Target[];
 }
 
@@ -238,6 +238,27 @@ export function renderReport(report: BenchReport): string {
         `N=${n}: Corbel vs raw SSE ${ratio(m.corbel.deliveredPerSec, m.raw.deliveredPerSec)} delivered/s, ${ratio(m.corbel.p99Ms, m.raw.p99Ms)} p99, ${ratio(m.corbel.rssKbPerSubscriber, m.raw.rssKbPerSubscriber)} RSS/sub; ` +
           `vs stock tRPC ${ratio(m.corbel.deliveredPerSec, m.trpc.deliveredPerSec)} delivered/s, ${ratio(m.corbel.p99Ms, m.trpc.p99Ms)} p99; ` +
           `vs Socket.IO ${ratio(m.corbel.deliveredPerSec, m.socketio.deliveredPerSec)} delivered/s`,
+      );
+    }
+  }
+  const lp = report.longPoll;
+  if (lp) {
+    parts.push('\n### Long polling beside SSE (Corbel, same N and publish rate)\n');
+    if (lp.failed) parts.push(`failed: ${lp.failed}`);
+    if (lp.rows.length) {
+      parts.push(
+        table(
+          ['transport', 'N', 'events/s published', 'delivered/s', 'deliveries', 'p50 ms', 'p99 ms'],
+          lp.rows.map((r) => [
+            r.transport,
+            fmt(r.subscribers),
+            fmt(r.rate),
+            fmt(r.deliveredPerSec),
+            `${fmt(r.delivered)} / ${fmt(r.published * r.subscribers)}`,
+            fmt(r.p50Ms, 1),
+            fmt(r.p99Ms, 1),
+          ]),
+        ),
       );
     }
   }

@@ -61,4 +61,22 @@ describe('what makes a bench run broken', () => {
       'durable: failed: no sqlite',
     ]);
   });
+
+  it('is a long-poll or SSE delivery lost, or the long-poll suite failing', () => {
+    const row = (transport: 'sse' | 'long-poll', delivered: number) => ({
+      transport,
+      subscribers: 10,
+      rate: 50,
+      published: 5,
+      delivered,
+      deliveredPerSec: 1,
+      p50Ms: 1,
+      p99Ms: 2,
+    });
+    const r = report();
+    r.longPoll = { rows: [row('sse', 50), row('long-poll', 49)] };
+    expect(benchProblems(r)).toEqual(['long-poll: long-poll delivered 49 of 50']);
+    r.longPoll = { rows: [], failed: 'only 3 of 10 connected' };
+    expect(benchProblems(r)).toEqual(['long-poll: only 3 of 10 connected']);
+  });
 });

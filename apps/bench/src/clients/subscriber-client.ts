@@ -3,10 +3,11 @@
  * SSE contenders (corbel, trpc, raw) over node:http with a minimal SSE frame
  * scanner (one EventSource object per connection would make the client the
  * bottleneck); Socket.IO over raw `ws` speaking Engine.IO v4 frames, for the
- * same reason. Each event's publish time is read from its `"sentAt":` field
+ * same reason; Corbel's long polls (`kind: 'long-poll'`) as a poll loop
+ * on node:http. Each event's publish time is read from its `"sentAt":` field
  * (or its `"at":` date with `stampField: 'at'`, for the weather router).
  */
-import { type ClientRequest, request } from 'node:http';
+import { Agent, type ClientRequest, request } from 'node:http';
 import WebSocket from 'ws';
 import { nowMs } from '../bench-router.js';
 import { emit, serveIpc } from '../ipc.js';
@@ -34,6 +35,11 @@ function sample(text: string, at: number, now: number) {
   if (Number.isFinite(sent)) samples[sampleCount++] = now - sent;
 }
 
+// The source address of every connection (`connect`'s `localAddress`): the
+// scale check spreads its subscribers over 127.0.0.x, so that no one source
+// address runs out of ephemeral ports.
+let localAddress: string | undefined;
+
 /** One SSE subscriber; resolves once the `connected` frame arrived. */
 function openSse(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -41,7 +47,7 @@ function openSse(url: string): Promise<void> {
     const gen = generation;
     const req: ClientRequest = request(
       url,
-      { agent: false, headers: { accept: 'text/event-stream' } },
+      { agent: false, localAddress, headers: { accept: 'text/event-stream' } },
       (res) => {
         if (res.statusCode !== 200) {
           reject(new Error(`status ${res.statusCode}`));
@@ -98,6 +104,75 @@ function openSse(url: string): Promise<void> {
   });
 }
 
+// Long polls reuse their connection from one poll to the next, as clients do.
+const pollAgent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+
+/**
+ * One Corbel long-poll subscriber (protocol.md section 4.4): polls the
+ * subscription with `longPoll=1`, each poll from the last id it was given;
+ * resolves once the first poll is answered (the first poll does not wait).
+ */
+function openLongPoll(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let connected = false;
+    let closed = false;
+    let current: ClientRequest | undefined;
+    const gen = generation;
+    const poll = (cursor: string | null) => {
+      if (closed || gen !== generation) return;
+      const u = new URL(url);
+      if (!u.searchParams.has('input')) u.searchParams.set('input', JSON.stringify({ json: {} }));
+      u.searchParams.set('longPoll', '1');
+      u.searchParams.set('wait', '25000');
+      if (cursor) u.searchParams.set('lastEventId', cursor);
+      current = request(u, { agent: pollAgent, localAddress }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => {
+          if (gen !== generation) return;
+          let next = cursor;
+          if (res.statusCode === 200) {
+            const now = measuring ? nowMs() : 0;
+            try {
+              const data = JSON.parse(body).result.data as { events: unknown[]; lastEventId?: string };
+              received += data.events.length;
+              if (measuring) {
+                for (let k = body.indexOf(stamp); k >= 0; k = body.indexOf(stamp, k + 1))
+                  sample(body, k, now);
+              }
+              next = data.lastEventId ?? cursor;
+            } catch {
+              streamErrors++;
+            }
+            if (!connected) {
+              connected = true;
+              resolve();
+            }
+            poll(next);
+          } else {
+            streamErrors++;
+            if (!connected) reject(new Error(`status ${res.statusCode}`));
+            else setTimeout(() => poll(cursor), 100);
+          }
+        });
+      });
+      current.on('error', (e) => {
+        if (!connected) reject(e);
+        else if (!closed) setTimeout(() => poll(cursor), 100);
+      });
+      current.end();
+    };
+    poll(null);
+    closers.push(() => {
+      closed = true;
+      current?.destroy();
+    });
+  });
+}
+
 /** One Socket.IO subscriber on raw Engine.IO v4 over a websocket. */
 function openSocketIo(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -137,31 +212,50 @@ serveIpc({
     n,
     kind,
     stampField,
+    source,
+    concurrency = 200,
+    retries = 0,
   }: {
     url: string;
     n: number;
     kind: string;
     stampField?: string;
+    /** The local address to connect from, e.g. 127.0.0.3. */
+    source?: string;
+    /** Handshakes in flight at a time. */
+    concurrency?: number;
+    /** Further attempts for a subscriber whose handshake failed (a refused or timed-out request), as a real client retries. */
+    retries?: number;
   }) => {
     stamp = stampField === 'at' ? '"at":"' : '"sentAt":';
+    localAddress = source;
     const started = performance.now();
-    const open = kind === 'socketio' ? openSocketIo : openSse;
+    const open = kind === 'socketio' ? openSocketIo : kind === 'long-poll' ? openLongPoll : openSse;
     let next = 0;
     let failed = 0;
+    let retried = 0;
     let firstError = '';
     const worker = async () => {
       while (next < n) {
         next++;
-        try {
-          await open(url);
-        } catch (error) {
-          failed++;
-          firstError ||= (error as Error).message;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await open(url);
+            break;
+          } catch (error) {
+            firstError ||= (error as Error).message;
+            if (attempt >= retries) {
+              failed++;
+              break;
+            }
+            retried++;
+            await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+          }
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(200, n) }, worker));
-    return { connected: n - failed, failed, firstError, ms: performance.now() - started };
+    await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+    return { connected: n - failed, failed, retried, firstError, ms: performance.now() - started };
   },
   status: () => ({ received, streamErrors, ended, t: nowMs() }),
   /** Sends `progress` events with the running total every `everyMs`. */
@@ -182,6 +276,18 @@ serveIpc({
       p99: percentile(sorted, 0.99),
       max: percentile(sorted, 1),
     };
+  },
+  /**
+   * The latency samples as a histogram of 0.1 ms buckets, `[bucket, count]`
+   * pairs: what the scale check merges over several client processes.
+   */
+  histogram: () => {
+    const counts = new Map<number, number>();
+    for (let i = 0; i < sampleCount; i++) {
+      const b = Math.max(0, Math.round(samples[i]! * 10));
+      counts.set(b, (counts.get(b) ?? 0) + 1);
+    }
+    return { samples: sampleCount, buckets: [...counts] };
   },
   /** Closes every subscriber and resets the counters for the next run. */
   close: () => {
