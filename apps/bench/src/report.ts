@@ -168,14 +168,17 @@ export function renderReport(report: BenchReport): string {
     parts.push(
       table(
         ['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/call', 'Corbel req/s ratio'],
-        (['corbel', 'corbel-tsx', 'trpc', 'orpc', 'raw', 'floor'] as const).map((k) => [
-          NAMES[k]!,
-          fmt(c[k].rps),
-          fmt(c[k].p50Ms, 2),
-          fmt(c[k].p99Ms, 2),
-          fmt(c[k].cpuUsPerCall, 1),
-          k === 'corbel' ? '' : ratio(c.corbel.rps, c[k].rps),
-        ]),
+        // A saved report from before a contender joined has no row for it.
+        (['corbel', 'corbel-tsx', 'trpc', 'orpc', 'raw', 'floor'] as const)
+          .filter((k) => c[k])
+          .map((k) => [
+            NAMES[k]!,
+            fmt(c[k].rps),
+            fmt(c[k].p50Ms, 2),
+            fmt(c[k].p99Ms, 2),
+            fmt(c[k].cpuUsPerCall, 1),
+            k === 'corbel' ? '' : ratio(c.corbel.rps, c[k].rps),
+          ]),
       ),
     );
     parts.push('\nCorbel against each peer (Corbel ÷ peer; req/s higher is better, the rest lower):\n');
