@@ -104,8 +104,20 @@ async function main() {
       `startup: corbel --version ${report.startup.cliVersionMs.toFixed(0)} ms, node -e 0 ${report.startup.nodeMs.toFixed(0)} ms`,
     );
   }
-  if (only.has('commands')) report.commands = await runCommands(mode, progress);
-  if (only.has('fanout')) report.fanout = await runFanout(mode, progress);
+  // How long each suite took, so the quick run's two-minute budget can be watched.
+  let mark = performance.now();
+  const took = (suite: string) => {
+    progress(`${suite} took ${((performance.now() - mark) / 1000).toFixed(1)} s`);
+    mark = performance.now();
+  };
+  if (only.has('commands')) {
+    report.commands = await runCommands(mode, progress);
+    took('commands');
+  }
+  if (only.has('fanout')) {
+    report.fanout = await runFanout(mode, progress);
+    took('fan-out');
+  }
   if (only.has('long-poll')) {
     try {
       report.longPoll = await runLongPoll(mode, progress);
@@ -113,6 +125,7 @@ async function main() {
       progress(`long-poll failed: ${(error as Error).message}`);
       report.longPoll = { rows: [], failed: (error as Error).message };
     }
+    took('long-poll');
   }
   if (only.has('durable')) {
     try {
@@ -121,10 +134,12 @@ async function main() {
       progress(`durable failed: ${(error as Error).message}`);
       report.durable = { available: false, note: `failed: ${(error as Error).message}` };
     }
+    took('durable');
   }
   if (only.has('scale')) {
     report.scale = await runScale(mode, progress, 'station');
     report.scaleRaw = await runScale(mode, progress, 'raw');
+    took('scale');
   }
   report.finishedAt = new Date().toISOString();
   report.targets = judgeTargets(report);

@@ -169,31 +169,39 @@ export function renderReport(report: BenchReport): string {
       table(
         ['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/call', 'Corbel req/s ratio'],
         // A saved report from before a contender joined has no row for it.
-        (['corbel', 'corbel-tsx', 'trpc', 'orpc', 'raw', 'floor'] as const)
-          .filter((k) => c[k])
-          .map((k) => [
-            NAMES[k]!,
-            fmt(c[k].rps),
-            fmt(c[k].p50Ms, 2),
-            fmt(c[k].p99Ms, 2),
-            fmt(c[k].cpuUsPerCall, 1),
-            k === 'corbel' ? '' : ratio(c.corbel.rps, c[k].rps),
-          ]),
+        (['corbel', 'corbel-tsx', 'trpc', 'orpc', 'raw', 'floor'] as const).flatMap((k) => {
+          const m = c[k];
+          if (!m) return [];
+          return [
+            [
+              NAMES[k]!,
+              fmt(m.rps),
+              fmt(m.p50Ms, 2),
+              fmt(m.p99Ms, 2),
+              fmt(m.cpuUsPerCall, 1),
+              k === 'corbel' ? '' : ratio(c.corbel.rps, m.rps),
+            ],
+          ];
+        }),
       ),
     );
     parts.push('\nCorbel against each peer (Corbel ÷ peer; req/s higher is better, the rest lower):\n');
     parts.push(
       table(
         ['Corbel ÷', 'req/s', 'p50', 'p99', 'CPU/call'],
-        (['raw', 'floor', 'orpc', 'trpc'] as const)
-          .filter((k) => c[k])
-          .map((k) => [
-            NAMES[k]!,
-            ratio(c.corbel.rps, c[k].rps),
-            ratio(c.corbel.p50Ms, c[k].p50Ms),
-            ratio(c.corbel.p99Ms, c[k].p99Ms),
-            ratio(c.corbel.cpuUsPerCall, c[k].cpuUsPerCall),
-          ]),
+        (['raw', 'floor', 'orpc', 'trpc'] as const).flatMap((k) => {
+          const m = c[k];
+          if (!m) return [];
+          return [
+            [
+              NAMES[k]!,
+              ratio(c.corbel.rps, m.rps),
+              ratio(c.corbel.p50Ms, m.p50Ms),
+              ratio(c.corbel.p99Ms, m.p99Ms),
+              ratio(c.corbel.cpuUsPerCall, m.cpuUsPerCall),
+            ],
+          ];
+        }),
       ),
     );
     parts.push(

@@ -39,6 +39,13 @@ describe('what makes a bench run broken', () => {
     expect(benchProblems(report())).toEqual([]);
   });
 
+  it('is not a contender the mode skipped', () => {
+    const r = report();
+    delete r.commands!.median['corbel-tsx'];
+    delete r.commands!.median.orpc;
+    expect(benchProblems(r)).toEqual([]);
+  });
+
   it('is a contender that answered nothing or with errors, or did not connect', () => {
     const r = report();
     r.commands!.median.trpc = command(Number.NaN);

@@ -20,7 +20,9 @@ export interface CommandRun {
   errors: number;
 }
 
-export type CommandSummary = Record<CommandContender, Omit<CommandRun, 'contender' | 'rep'>>;
+/** Medians per contender; a contender the mode skips has no entry. */
+export type CommandSummary = Partial<Record<CommandContender, Omit<CommandRun, 'contender' | 'rep'>>> &
+  Record<'corbel' | 'trpc' | 'raw', Omit<CommandRun, 'contender' | 'rep'>>;
 
 const BODY = JSON.stringify({ json: { a: 20, b: 22 } });
 const EXPECTED = { result: { data: { json: { sum: 42 } } } };
@@ -99,9 +101,10 @@ export async function runCommands(
     for (const fn of measuringHandlers) fn();
   });
   const runs: CommandRun[] = [];
+  const contenders = COMMAND_CONTENDERS.filter((c) => !mode.commands.skip?.includes(c));
   try {
     for (let rep = 1; rep <= mode.reps; rep++) {
-      for (const contender of COMMAND_CONTENDERS) {
+      for (const contender of contenders) {
         let run: CommandRun;
         try {
           run = await runOnce(contender, rep, load, mode);
@@ -119,7 +122,7 @@ export async function runCommands(
     await load.stop();
   }
   const summary = {} as CommandSummary;
-  for (const c of COMMAND_CONTENDERS) {
+  for (const c of contenders) {
     const mine = runs.filter((r) => r.contender === c);
     summary[c] = {
       rps: median(mine.map((r) => r.rps)),
