@@ -244,6 +244,7 @@ describe('the bench HTML report', () => {
         );
         expect(chart('delivered events/s').bars).toHaveLength(2);
         expect(await page.locator('#scale table tbody tr').count()).toBe(2);
+      expect(await page.locator('#fanout table tbody tr').count()).toBe(4 * SIZES.length);
 
         if (process.env.CORBEL_REPORT_SCREENSHOT) {
           await page.screenshot({ path: process.env.CORBEL_REPORT_SCREENSHOT, fullPage: true });

@@ -227,7 +227,22 @@ export function renderHtmlReport(report: BenchReport): string {
         'KB',
         fanoutSeries(report, (s) => s.rssKbPerSubscriber!),
       ),
-      '</div></section>',
+      '</div>',
+      htmlTable(
+        ['N', 'server', 'delivered/s', 'p50 ms', 'p99 ms', 'RSS KB/sub', 'CPU µs/delivery'],
+        Object.entries(report.fanout.median).flatMap(([n, byKind]) =>
+          Object.entries(byKind).map(([k, m]) => [
+            num(Number(n)),
+            FANOUT_NAMES[k] ?? k,
+            num(m.deliveredPerSec),
+            num(m.p50Ms, 1),
+            num(m.p99Ms, 1),
+            num(m.rssKbPerSubscriber, 1),
+            num(m.cpuUsPerDelivery, 2),
+          ]),
+        ),
+      ),
+      '</section>',
     );
   }
   const c = report.commands?.median as Record<string, Record<string, number>> | undefined;
