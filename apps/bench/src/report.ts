@@ -138,11 +138,15 @@ export function judgeTargets(report: BenchReport): Target[] {
     });
     const r = report.scaleRaw;
     if (r) {
+      // A p99 is only "at 10 readings/s" when (nearly) that many were published:
+      // on a starved machine the publishers fall behind and the figure is not judged.
+      const offered = (x: ScaleResult) => (x.perSec * x.durationMs) / 1000;
+      const atRate = s.published >= 0.9 * offered(s) && r.published >= 0.9 * offered(r);
       out.push({
         name: `scale p99 at ${fmt(s.perSec)} readings/s`,
         goal: '≤ 1.2 × raw SSE, same N',
-        actual: `${ratio(s.p99Ms, r.p99Ms)} (${fmt(s.p99Ms, 1)} vs ${fmt(r.p99Ms, 1)} ms)`,
-        met: s.p99Ms <= 1.2 * r.p99Ms,
+        actual: `${ratio(s.p99Ms, r.p99Ms)} (${fmt(s.p99Ms, 1)} vs ${fmt(r.p99Ms, 1)} ms)${atRate ? '' : `; rate not reached: ${fmt(s.published)} and ${fmt(r.published)} of ${fmt(offered(s))} published`}`,
+        met: atRate && s.p99Ms <= 1.2 * r.p99Ms,
       });
     }
   }
