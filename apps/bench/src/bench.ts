@@ -68,12 +68,9 @@ async function main() {
     ...base,
     reps: values.reps ? Math.max(1, Number(values.reps)) : base.reps,
     fanout: { ...base.fanout, sizes: values.sizes ? values.sizes.split(',').map(Number) : base.fanout.sizes },
-    scale:
-      values.scale && base.scale
-        ? { ...base.scale, subscribers: Number(values.scale) }
-        : values.scale
-          ? { ...SCALE_DEFAULT, subscribers: Number(values.scale) }
-          : base.scale,
+    scale: values.scale
+      ? { ...(base.scale ?? SCALE_DEFAULT), subscribers: Number(values.scale) }
+      : base.scale,
   };
   // The scale check and the long-poll suite run in the full bench only (or asked for with --only):
   // the quick run stays under two minutes on a loaded machine.

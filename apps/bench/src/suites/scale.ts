@@ -55,12 +55,13 @@ export async function runScale(
   const count = Math.max(1, Math.min(opts.clients, opts.subscribers));
   const clients: BenchChild[] = [];
   try {
-    for (const started of await Promise.allSettled(
+    const starting = await Promise.allSettled(
       Array.from({ length: count }, () => startChild('./clients/subscriber-client.ts', [])),
-    )) {
-      if (started.status === 'fulfilled') clients.push(started.value.child);
-      else throw started.reason;
-    }
+    );
+    // Every client that started is stopped below, even when another failed to.
+    for (const r of starting) if (r.status === 'fulfilled') clients.push(r.value.child);
+    const failed = starting.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     const all = <T>(cmd: string, args: Record<string, unknown> = {}, timeoutMs?: number) =>
       Promise.all(clients.map((c) => c.call<T>(cmd, args, timeoutMs)));
     await target.gc();
