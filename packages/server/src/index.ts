@@ -29,15 +29,15 @@ export {
 } from './metrics.js';
 export { requestIdOf } from './request-id.js';
 export { createReverseRouter, type ReverseRouterOptions } from './reverse/reverse-router.js';
-export {
-  type CallManyOptions,
-  type CallOptions,
-  createReverseService,
-  type ReverseHandle,
-  type ReverseService,
-  type ReverseServiceOptions,
-  type SettledCall,
-} from './reverse/reverse-service.js';
+export { createReverseService } from './reverse/reverse-service.js';
+export type {
+  CallManyOptions,
+  CallOptions,
+  ReverseHandle,
+  ReverseService,
+  ReverseServiceOptions,
+  SettledCall,
+} from './reverse/reverse-types.js';
 export type { Settled } from './reverse/settle-all.js';
 export type { StreamEndReason, StreamHooks, StreamInfo } from './serve/event-stream.js';
 export type { CreateContextOptions, OnErrorOptions } from './serve/handle-request.js';
