@@ -56,13 +56,10 @@ export interface CorbelClientOptions extends AuthOptions {
   /** Longest wait between reconnect attempts (default 5 s). */
   maxReconnectDelayMs?: number | undefined;
   /**
-   * How events travel: 'sse' (default: one event stream), 'long-poll'
-   * (complete JSON answers that pass any proxy), or 'auto': the stream,
-   * switching to long polls without losing or repeating an event when a proxy
-   * holds the stream back, and trying the stream again later. 'auto' is not
-   * yet the default: it stalls a subscription whose procedure is a plain
-   * generator that is not a hub subscription (apps/jobs' progress); the board
-   * and `corbel listen` use it.
+   * How events travel: 'auto' (default): the event stream, switching to long
+   * polls without losing or repeating an event when a proxy holds the stream
+   * back, and trying the stream again later; 'sse' (one event stream, never
+   * polls); or 'long-poll' (complete JSON answers that pass any proxy).
    */
   transport?: 'auto' | 'sse' | 'long-poll' | undefined;
   /** With 'auto': a stream with no `connected` frame after this long is held back (default 4 s). */
@@ -157,7 +154,7 @@ function subscriptionTransport<TRouter extends AnyTRPCRouter>(
   pollFetch: typeof fetch,
   sse: TRPCLink<TRouter>,
 ): TRPCLink<TRouter> {
-  const transport = opts.transport ?? 'sse';
+  const transport = opts.transport ?? 'auto';
   if (transport === 'sse') return sse;
   const poll = {
     ...opts,
