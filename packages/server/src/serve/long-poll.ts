@@ -249,6 +249,9 @@ function pullerOf(source: AsyncIterable<unknown>): Puller {
             try {
               const value = source[pullReady](max, wake);
               if (value !== undefined) settle(value);
+              // Nothing ready and no page being read: a poll that waits for nothing live answers now
+              // (also when the page it waited for brought nothing).
+              else if (waitMs <= 0 && !replaying()) settle(undefined);
             } catch (error) {
               settle(undefined, error);
             }
@@ -256,7 +259,6 @@ function pullerOf(source: AsyncIterable<unknown>): Puller {
           const timer = setTimeout(gone, waitMs > 0 ? waitMs : REPLAY_WAIT_MS);
           signal.addEventListener('abort', gone, { once: true });
           wake();
-          if (!settled && waitMs <= 0 && !replaying()) settle(undefined);
         }),
       close: () => {
         source[Symbol.asyncIterator]()
