@@ -8,6 +8,7 @@ import {
   START_EVENT_ID,
 } from '@corbel/core/internal';
 import { isTrackedEnvelope, TRPCError } from '@trpc/server';
+import type { CorbelMetrics } from '../metrics.js';
 import { requestIdOf } from '../request-id.js';
 import { getTRPCErrorFromUnknown, type RouterBridge } from './trpc-bridge.js';
 
@@ -102,6 +103,9 @@ export interface LongPollAnswer {
   abort: AbortController;
   /** The error document's shape (reported like any other error). */
   errorShape: (error: TRPCError) => unknown;
+  /** The procedure's path, and the server's metrics when it keeps them. */
+  path?: string | undefined;
+  metrics?: CorbelMetrics | undefined;
 }
 
 /** What a collection of events came to: the answer's `data` as JSON, or a failure before any event. */
@@ -197,7 +201,9 @@ export async function collectEvents(
  */
 export async function answerLongPoll(a: LongPollAnswer): Promise<void> {
   const { bridge, req, res, source, request, abort } = a;
-  const { data, failure } = await collectEvents(bridge, source, request, abort.signal);
+  const answered = a.metrics?.longPollHeld(a.path ?? 'unknown');
+  const { data, count, failure } = await collectEvents(bridge, source, request, abort.signal);
+  answered?.(count, failure !== undefined);
   // The poll is over: end the procedure's signal too. Closing the iterator is
   // not enough for an async generator suspended in its own `for await` (its
   // return() waits for the next event), so its `finally` (e.g. a session's
