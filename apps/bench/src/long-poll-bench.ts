@@ -66,7 +66,7 @@ async function runOne(
   o: Required<LongPollBenchOptions>,
   progress: (line: string) => void,
 ): Promise<LongPollBenchRow> {
-  const { child: server, ready } = await startChild('./servers/long-poll-server.ts', []);
+  const { child: server, ready } = await startChild('./servers/long-poll-server.ts', [], { profile: true });
   let clients: BenchChild | undefined;
   try {
     clients = (await startChild('./clients/long-poll-clients.ts', [])).child;

@@ -32,6 +32,12 @@ const HEADERS = {
   vary: 'trpc-accept, accept',
 };
 
+/**
+ * The reason a poll's (or piggyback's) procedure signal ends with: one shared
+ * value, as `abort()` without one builds a DOMException (and its stack) per poll.
+ */
+export const POLL_ANSWERED: Error = Object.freeze(new Error('the long poll was answered'));
+
 /** What a long-poll request asked for. */
 export interface LongPollRequest {
   /** How long to wait for the first event (ms, 0 answers at once). */
@@ -208,7 +214,7 @@ export async function answerLongPoll(a: LongPollAnswer): Promise<void> {
   // not enough for an async generator suspended in its own `for await` (its
   // return() waits for the next event), so its `finally` (e.g. a session's
   // stream count) would otherwise run only when an event comes.
-  abort.abort();
+  abort.abort(POLL_ANSWERED);
   if (res.destroyed || res.headersSent) return;
   let status = 200;
   let text = `{"result":{"data":${data}}}`;
