@@ -174,7 +174,9 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
                 input: op.input,
                 lastEventId: undefined,
                 waitMs: 0,
-                signal: teardown.signal,
+                // Bounded like the stream's first frame: a server that does not answer
+                // at once is left to the stream (and its held-back clock).
+                signal: AbortSignal.any([teardown.signal, AbortSignal.timeout(heldBackMs)]),
               });
             } catch {
               // The stream reports whatever is wrong (bad input, credentials) as it always does.
