@@ -157,9 +157,10 @@ export function createHub(opts: HubOptions = {}): Hub {
       const fromStart = subOpts.after === START_EVENT_ID;
       const after = fromStart ? undefined : (subOpts.after ?? undefined);
       const name = channel.name;
-      if (after !== undefined) {
+      // The start cursor is checked too: a log that trimmed the channel's first events has lost some.
+      if (after !== undefined || fromStart) {
         try {
-          await log.checkResumeId(name, after);
+          await log.checkResumeId(name, after ?? START_EVENT_ID);
         } catch (error) {
           const corbel = CorbelError.from(error, 'STORE_UNAVAILABLE');
           if (corbel.corbelCode === 'HISTORY_GONE') hooks.onHistoryGone?.(name);

@@ -125,6 +125,24 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       labelNames: ['kind'],
       registers,
     }),
+    longPollsHeld: new Gauge({
+      name: `${p}long_polls_held`,
+      help: 'Long polls being answered (waiting for events), by subscription procedure',
+      labelNames: ['procedure'],
+      registers,
+    }),
+    longPolls: new Counter({
+      name: `${p}long_polls_total`,
+      help: 'Long polls answered, by procedure and outcome (events, empty, error)',
+      labelNames: ['procedure', 'outcome'],
+      registers,
+    }),
+    longPollEvents: new Counter({
+      name: `${p}long_poll_events_total`,
+      help: 'Events delivered in long-poll answers, by procedure',
+      labelNames: ['procedure'],
+      registers,
+    }),
     appendSeconds: new Histogram({
       name: `${p}store_append_duration_seconds`,
       help: 'Time the event log takes to store one event',
@@ -203,6 +221,15 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       }
       sent.inc(events);
       m.batchDepth.observe(events);
+    },
+    /** Counts one long poll from when it is held until it is answered; call the result with its answer. */
+    longPollHeld(procedure: string) {
+      m.longPollsHeld.inc({ procedure });
+      return (events: number, failed: boolean) => {
+        m.longPollsHeld.dec({ procedure });
+        m.longPolls.inc({ procedure, outcome: failed ? 'error' : events > 0 ? 'events' : 'empty' });
+        if (events > 0) m.longPollEvents.inc({ procedure }, events);
+      };
     },
     limitHit(kind: LimitKind) {
       m.limitHits.inc({ kind });

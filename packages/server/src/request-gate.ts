@@ -67,6 +67,11 @@ export class RequestGate {
     this.check = opts.authorize ? authorizer(opts.authorize) : undefined;
   }
 
+  /** The server's metrics, for the serving path's own counters (long polls). */
+  get metrics(): CorbelMetrics | undefined {
+    return this.opts.metrics;
+  }
+
   /** The client's address (see `trustProxy`): what limits of anonymous callers and the logs use. */
   remoteOf(req: IncomingMessage): string {
     return this.opts.clientAddressOf(req);

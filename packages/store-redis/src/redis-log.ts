@@ -1,4 +1,5 @@
 import { CorbelError, type EventLog, type ReadOptions, type Retention, type StoredEvent } from '@corbel/core';
+import { START_EVENT_ID } from '@corbel/core/internal';
 import { Redis, type RedisOptions } from 'ioredis';
 import superjson from 'superjson';
 import { assertNotCluster } from './redis-cluster-check.js';
@@ -120,6 +121,9 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
   /** Validates `after`, then reads up to `limit` events after it (limit 0: validate only). */
   const readAfter = async (channel: string, after: string | undefined, limit: number) => {
     assertOpen();
+    // The start cursor: before the first event, HISTORY_GONE once any was trimmed.
+    const fromStart = after === START_EVENT_ID;
+    if (fromStart) after = '0-0';
     if (after !== undefined && !isStreamId(after)) {
       throw new CorbelError('INVALID_EVENT_ID', `"${short(after)}" is not an event id of channel ${channel}`);
     }
@@ -138,7 +142,7 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
       throw fromRedisError(error, `read channel ${channel}`);
     }
     const [first, lastId, expired, page] = result;
-    if (after === undefined) return page.map((e) => decode(channel, e));
+    if (after === undefined || (fromStart && !first)) return page.map((e) => decode(channel, e));
 
     if (!first || !lastId) {
       throw new CorbelError(
