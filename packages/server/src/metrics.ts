@@ -107,6 +107,18 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       labelNames: ['channel'],
       registers,
     }),
+    idempotentReplays: new Counter({
+      name: `${p}idempotent_replays_total`,
+      help: 'Keyed mutations answered with their recorded response instead of running again, by procedure',
+      labelNames: ['procedure'],
+      registers,
+    }),
+    duplicatePublishes: new Counter({
+      name: `${p}duplicate_publishes_total`,
+      help: 'Keyed publishes whose key the log already had (a repeated mutation whose answer was never recorded): nothing stored or sent again, by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
     historyGone: new Counter({
       name: `${p}history_gone_total`,
       help: 'Resumes refused because the id is older than the retained history, by channel',
@@ -178,6 +190,9 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     },
     onReplay(channel, events) {
       m.replayed.inc({ channel }, events);
+    },
+    onDuplicate(channel) {
+      m.duplicatePublishes.inc({ channel });
     },
     onHistoryGone(channel) {
       m.historyGone.inc({ channel });

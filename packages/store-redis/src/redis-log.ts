@@ -4,7 +4,7 @@ import superjson from 'superjson';
 import { assertNotCluster } from './redis-cluster-check.js';
 import { fromRedisError } from './redis-errors.js';
 import { compareStreamIds, isStreamId, short, streamIdMs } from './redis-ids.js';
-import { APPEND_SCRIPT, READ_SCRIPT } from './scripts.js';
+import { APPEND_ONCE_SCRIPT, APPEND_SCRIPT, READ_SCRIPT } from './scripts.js';
 import { type RawEntry, StreamTail } from './stream-tail.js';
 
 export interface RedisLogOptions {
@@ -211,6 +211,39 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
         throw fromRedisError(error, `publish on ${channel}`);
       }
       return { id, channel, payload, at: streamIdMs(id) };
+    },
+    async appendOnce(channel, payload, key, ttlMs) {
+      assertOpen();
+      const { maxCount, maxAgeMs } = retentionOf(channel);
+      let reply: [0, string] | [1, string, string, string[] | null];
+      try {
+        reply = (await redis.eval(
+          APPEND_ONCE_SCRIPT,
+          2,
+          keyOf(channel),
+          `${keyPrefix}pubkey:${key}`,
+          superjson.stringify(payload),
+          maxCount === undefined ? '' : String(Math.max(1, Math.floor(maxCount))),
+          maxAgeMs === undefined ? '' : String(maxAgeMs),
+          String(Math.max(1, Math.round(ttlMs))),
+          channel,
+        )) as typeof reply;
+      } catch (error) {
+        throw fromRedisError(error, `publish on ${channel}`);
+      }
+      const id = reply[1];
+      if (reply[0] === 0) return { event: { id, channel, payload, at: streamIdMs(id) }, duplicate: false };
+      // The stored payload when still retained (a repeat's payload may differ, e.g. a fresh timestamp).
+      const stored = reply[3] ? field(reply[3], 'p') : undefined;
+      return {
+        event: {
+          id,
+          channel: reply[2],
+          payload: stored === undefined ? payload : superjson.parse(stored),
+          at: streamIdMs(id),
+        },
+        duplicate: true,
+      };
     },
     read(channel, { after, limit }: ReadOptions) {
       return readAfter(channel, after, Math.max(0, Math.floor(limit)));
