@@ -151,6 +151,10 @@ export class IdempotentCommands {
     }
   }
 
+  private release(scope: string, token: string): Promise<void> {
+    return releaseWithRetries(this.store, scope, token);
+  }
+
   /** Runs the claimed call, records (or releases) its answer, then writes it. */
   private async run(
     rc: RequestContext,
@@ -187,16 +191,39 @@ export class IdempotentCommands {
           .complete(scope, token, { status: answer.status, body: answer.body })
           .catch(() => false);
       } else {
-        await this.store.release(scope, token).catch(() => {});
+        await this.release(scope, token);
       }
     } catch (error) {
-      await this.store.release(scope, token).catch(() => {});
+      await this.release(scope, token);
       throw error;
     } finally {
       this.running.delete(scope);
       done();
     }
     if (answer) sendJson(rc.res, answer.status, answer.body, answer.headers);
+  }
+}
+
+/**
+ * Gives a claim back. When the store cannot be reached (the failure that
+ * often made the run fail), tries again a few times in the background, so a
+ * brief outage does not leave the key pending for its whole lease.
+ */
+async function releaseWithRetries(store: IdempotencyStore, scope: string, token: string): Promise<void> {
+  try {
+    await store.release(scope, token);
+  } catch {
+    void (async () => {
+      for (let delay = 100; delay <= 3200; delay *= 2) {
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        try {
+          await store.release(scope, token);
+          return;
+        } catch {
+          // Still unreachable: the lease lapses by itself in the end.
+        }
+      }
+    })();
   }
 }
 
