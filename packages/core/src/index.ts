@@ -60,6 +60,7 @@ export {
   sessionChannelName,
   sessionRef,
 } from './session-registry.js';
+export type { SharedLimitStore } from './shared-limits.js';
 export {
   DEFAULT_SUPERJSON_DECODE_LIMITS,
   type SuperjsonDecodeLimits,

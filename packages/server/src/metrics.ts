@@ -119,6 +119,16 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       labelNames: ['channel'],
       registers,
     }),
+    limitsShared: new Gauge({
+      name: `${p}limits_shared`,
+      help: 'Per-identity limits counted cluster-wide in a shared store (1), or per instance (0: no shared store, or it does not answer)',
+      registers,
+    }),
+    limitsDegraded: new Counter({
+      name: `${p}limits_degraded_total`,
+      help: 'Times the cluster-wide limits fell back to per-instance limits because the shared store did not answer',
+      registers,
+    }),
     historyGone: new Counter({
       name: `${p}history_gone_total`,
       help: 'Resumes refused because the id is older than the retained history, by channel',
