@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SharedLimitStore } from '@corbel/core';
-import { fromRedisError } from './redis-errors.js';
+import { toCorbelError } from './redis-errors.js';
 import type { RedisLog } from './redis-log.js';
 
 export interface RedisLimitsOptions {
@@ -136,7 +136,7 @@ export function createRedisLimits(log: RedisLog, opts: RedisLimitsOptions = {}):
     try {
       return await fn();
     } catch (error) {
-      throw fromRedisError(error, doing);
+      throw toCorbelError(error, doing);
     }
   };
 

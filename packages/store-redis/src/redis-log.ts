@@ -2,7 +2,7 @@ import { CorbelError, type EventLog, type ReadOptions, type Retention, type Stor
 import { Redis, type RedisOptions } from 'ioredis';
 import superjson from 'superjson';
 import { assertNotCluster } from './redis-cluster-check.js';
-import { fromRedisError } from './redis-errors.js';
+import { toCorbelError } from './redis-errors.js';
 import { compareStreamIds, isStreamId, short, streamIdMs } from './redis-ids.js';
 import { APPEND_ONCE_SCRIPT, APPEND_SCRIPT, READ_SCRIPT } from './scripts.js';
 import { type RawEntry, StreamTail } from './stream-tail.js';
@@ -84,7 +84,7 @@ export async function openRedisLog(opts: RedisLogOptions = {}): Promise<RedisLog
   } catch (error) {
     redis.disconnect();
     // "Connection is closed" says less than the socket error behind it (ECONNREFUSED, ENOTFOUND…).
-    throw fromRedisError(lastError ?? error, `connect to ${describeTarget(opts.url)}`);
+    throw toCorbelError(lastError ?? error, `connect to ${describeTarget(opts.url)}`);
   }
   try {
     await assertNotCluster(redis, describeTarget(opts.url));
@@ -135,7 +135,7 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
         maxAgeMs === undefined ? '' : String(maxAgeMs),
       )) as typeof result;
     } catch (error) {
-      throw fromRedisError(error, `read channel ${channel}`);
+      throw toCorbelError(error, `read channel ${channel}`);
     }
     const [first, lastId, expired, page] = result;
     if (after === undefined) return page.map((e) => decode(channel, e));
@@ -208,7 +208,7 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
           maxAgeMs === undefined ? '' : String(maxAgeMs),
         )) as string;
       } catch (error) {
-        throw fromRedisError(error, `publish on ${channel}`);
+        throw toCorbelError(error, `publish on ${channel}`);
       }
       return { id, channel, payload, at: streamIdMs(id) };
     },
@@ -229,7 +229,7 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
           channel,
         )) as typeof reply;
       } catch (error) {
-        throw fromRedisError(error, `publish on ${channel}`);
+        throw toCorbelError(error, `publish on ${channel}`);
       }
       const id = reply[1];
       if (reply[0] === 0) return { event: { id, channel, payload, at: streamIdMs(id) }, duplicate: false };
@@ -258,7 +258,7 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
         const [last] = await redis.xrevrange(keyOf(channel), '+', '-', 'COUNT', 1);
         return last?.[0] ?? null;
       } catch (error) {
-        throw fromRedisError(error, `read the latest id of ${channel}`);
+        throw toCorbelError(error, `read the latest id of ${channel}`);
       }
     },
     tail(channel, onEvent, onError) {
@@ -277,7 +277,7 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
       try {
         await redis.ping();
       } catch (error) {
-        throw fromRedisError(error, 'ping');
+        throw toCorbelError(error, 'ping');
       }
     },
     async close() {

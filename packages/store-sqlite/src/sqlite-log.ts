@@ -11,7 +11,7 @@ import { formatSeqId, parseResumeId, parseSeqId } from '@corbel/core/internal';
 import type Database from 'better-sqlite3';
 import superjson from 'superjson';
 import type { OpenedDatabase } from './open-database.js';
-import { translateSqliteError } from './sqlite-errors.js';
+import { toCorbelError } from './sqlite-errors.js';
 
 export interface SqliteLogOptions {
   /** Retention per channel; default keeps the newest 100,000 events of each channel. */
@@ -98,7 +98,7 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
   try {
     db.exec(KEYS_TABLE);
   } catch (error) {
-    throw translateSqliteError(error, file, 'open');
+    throw toCorbelError(error, file, 'open');
   }
   const stmt = {
     getKey: db.prepare('SELECT channel, seq, at FROM corbel_publish_keys WHERE key = ? AND until > ?'),
@@ -147,7 +147,7 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
       channels.set(channel, s);
     }
   } catch (error) {
-    throw translateSqliteError(error, file, 'open');
+    throw toCorbelError(error, file, 'open');
   }
 
   const assertOpen = () => {
@@ -217,7 +217,7 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
         }
       } catch (error) {
         // A failed trim only delays retention; the next round retries.
-        if (!closed) lastTrimError = translateSqliteError(error, file, 'trim');
+        if (!closed) lastTrimError = toCorbelError(error, file, 'trim');
       } finally {
         trimming = null;
       }
@@ -282,7 +282,7 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
       else db.transaction(run)();
     } catch (error) {
       for (const channel of added) channels.delete(channel);
-      throw translateSqliteError(error, file, 'append');
+      throw toCorbelError(error, file, 'append');
     }
     for (const [channel, head] of heads) {
       const s = channels.get(channel)!;
@@ -390,7 +390,7 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
         }[];
         return rows.map((row) => decode(channel, row));
       } catch (error) {
-        throw translateSqliteError(error, file, 'read');
+        throw toCorbelError(error, file, 'read');
       }
     },
 
@@ -399,7 +399,7 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
       try {
         startSeq(channel, id);
       } catch (error) {
-        throw translateSqliteError(error, file, 'read');
+        throw toCorbelError(error, file, 'read');
       }
     },
 
