@@ -1,8 +1,9 @@
 /**
- * The Lua scripts this store runs. Each touches one stream key (so they work
- * on a Redis Cluster shard too) and runs atomically, which is what lets an
- * append record its predecessor and a read validate a resume id against the
- * same state it pages from.
+ * The Lua scripts of the event log. Each runs atomically, which is what lets
+ * an append record its predecessor and a read validate a resume id against
+ * the same state it pages from. APPEND and READ touch one stream key;
+ * APPEND_ONCE touches the stream and its publish key's record (one Redis;
+ * a Redis Cluster is refused at start-up).
  *
  * They are sent with EVAL, not EVALSHA: a script cache flushed by a Redis
  * restart would otherwise turn into NOSCRIPT retries that can reorder
