@@ -2,12 +2,16 @@ import type { z } from 'zod';
 import type { Channel } from './channel.js';
 import { CorbelError } from './errors.js';
 import type { EventLog, StoredEvent } from './event-log.js';
+import { IDEMPOTENCY_DEFAULTS } from './idempotency.js';
 import { createMemoryLog } from './memory-log.js';
+import { nextPublishKey, publishKeyOf } from './publish-key.js';
 import { type EndReason, HubSubscription, START_EVENT_ID } from './subscription.js';
 
 /** Observability hooks; each is optional and called synchronously. */
 export interface HubHooks {
   onPublish?(channel: string, event: StoredEvent, appendMs: number): void;
+  /** A keyed publish whose key the log already had: nothing was stored or fanned out again. */
+  onDuplicate?(channel: string, event: StoredEvent): void;
   onDeliver?(channel: string, subscribers: number): void;
   onSubscribe?(channel: string, resumed: boolean): void;
   onUnsubscribe?(channel: string, reason: EndReason): void;
@@ -23,6 +27,17 @@ export interface HubOptions {
   /** Events read from the log per replay page (default 256). */
   replayPageSize?: number | undefined;
   hooks?: HubHooks | undefined;
+}
+
+export interface PublishOptions {
+  /**
+   * Publishes at most once per key (for `keyTtlMs`, default 24 h): a repeat
+   * gets the first publish's event back and stores nothing. Inside a
+   * mutation called with an Idempotency-Key the server supplies keys itself.
+   * Needs a log with `appendOnce` (memory, SQLite, Redis).
+   */
+  key?: string | undefined;
+  keyTtlMs?: number | undefined;
 }
 
 export interface SubscribeOptions<T> {
@@ -41,11 +56,18 @@ export interface Hub {
   readonly log: EventLog;
   /**
    * Validates, stores, then fans out an event. Resolves once the log has it.
+   * Inside a mutation called with an Idempotency-Key (or with `opts.key`),
+   * the event and its key are stored atomically, and a repeat of the call
+   * gets the stored event back without publishing again.
    *
    * @example
    * const { id } = await hub.publish(readings, { city: 'Oslo', celsius: -3, at: new Date() });
    */
-  publish<S extends z.ZodType>(channel: Channel<S>, payload: z.input<S>): Promise<StoredEvent<z.output<S>>>;
+  publish<S extends z.ZodType>(
+    channel: Channel<S>,
+    payload: z.input<S>,
+    opts?: PublishOptions,
+  ): Promise<StoredEvent<z.output<S>>>;
   /**
    * Opens a subscription for a tRPC subscription resolver: stored events after
    * `after`, then live ones. Resolves once the resume id has been checked, so a
@@ -125,7 +147,7 @@ export function createHub(opts: HubOptions = {}): Hub {
 
   return {
     log,
-    async publish(channel, payload) {
+    async publish(channel, payload, publishOpts) {
       if (closed) throw new CorbelError('CLOSED', 'the hub is closed');
       const parsed = channel.schema.safeParse(payload);
       if (!parsed.success) {
@@ -137,10 +159,28 @@ export function createHub(opts: HubOptions = {}): Hub {
           },
         );
       }
+      // Taken before the first await, so the n-th publish of a keyed call has
+      // the n-th key on every run of it.
+      const keyed =
+        publishOpts?.key !== undefined
+          ? {
+              key: publishKeyOf(`hub\0${publishOpts.key}`),
+              ttlMs: publishOpts.keyTtlMs ?? IDEMPOTENCY_DEFAULTS.ttlMs,
+            }
+          : nextPublishKey();
       const started = performance.now();
       let event: StoredEvent;
       try {
-        event = await log.append(channel.name, parsed.data);
+        if (keyed && log.appendOnce) {
+          const once = await log.appendOnce(channel.name, parsed.data, keyed.key, keyed.ttlMs);
+          if (once.duplicate) {
+            hooks.onDuplicate?.(channel.name, once.event);
+            return once.event as StoredEvent<any>;
+          }
+          event = once.event;
+        } else {
+          event = await log.append(channel.name, parsed.data);
+        }
       } catch (error) {
         throw CorbelError.from(error, 'STORE_UNAVAILABLE');
       }

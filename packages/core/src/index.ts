@@ -6,8 +6,15 @@
 export { type Channel, type ChannelPayload, defineChannel } from './channel.js';
 export { type CorbelErrorData, corbelErrorFormatter, type ValidationIssue } from './error-formatter.js';
 export { CORBEL_ERROR_CODES, CorbelError, type CorbelErrorCode, isCorbelErrorCode } from './errors.js';
-export type { EventLog, ReadOptions, Retention, StoredEvent } from './event-log.js';
-export { createHub, type Hub, type HubHooks, type HubOptions, type SubscribeOptions } from './hub.js';
+export type { AppendOnceResult, EventLog, ReadOptions, Retention, StoredEvent } from './event-log.js';
+export {
+  createHub,
+  type Hub,
+  type HubHooks,
+  type HubOptions,
+  type PublishOptions,
+  type SubscribeOptions,
+} from './hub.js';
 export {
   createMemoryIdempotency,
   IDEMPOTENCY_DEFAULTS,
@@ -53,6 +60,7 @@ export {
   sessionChannelName,
   sessionRef,
 } from './session-registry.js';
+export type { SharedLimitStore } from './shared-limits.js';
 export {
   DEFAULT_SUPERJSON_DECODE_LIMITS,
   type SuperjsonDecodeLimits,

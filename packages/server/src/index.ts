@@ -55,3 +55,4 @@ export {
   type SessionService,
   type SessionServiceOptions,
 } from './sessions/index.js';
+export type { SharedLimitStore } from './shared-limits.js';

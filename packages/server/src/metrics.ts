@@ -107,6 +107,28 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       labelNames: ['channel'],
       registers,
     }),
+    idempotentReplays: new Counter({
+      name: `${p}idempotent_replays_total`,
+      help: 'Keyed mutations answered with their recorded response instead of running again, by procedure',
+      labelNames: ['procedure'],
+      registers,
+    }),
+    duplicatePublishes: new Counter({
+      name: `${p}duplicate_publishes_total`,
+      help: 'Keyed publishes whose key the log already had (a repeated mutation whose answer was never recorded): nothing stored or sent again, by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
+    limitsShared: new Gauge({
+      name: `${p}limits_shared`,
+      help: 'Per-identity limits counted cluster-wide in a shared store (1), or per instance (0: no shared store, or it does not answer)',
+      registers,
+    }),
+    limitsDegraded: new Counter({
+      name: `${p}limits_degraded_total`,
+      help: 'Times the cluster-wide limits fell back to per-instance limits because the shared store did not answer',
+      registers,
+    }),
     historyGone: new Counter({
       name: `${p}history_gone_total`,
       help: 'Resumes refused because the id is older than the retained history, by channel',
@@ -196,6 +218,9 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     },
     onReplay(channel, events) {
       m.replayed.inc({ channel }, events);
+    },
+    onDuplicate(channel) {
+      m.duplicatePublishes.inc({ channel });
     },
     onHistoryGone(channel) {
       m.historyGone.inc({ channel });

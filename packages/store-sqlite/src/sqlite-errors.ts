@@ -49,9 +49,9 @@ export function corruptError(file: string, why: string, cause?: unknown): Corbel
  * pass through unchanged.
  *
  * @example
- * try { insert.run(...) } catch (e) { throw translateSqliteError(e, file, 'append'); }
+ * try { insert.run(...) } catch (e) { throw toCorbelError(e, file, 'append'); }
  */
-export function translateSqliteError(error: unknown, file: string, phase: SqlitePhase): CorbelError {
+export function toCorbelError(error: unknown, file: string, phase: SqlitePhase): CorbelError {
   const existing = CorbelError.find(error);
   if (existing) return existing;
   const code = sqliteCodeOf(error) ?? '';
@@ -96,3 +96,11 @@ export function translateSqliteError(error: unknown, file: string, phase: Sqlite
     cause: error,
   });
 }
+
+/**
+ * The former name of `toCorbelError` (every store's `-errors` file now has
+ * one `toCorbelError`).
+ *
+ * @deprecated Kept only so branches written against it still build; use `toCorbelError`.
+ */
+export const translateSqliteError = toCorbelError;
