@@ -5,6 +5,13 @@
  */
 export type { AuthOptions } from './auth.js';
 export { type CorbelClientOptions, createCorbelClient } from './client.js';
+export {
+  type AckInput,
+  createDurableConsumer,
+  type DurableConsumer,
+  type DurableConsumerOptions,
+  type DurableDelivery,
+} from './durable-consumer.js';
 export { corbelCodeOf, isHistoryGone, trpcCodeOf } from './errors.js';
 export type { FailoverMode } from './failover.js';
 export { IDEMPOTENCY_CONTEXT_KEY } from './links/idempotency-key-link.js';

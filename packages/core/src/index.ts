@@ -4,6 +4,23 @@
  * `@corbel/core/contract`, so a client never loads it.
  */
 export { type Channel, type ChannelPayload, defineChannel } from './channel.js';
+export {
+  type ConsumerPosition,
+  type ConsumerPositions,
+  consumerKey,
+  createMemoryConsumerPositions,
+  DEFAULT_CONSUMER_TOMBSTONE_MS,
+  DEFAULT_CONSUMER_TTL_MS,
+  type MemoryConsumerPositionsOptions,
+} from './consumer-positions.js';
+export { deliveryId, parseDeliveryId } from './delivery-id.js';
+export {
+  createDurableConsumers,
+  type DurableConsumerHooks,
+  type DurableConsumers,
+  type DurableConsumersOptions,
+  type DurableSubscribeOptions,
+} from './durable-consumers.js';
 export { type CorbelErrorData, corbelErrorFormatter, type ValidationIssue } from './error-formatter.js';
 export { CORBEL_ERROR_CODES, CorbelError, type CorbelErrorCode, isCorbelErrorCode } from './errors.js';
 export type { EventLog, ReadOptions, Retention, StoredEvent } from './event-log.js';
