@@ -121,6 +121,9 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
     private readonly window: Entry<T>[] = [];
     private readonly byId = new Map<string, Entry<T>>();
     private readonly waiting: Entry<T>[] = [];
+    // Which member holds a key's outstanding events, and how many: a key is never at two members at once.
+    private readonly keyHolders = new Map<string, { member: Member<T>; outstanding: number }>();
+    private nextMember = 0;
     private sub: HubSubscription<T> | null = null;
     private readTo: string;
     private room: (() => void) | null = null;
@@ -206,13 +209,10 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
       this.members.splice(at, 1);
       // Its unacknowledged events go back to the front of the line, in log order.
       const orphans = this.window.filter((e) => e.member === member && !e.acked);
-      for (const e of orphans) e.member = null;
+      for (const e of orphans) this.release(e);
       member.inFlight = 0;
       member.queue.length = 0;
-      if (orphans.length > 0) {
-        this.waiting.unshift(...orphans.filter((e) => !this.waiting.includes(e)));
-        for (let i = 0; i < orphans.length; i++) hooks.onRedeliver?.(this.channel.name);
-      }
+      if (orphans.length > 0) this.requeue(orphans);
       this.drainWaiting();
       if (this.members.length === 0 && !this.stopped) {
         this.linger = setTimeout(() => this.stop(), lingerMs);
@@ -231,8 +231,7 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
         const entry = this.byId.get(parseDeliveryId(raw).eventId);
         if (!entry || entry.acked) continue;
         entry.acked = true;
-        if (entry.member) entry.member.inFlight--;
-        entry.member = null;
+        this.release(entry);
         count++;
       }
       if (count === 0) return 0;
@@ -310,7 +309,45 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
       this.pumping = false;
     }
 
-    /** Hands waiting events to members with room, in log order; per key, always to the same member. */
+    /** Puts taken-back events in line again, in log order among those waiting. */
+    private requeue(entries: Entry<T>[]): void {
+      this.waiting.unshift(...entries.filter((e) => !this.waiting.includes(e)));
+      this.waiting.sort((a, b) => hub.log.compareIds(a.id, b.id));
+    }
+
+    /** Takes an event back from the member holding it (acknowledged, overdue, or the member left). */
+    private release(entry: Entry<T>): void {
+      const member = entry.member;
+      if (!member) return;
+      member.inFlight--;
+      entry.member = null;
+      if (entry.key === undefined) return;
+      const holder = this.keyHolders.get(entry.key);
+      if (holder && holder.member === member && --holder.outstanding <= 0) this.keyHolders.delete(entry.key);
+    }
+
+    /** The member with the fewest outstanding events, taking turns among equals; null when all are full. */
+    private leastLoaded(): Member<T> | null {
+      let best: Member<T> | null = null;
+      let bestAt = 0;
+      const n = this.members.length;
+      for (let k = 0; k < n; k++) {
+        const at = (this.nextMember + k) % n;
+        const m = this.members[at]!;
+        if (m.inFlight < maxInFlight && (!best || m.inFlight < best.inFlight)) {
+          best = m;
+          bestAt = at;
+        }
+      }
+      if (best) this.nextMember = (bestAt + 1) % n;
+      return best;
+    }
+
+    /**
+     * Hands waiting events to members with room, in log order. An event with a
+     * key goes to the member already holding that key's outstanding events, so
+     * one key's events are processed one member at a time, in order.
+     */
     private drainWaiting(): void {
       while (this.waiting.length > 0 && this.members.length > 0) {
         const entry = this.waiting[0]!;
@@ -318,14 +355,16 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
           this.waiting.shift();
           continue;
         }
-        const member =
-          entry.key !== undefined
-            ? this.members[hashOf(entry.key) % this.members.length]!
-            : this.members.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+        const holder = entry.key === undefined ? undefined : this.keyHolders.get(entry.key);
+        const member = holder ? holder.member : this.leastLoaded();
         // Head of line waits: later events must not overtake it (per-key order).
-        if (member.inFlight >= maxInFlight) return;
+        if (!member || member.inFlight >= maxInFlight) return;
         this.waiting.shift();
         if (entry.deliveries > 0) hooks.onRedeliver?.(this.channel.name);
+        if (entry.key !== undefined) {
+          if (holder) holder.outstanding++;
+          else this.keyHolders.set(entry.key, { member, outstanding: 1 });
+        }
         entry.member = member;
         entry.deliveries++;
         entry.sentAt = Date.now();
@@ -350,10 +389,9 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
         const queue = e.member!.queue;
         const at = queue.indexOf(e);
         if (at >= 0) queue.splice(at, 1);
-        e.member!.inFlight--;
-        e.member = null;
+        this.release(e);
       }
-      this.waiting.unshift(...overdue.filter((e) => !this.waiting.includes(e)));
+      this.requeue(overdue);
       this.drainWaiting();
     }
 
@@ -484,14 +522,4 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
       await Promise.all(all.map((g) => g.stop()));
     },
   };
-}
-
-/** A small stable string hash (FNV-1a), for key-to-member affinity. */
-function hashOf(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
