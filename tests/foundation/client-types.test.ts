@@ -30,6 +30,7 @@ describe('types flow from the router to the client', () => {
       city?: string;
       lastEventId?: string;
       consumer?: string;
+      policy?: 'cut-and-resume' | 'drop-oldest' | 'drop-newest' | 'latest-per-key';
     }>();
     const iterate = () => client.weather.readings.subscribe({ city: 'Oslo' });
     type Event = ReturnType<typeof iterate> extends AsyncIterable<infer E> ? E : never;

@@ -1,4 +1,12 @@
-import { type Channel, type DurableConsumers, defineChannel, type Hub, initCorbel } from '@corbel/core';
+import {
+  type Channel,
+  DELIVERY_POLICIES,
+  type DeliveryPolicy,
+  type DurableConsumers,
+  defineChannel,
+  type Hub,
+  initCorbel,
+} from '@corbel/core';
 import { consumerNameSchema, createConsumerRouter } from '@corbel/server';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
@@ -82,13 +90,19 @@ export function createWeatherRouter(deps: {
       readings: t.procedure
         .meta({
           description:
-            'Every reading as it is reported, optionally for one city; resumable by id. With `consumer`, a durable consumer: the station keeps its position, readings are acknowledged with consumer.ack, and several subscribers under one name share them (per city, in order).',
+            'Every reading as it is reported, optionally for one city; resumable by id. With `consumer`, a durable consumer: the station keeps its position, readings are acknowledged with consumer.ack, and several subscribers under one name share them (per city, in order). `policy` chooses what to drop when the subscriber falls behind.',
         })
         .input(
           z.object({
             city: z.string().min(1).max(100).optional(),
             lastEventId: z.string().max(100).optional(),
             consumer: consumerNameSchema.optional(),
+            policy: z
+              .enum(DELIVERY_POLICIES as [DeliveryPolicy, ...DeliveryPolicy[]])
+              .optional()
+              .describe(
+                'What to drop when this subscriber falls behind (default cut-and-resume; latest-per-key keeps the newest reading per city)',
+              ),
           }),
         )
         .subscription(({ ctx, input, signal }) =>
@@ -104,6 +118,8 @@ export function createWeatherRouter(deps: {
                 after: input.lastEventId,
                 filter: input.city === undefined ? undefined : (r) => r.city === input.city,
                 signal,
+                policy: input.policy,
+                key: (r) => r.city,
               }),
         ),
 

@@ -13,7 +13,8 @@ export {
   DEFAULT_CONSUMER_TTL_MS,
   type MemoryConsumerPositionsOptions,
 } from './consumer-positions.js';
-export { deliveryId, parseDeliveryId } from './delivery-id.js';
+export { deliveryId, droppedId, parseDeliveryId } from './delivery-id.js';
+export { DELIVERY_POLICIES, type DeliveryPolicy } from './delivery-policy.js';
 export {
   createDurableConsumers,
   type DurableConsumerHooks,

@@ -95,6 +95,12 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       labelNames: ['channel'],
       registers,
     }),
+    dropped: new Counter({
+      name: `${p}events_dropped_total`,
+      help: "Events a subscriber's delivery policy dropped (drop-oldest, drop-newest, latest-per-key), by channel and policy",
+      labelNames: ['channel', 'policy'],
+      registers,
+    }),
     resumes: new Counter({
       name: `${p}resumes_total`,
       help: 'Subscriptions that resumed from an id, by channel',
@@ -181,6 +187,9 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     },
     onHistoryGone(channel) {
       m.historyGone.inc({ channel });
+    },
+    onDrop(channel, count, policy) {
+      m.dropped.inc({ channel, policy }, count);
     },
   };
 
