@@ -75,3 +75,11 @@ export {
   DEFAULT_SUPERJSON_DECODE_LIMITS,
   type SuperjsonDecodeLimits,
 } from './superjson-budget.js';
+export {
+  matchChannels,
+  parseWildcardToken,
+  subscribeWildcard,
+  type WildcardEvent,
+  type WildcardOptions,
+  wildcardToken,
+} from './wildcard.js';
