@@ -6,7 +6,7 @@ import { type ConsumerPositions, consumerKey } from './consumer-positions.js';
 import { deliveryId, parseDeliveryId } from './delivery-id.js';
 import { CorbelError } from './errors.js';
 import type { Hub } from './hub.js';
-import { type HubSubscription, pullBatch, START_EVENT_ID } from './subscription.js';
+import { type BatchIterable, type HubSubscription, pullBatch, START_EVENT_ID } from './subscription.js';
 
 /** Observability hooks for durable consumers; each optional, called synchronously. */
 export interface DurableConsumerHooks {
@@ -160,7 +160,7 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
       return n;
     }
 
-    join(signal: AbortSignal | undefined): AsyncIterable<TrackedEnvelope<T>> {
+    join(signal: AbortSignal | undefined): BatchIterable<TrackedEnvelope<T>> {
       if (this.linger) clearTimeout(this.linger);
       this.linger = null;
       const member: Member<T> = { queue: [], inFlight: 0, wake: null, closed: false, error: undefined };
@@ -169,31 +169,66 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
       signal?.addEventListener('abort', onAbort, { once: true });
       if (!this.pumping) void this.pump();
       this.drainWaiting();
-      const group = this;
-      async function* deliveries(): AsyncGenerator<TrackedEnvelope<T>> {
-        try {
-          for (;;) {
-            const entry = member.queue.shift();
-            if (!entry) {
-              if (member.closed) {
-                if (member.error) throw member.error;
-                return;
-              }
-              await new Promise<void>((resolve) => {
-                member.wake = resolve;
-              });
-              continue;
-            }
+      return this.streamOf(member, () => signal?.removeEventListener('abort', onAbort));
+    }
+
+    /**
+     * A member's stream: ready deliveries in batches (the serving path writes
+     * each batch at once), or one at a time through the async iterator.
+     */
+    private streamOf(member: Member<T>, unlisten: () => void): BatchIterable<TrackedEnvelope<T>> {
+      const leave = () => {
+        unlisten();
+        this.leave(member);
+      };
+      const pull = async (max: number): Promise<TrackedEnvelope<T>[] | null> => {
+        for (;;) {
+          const out: TrackedEnvelope<T>[] = [];
+          while (out.length < max && member.queue.length > 0) {
+            const entry = member.queue.shift()!;
             // Acknowledged meanwhile, or handed to another member after a timeout.
             if (entry.acked || entry.member !== member) continue;
-            yield tracked(deliveryId(entry.id, entry.deliveries), entry.payload);
+            out.push(tracked(deliveryId(entry.id, entry.deliveries), entry.payload));
           }
-        } finally {
-          signal?.removeEventListener('abort', onAbort);
-          group.leave(member);
+          if (out.length > 0) return out;
+          if (member.closed) {
+            const error = member.error;
+            member.error = undefined;
+            unlisten();
+            if (error) throw error;
+            return null;
+          }
+          await new Promise<void>((resolve) => {
+            member.wake = resolve;
+          });
         }
-      }
-      return deliveries();
+      };
+      return {
+        [pullBatch]: pull,
+        [Symbol.asyncIterator]() {
+          let buffer: TrackedEnvelope<T>[] = [];
+          return {
+            async next() {
+              if (buffer.length === 0) {
+                const batch = await pull(64).catch((error: unknown) => {
+                  leave();
+                  throw error;
+                });
+                if (batch === null) {
+                  leave();
+                  return { done: true, value: undefined };
+                }
+                buffer = batch;
+              }
+              return { done: false, value: buffer.shift()! };
+            },
+            async return() {
+              leave();
+              return { done: true, value: undefined };
+            },
+          };
+        },
+      };
     }
 
     leave(member: Member<T>, error?: Error): void {
