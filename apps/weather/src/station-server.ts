@@ -140,6 +140,7 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
     hub,
     positions: consumers ?? createMemoryConsumerPositions({ ttlMs: opts.consumerTtlMs }),
     ackTimeoutMs: opts.ackTimeoutMs,
+    hooks: metrics.durableHooks,
   });
   // On a shared log, readings reported to other stations update `latest` here too.
   const followFrom = hub.log.tail ? ((await hub.log.latestId(readingsChannel.name)) ?? undefined) : null;

@@ -148,7 +148,10 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
         Math.max(10, Math.min(1000, ackTimeoutMs / 4)),
       );
       // Keeps a consumer with live members from expiring while nothing is published.
-      const touch = setInterval(() => this.save(), Math.max(10, Math.min(60_000, positions.ttlMs / 3)));
+      // Idle time counts from when the last member left (the final save), not while any is connected.
+      const touch = setInterval(() => {
+        if (this.members.length > 0) void this.save();
+      }, Math.max(10, Math.min(60_000, positions.ttlMs / 3)));
       redeliver.unref?.();
       touch.unref?.();
       this.timers.push(redeliver, touch);

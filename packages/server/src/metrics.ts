@@ -1,4 +1,4 @@
-import type { HubHooks } from '@corbel/core';
+import type { DurableConsumerHooks, HubHooks } from '@corbel/core';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { LimitKind } from './limits.js';
 
@@ -101,6 +101,18 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       labelNames: ['channel', 'policy'],
       registers,
     }),
+    redeliveries: new Counter({
+      name: `${p}redeliveries_total`,
+      help: 'Events handed to a durable consumer again (not acknowledged in time, or their member left), by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
+    consumersExpired: new Counter({
+      name: `${p}consumers_expired_total`,
+      help: 'Durable consumers that came back after their idle TTL and were told HISTORY_GONE, by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
     resumes: new Counter({
       name: `${p}resumes_total`,
       help: 'Subscriptions that resumed from an id, by channel',
@@ -193,10 +205,21 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     },
   };
 
+  const durableHooks: DurableConsumerHooks = {
+    onRedeliver(channel) {
+      m.redeliveries.inc({ channel });
+    },
+    onExpired(channel) {
+      m.consumersExpired.inc({ channel });
+    },
+  };
+
   return {
     ...m,
     /** Hooks for `createHub({ hooks })`. */
     hubHooks,
+    /** Hooks for `createDurableConsumers({ hooks })`. */
+    durableHooks,
     /** Counts one command call and its latency. */
     command(procedure: string, status: string, seconds: number) {
       const s = commandSeries(procedure, status);
