@@ -47,7 +47,11 @@ async function serve() {
   });
   const server = createCorbelServer({ router, metrics });
   const { url } = await server.listen({ port: 0, host: '127.0.0.1' });
-  return { url, hub, metrics, close: async () => (await server.close(), await hub.close()) };
+  const close = async () => {
+    await server.close();
+    await hub.close();
+  };
+  return { url, hub, metrics, close };
 }
 
 interface Frame {
