@@ -41,6 +41,12 @@ export interface DurableConsumerOptions<T> {
   onAckError?: ((error: unknown) => void) | undefined;
   /** Wait before resending a failed batch (default 500 ms). */
   retryMs?: number | undefined;
+  /**
+   * How long an acknowledgement may wait to travel with later ones (default
+   * 10 ms): fewer requests under load; after a crash, at most this much more
+   * is delivered again.
+   */
+  ackDelayMs?: number | undefined;
 }
 
 export interface DurableConsumer<T> {
@@ -96,6 +102,7 @@ const BATCH = 500;
 export function createDurableConsumer<T>(opts: DurableConsumerOptions<T>): DurableConsumer<T> {
   const autoAck = opts.autoAck ?? true;
   const retryMs = opts.retryMs ?? 500;
+  const ackDelayMs = opts.ackDelayMs ?? 10;
   const acked = new Set<string>();
   const pending = new Set<string>();
   let inFlight: Promise<void> | null = null;
@@ -137,10 +144,11 @@ export function createDurableConsumer<T>(opts: DurableConsumerOptions<T>): Durab
   const ack = (id: string) => {
     remember(id);
     pending.add(id);
-    // Acks made in the same turn travel together.
+    // Acks made within the delay (and while one batch is in flight) travel together.
     if (!scheduled && !inFlight) {
       scheduled = true;
-      queueMicrotask(send);
+      if (ackDelayMs > 0) setTimeout(send, ackDelayMs);
+      else queueMicrotask(send);
     }
   };
 

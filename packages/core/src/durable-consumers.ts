@@ -149,9 +149,12 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
       );
       // Keeps a consumer with live members from expiring while nothing is published.
       // Idle time counts from when the last member left (the final save), not while any is connected.
-      const touch = setInterval(() => {
-        if (this.members.length > 0) void this.save();
-      }, Math.max(10, Math.min(60_000, positions.ttlMs / 3)));
+      const touch = setInterval(
+        () => {
+          if (this.members.length > 0) void this.save();
+        },
+        Math.max(10, Math.min(60_000, positions.ttlMs / 3)),
+      );
       redeliver.unref?.();
       touch.unref?.();
       this.timers.push(redeliver, touch);
@@ -296,7 +299,8 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
       const log = hub.log;
       this.pumping = true;
       while (!this.stopped && this.members.length > 0) {
-        if (this.unacked >= this.members.length * maxInFlight) {
+        // Bounded by what it holds, acknowledged-behind-a-gap included, so memory stays bounded.
+        if (this.window.length >= this.members.length * maxInFlight) {
           await new Promise<void>((resolve) => {
             this.room = resolve;
           });
