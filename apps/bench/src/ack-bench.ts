@@ -90,7 +90,8 @@ async function clients(url: string, mode: Mode) {
       name: `bench-${i}`,
       channel: benchChannel.name,
       subscribe: (name, signal) => client.acked.subscribe({ consumer: name }, { signal }),
-      sendAck: (input) => client.consumer.ack.mutate(input),
+      sendAck: (input, { idempotencyKey }) =>
+        client.consumer.ack.mutate(input, { context: { idempotencyKey } }),
     });
     void (async () => {
       for await (const { data } of consumer.deliveries({ signal: ac.signal })) take(data.sentAt);

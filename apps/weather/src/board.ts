@@ -178,7 +178,9 @@ async function main() {
       channel: 'weather.readings',
       subscribe: (consumerName, signal) =>
         client.weather.readings.subscribe({ city, consumer: consumerName }, { signal }),
-      sendAck: (input) => client.consumer.ack.mutate(input),
+      // One key per acknowledgement across resends: a resend after a lost answer gets that answer.
+      sendAck: (input, { idempotencyKey }) =>
+        client.consumer.ack.mutate(input, { context: { idempotencyKey } }),
       // Acknowledged before printing (below): a board killed at any moment never prints a reading twice.
       autoAck: false,
       onAckError: (error) => process.stderr.write(`board: acknowledging: ${(error as Error).message}\n`),

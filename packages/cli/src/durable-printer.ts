@@ -23,7 +23,8 @@ export function durablePrinter(
   const consumer = createDurableConsumer<unknown>({
     name,
     channel,
-    sendAck: (input) => procedureOf(client, 'consumer.ack').mutate(input),
+    sendAck: (input, { idempotencyKey }) =>
+      procedureOf(client, 'consumer.ack').mutate(input, { context: { idempotencyKey } }),
     onAckError,
   });
   let line: Promise<void> = Promise.resolve();

@@ -29,12 +29,14 @@ export interface DurableConsumerOptions<T> {
    */
   subscribe?: ((consumer: string, signal: AbortSignal) => AsyncIterable<{ id: string; data: T }>) | undefined;
   /**
-   * Sends one batch of acknowledgements.
+   * Sends one batch of acknowledgements. `idempotencyKey` stays the same
+   * across resends of one `ackNow`, so a resend after a lost answer gets the
+   * first answer back instead of "not outstanding".
    *
    * @example
-   * (input) => client.consumer.ack.mutate(input)
+   * (input, { idempotencyKey }) => client.consumer.ack.mutate(input, { context: { idempotencyKey } })
    */
-  sendAck(input: AckInput): Promise<unknown>;
+  sendAck(input: AckInput, opts: { idempotencyKey: string }): Promise<unknown>;
   /** Acknowledge each delivery once the loop body that received it has run (default true). */
   autoAck?: boolean | undefined;
   /** A batch of acknowledgements failed; it is sent again after `retryMs`. */
@@ -95,7 +97,7 @@ const BATCH = 500;
  * const consumer = createDurableConsumer({
  *   name: 'billing', channel: 'weather.readings',
  *   subscribe: (consumer, signal) => client.weather.readings.subscribe({ consumer }, { signal }),
- *   sendAck: (input) => client.consumer.ack.mutate(input),
+ *   sendAck: (input, { idempotencyKey }) => client.consumer.ack.mutate(input, { context: { idempotencyKey } }),
  * });
  * for await (const { data } of consumer.deliveries()) console.log(data.city);
  */
@@ -119,20 +121,25 @@ export function createDurableConsumer<T>(opts: DurableConsumerOptions<T>): Durab
     if (inFlight || pending.size === 0) return settleIdle();
     const ids = [...pending].slice(0, BATCH);
     for (const id of ids) pending.delete(id);
-    inFlight = opts.sendAck({ channel: opts.channel, consumer: opts.name, ids }).then(
-      () => {
-        inFlight = null;
-        send();
-      },
-      (error: unknown) => {
-        for (const id of ids) pending.add(id);
-        opts.onAckError?.(error);
-        setTimeout(() => {
+    inFlight = opts
+      .sendAck(
+        { channel: opts.channel, consumer: opts.name, ids },
+        { idempotencyKey: globalThis.crypto.randomUUID() },
+      )
+      .then(
+        () => {
           inFlight = null;
           send();
-        }, retryMs).unref?.();
-      },
-    );
+        },
+        (error: unknown) => {
+          for (const id of ids) pending.add(id);
+          opts.onAckError?.(error);
+          setTimeout(() => {
+            inFlight = null;
+            send();
+          }, retryMs).unref?.();
+        },
+      );
   };
 
   const remember = (id: string) => {
@@ -162,10 +169,14 @@ export function createDurableConsumer<T>(opts: DurableConsumerOptions<T>): Durab
   };
 
   const ackNow = async (id: string, signal?: AbortSignal): Promise<boolean> => {
+    const idempotencyKey = globalThis.crypto.randomUUID();
     for (;;) {
       signal?.throwIfAborted();
       try {
-        const answer = (await opts.sendAck({ channel: opts.channel, consumer: opts.name, ids: [id] })) as {
+        const answer = (await opts.sendAck(
+          { channel: opts.channel, consumer: opts.name, ids: [id] },
+          { idempotencyKey },
+        )) as {
           acked?: number;
         } | null;
         const owned = (answer?.acked ?? 0) > 0;
