@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import type { Channel } from './channel.js';
+import { parseDeliveryId } from './delivery-id.js';
+import type { DeliveryPolicy } from './delivery-policy.js';
 import { CorbelError } from './errors.js';
 import type { EventLog, StoredEvent } from './event-log.js';
 import { IDEMPOTENCY_DEFAULTS } from './idempotency.js';
@@ -17,6 +19,8 @@ export interface HubHooks {
   onUnsubscribe?(channel: string, reason: EndReason): void;
   onReplay?(channel: string, events: number): void;
   onHistoryGone?(channel: string): void;
+  /** A subscriber's delivery policy dropped `count` events. */
+  onDrop?(channel: string, count: number, policy: DeliveryPolicy): void;
 }
 
 export interface HubOptions {
@@ -50,6 +54,10 @@ export interface SubscribeOptions<T> {
   filter?: ((payload: T) => boolean) | undefined;
   /** Ends the subscription when aborted (tRPC passes the request's signal). */
   signal?: AbortSignal | undefined;
+  /** What happens when this subscriber falls behind its queue bound (default cut-and-resume). */
+  policy?: DeliveryPolicy | undefined;
+  /** The key `latest-per-key` keeps the newest event of (e.g. the city). */
+  key?: ((payload: T) => string) | undefined;
 }
 
 export interface Hub {
@@ -194,8 +202,10 @@ export function createHub(opts: HubOptions = {}): Hub {
       if (draining || closed)
         throw new CorbelError('DRAINING', 'the server is shutting down; reconnect elsewhere');
       // The start cursor (a channel that had no events when a long poll read its head): everything retained.
-      const fromStart = subOpts.after === START_EVENT_ID;
-      const after = fromStart ? undefined : (subOpts.after ?? undefined);
+      // A resume id as a stream sent it may carry a drop count (`<id>!<n>`): the event id is before it.
+      const asked = subOpts.after == null ? undefined : parseDeliveryId(subOpts.after).eventId;
+      const fromStart = asked === START_EVENT_ID;
+      const after = fromStart ? undefined : asked;
       const name = channel.name;
       // The start cursor is checked too: a log that trimmed the channel's first events has lost some.
       if (after !== undefined || fromStart) {
@@ -223,6 +233,9 @@ export function createHub(opts: HubOptions = {}): Hub {
           detach(name, s, reason);
         },
         onReplay: (n) => hooks.onReplay?.(name, n),
+        policy: subOpts.policy,
+        keyOf: subOpts.key,
+        onDrop: (n) => hooks.onDrop?.(name, n, subOpts.policy ?? 'cut-and-resume'),
       });
       entryFor(name).subs.add(sub);
       signal?.addEventListener('abort', onAbort, { once: true });

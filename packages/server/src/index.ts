@@ -13,6 +13,12 @@ export {
 } from './auth/index.js';
 export { type AuthorizeOption, type AuthorizeRequest, type AuthorizeRule, authorizer } from './authorize.js';
 export { type ClientAddressOf, clientAddressReader } from './client-address.js';
+export {
+  type ConsumerRouterOptions,
+  consumerNameSchema,
+  createConsumerRouter,
+  MAX_ACK_IDS,
+} from './consumers/consumer-router.js';
 export { type CorsOptions, createCors } from './cors.js';
 export {
   IDEMPOTENCY_HEADER,

@@ -1,4 +1,4 @@
-import type { HubHooks } from '@corbel/core';
+import type { DurableConsumerHooks, HubHooks } from '@corbel/core';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { LimitKind } from './limits.js';
 
@@ -92,6 +92,24 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     cutOffs: new Counter({
       name: `${p}slow_consumer_cutoffs_total`,
       help: 'Subscribers cut off because their queue overflowed, by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
+    dropped: new Counter({
+      name: `${p}events_dropped_total`,
+      help: "Events a subscriber's delivery policy dropped (drop-oldest, drop-newest, latest-per-key), by channel and policy",
+      labelNames: ['channel', 'policy'],
+      registers,
+    }),
+    redeliveries: new Counter({
+      name: `${p}redeliveries_total`,
+      help: 'Events handed to a durable consumer again (not acknowledged in time, or their member left), by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
+    consumersExpired: new Counter({
+      name: `${p}consumers_expired_total`,
+      help: 'Durable consumers that came back after their idle TTL and were told HISTORY_GONE, by channel',
       labelNames: ['channel'],
       registers,
     }),
@@ -225,12 +243,26 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     onHistoryGone(channel) {
       m.historyGone.inc({ channel });
     },
+    onDrop(channel, count, policy) {
+      m.dropped.inc({ channel, policy }, count);
+    },
+  };
+
+  const durableHooks: DurableConsumerHooks = {
+    onRedeliver(channel) {
+      m.redeliveries.inc({ channel });
+    },
+    onExpired(channel) {
+      m.consumersExpired.inc({ channel });
+    },
   };
 
   return {
     ...m,
     /** Hooks for `createHub({ hooks })`. */
     hubHooks,
+    /** Hooks for `createDurableConsumers({ hooks })`. */
+    durableHooks,
     /** Counts one command call and its latency. */
     command(procedure: string, status: string, seconds: number) {
       const s = commandSeries(procedure, status);

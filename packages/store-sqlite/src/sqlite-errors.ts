@@ -7,7 +7,7 @@ import { CorbelError } from '@corbel/core';
  */
 
 /** What the store was doing when SQLite failed: the same code means different things. */
-export type SqlitePhase = 'open' | 'append' | 'read' | 'trim' | 'sessions' | 'idempotency';
+export type SqlitePhase = 'open' | 'append' | 'read' | 'trim' | 'sessions' | 'idempotency' | 'consumers';
 
 const LOCKED = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_RECOVERY']);
 const CORRUPT = new Set([
