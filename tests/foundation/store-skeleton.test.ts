@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
  * errors in one `toCorbelError`.
  */
 const STORES = ['sqlite', 'redis'] as const;
-const PARTS = ['store', 'log', 'sessions', 'errors', 'idempotency'] as const;
+const PARTS = ['store', 'log', 'sessions', 'errors', 'idempotency', 'consumers'] as const;
 const root = new URL('../../packages/', import.meta.url);
 
 describe('store packages share one skeleton', () => {

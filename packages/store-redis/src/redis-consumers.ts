@@ -4,7 +4,7 @@ import {
   DEFAULT_CONSUMER_TOMBSTONE_MS,
   DEFAULT_CONSUMER_TTL_MS,
 } from '@corbel/core';
-import { fromRedisError } from './redis-errors.js';
+import { toCorbelError } from './redis-errors.js';
 import type { RedisLog } from './redis-log.js';
 
 export interface RedisConsumersOptions {
@@ -31,7 +31,7 @@ export function createRedisConsumers(log: RedisLog, opts: RedisConsumersOptions 
     try {
       return await fn();
     } catch (error) {
-      throw fromRedisError(error, doing);
+      throw toCorbelError(error, doing);
     }
   };
   return {

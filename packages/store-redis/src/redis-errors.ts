@@ -91,11 +91,3 @@ export function toCorbelError(error: unknown, doing: string): CorbelError {
   }
   return new CorbelError('STORE_UNAVAILABLE', `Redis failed to ${doing} (${message})`, { cause: error });
 }
-
-/**
- * The former name of `toCorbelError` (every store's `-errors` file now has
- * one `toCorbelError`).
- *
- * @deprecated Kept only so branches written against it still build; use `toCorbelError`.
- */
-export const fromRedisError = toCorbelError;

@@ -6,7 +6,7 @@ import {
   DEFAULT_CONSUMER_TTL_MS,
 } from '@corbel/core';
 import type { OpenedDatabase } from './open-database.js';
-import { translateSqliteError } from './sqlite-errors.js';
+import { toCorbelError } from './sqlite-errors.js';
 
 export interface SqliteConsumersOptions {
   /** Idle time after which a durable consumer expires (default 24 hours). */
@@ -54,7 +54,7 @@ export function createSqliteConsumersOn(
     try {
       return fn();
     } catch (error) {
-      throw translateSqliteError(error, file, 'consumers');
+      throw toCorbelError(error, file, 'consumers');
     }
   };
   guard(() => {

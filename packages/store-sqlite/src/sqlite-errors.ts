@@ -96,11 +96,3 @@ export function toCorbelError(error: unknown, file: string, phase: SqlitePhase):
     cause: error,
   });
 }
-
-/**
- * The former name of `toCorbelError` (every store's `-errors` file now has
- * one `toCorbelError`).
- *
- * @deprecated Kept only so branches written against it still build; use `toCorbelError`.
- */
-export const translateSqliteError = toCorbelError;
