@@ -84,7 +84,8 @@ export function runConsumerConformance(name: string, opts: ConsumerConformanceOp
       await positions.delete(KEY);
     });
 
-    it.skipIf(!opts.durable)('positions survive a restart of the store', async () => {
+    // Only durable stores promise this; the memory store does not register it (a skip would read as a pass).
+    (opts.durable ? it : () => {})('positions survive a restart of the store', async () => {
       const f = await open();
       await f.positions.save(KEY, { acked: 'e-7', delivered: 'e-8' });
       const reopened = await f.reopen!();
