@@ -20,6 +20,7 @@ import { type CreateContextOptions, createRpcHandler, type OnErrorOptions } from
 import { abortIfUnfinished } from './serve/request-abort.js';
 import { sendJson } from './serve/respond.js';
 import { bridgeRouter } from './serve/trpc-bridge.js';
+import type { SharedLimitStore } from './shared-limits.js';
 
 export interface CorbelServerOptions<TRouter extends AnyTRPCRouter> {
   router: TRouter;
@@ -61,6 +62,12 @@ export interface CorbelServerOptions<TRouter extends AnyTRPCRouter> {
   authorize?: AuthorizeOption | undefined;
   /** Limits (sizes, counts, rates, timeouts); see `DEFAULT_LIMITS` for the defaults. */
   limits?: Partial<Limits> | undefined;
+  /**
+   * Counts `commandsPerSecond` and `maxStreamsPerIdentity` across every
+   * instance sharing this store (`createRedisLimits` in `@corbel/store-redis`);
+   * when it does not answer, each instance enforces its own limits and says so.
+   */
+  sharedLimits?: SharedLimitStore | undefined;
   /**
    * What decoding one superjson input may cost (annotations, path lengths,
    * Map/Set lookups, typed-array and BigInt sizes); over it is a 400
@@ -176,6 +183,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     limits,
     metrics,
     logger,
+    sharedLimits: opts.sharedLimits,
   });
   const streams = new StreamRegistry(
     bridge,
@@ -193,7 +201,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     maxBodyBytes: limits.maxBodyBytes,
     bodyTimeoutMs: limits.bodyTimeoutMs,
     maxBatchSize: limits.maxBatchSize,
-    idempotency: opts.idempotency === false ? undefined : new IdempotentCommands(opts.idempotency),
+    idempotency: opts.idempotency === false ? undefined : new IdempotentCommands(opts.idempotency, metrics),
     onError: opts.onError,
     onCommand: opts.onCommand,
     onCommandDone: metrics

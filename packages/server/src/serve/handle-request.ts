@@ -225,6 +225,8 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
           request: longPoll,
           abort: requestAbort(req),
           errorShape: streamErrorShape(opts, req, path, input, ctx),
+          path,
+          metrics: gate.metrics,
         });
         return true;
       }
