@@ -96,22 +96,28 @@ function sampleReport(): BenchReport {
         {
           transport: 'sse',
           subscribers: 1000,
-          rate: 50,
+          perSec: 50,
           published: 500,
+          expected: 500_000,
           delivered: 500_000,
+          missing: 0,
           deliveredPerSec: 50_000,
           p50Ms: 3,
           p99Ms: 20,
+          clientErrors: 0,
         },
         {
           transport: 'long-poll',
           subscribers: 1000,
-          rate: 50,
+          perSec: 50,
           published: 500,
+          expected: 500_000,
           delivered: 500_000,
+          missing: 0,
           deliveredPerSec: 49_000,
           p50Ms: 9,
           p99Ms: 80,
+          clientErrors: 0,
         },
       ],
     },
@@ -244,7 +250,7 @@ describe('the bench HTML report', () => {
         );
         expect(chart('delivered events/s').bars).toHaveLength(2);
         expect(await page.locator('#scale table tbody tr').count()).toBe(2);
-      expect(await page.locator('#fanout table tbody tr').count()).toBe(4 * SIZES.length);
+        expect(await page.locator('#fanout table tbody tr').count()).toBe(4 * SIZES.length);
 
         if (process.env.CORBEL_REPORT_SCREENSHOT) {
           await page.screenshot({ path: process.env.CORBEL_REPORT_SCREENSHOT, fullPage: true });

@@ -43,8 +43,8 @@ export function benchProblems(report: BenchReport): string[] {
   const lp = report.longPoll;
   if (lp?.failed) problems.push(`long-poll: ${lp.failed}`);
   for (const r of lp?.rows ?? []) {
-    if (r.delivered < r.published * r.subscribers)
-      problems.push(`long-poll: ${r.transport} delivered ${r.delivered} of ${r.published * r.subscribers}`);
+    if (r.delivered < r.expected)
+      problems.push(`long-poll: ${r.transport} delivered ${r.delivered} of ${r.expected}`);
   }
   if (report.durable && !report.durable.available) problems.push(`durable: ${report.durable.note}`);
   if (report.scale && !report.scale.allDelivered) {

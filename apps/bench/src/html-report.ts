@@ -309,7 +309,7 @@ export function renderHtmlReport(report: BenchReport): string {
         lp.rows.map((r) => [
           r.transport,
           num(r.subscribers),
-          num(r.rate),
+          num(r.perSec),
           num(r.deliveredPerSec),
           num(r.p50Ms, 1),
           num(r.p99Ms, 1),

@@ -1,3 +1,4 @@
+import type { LongPollBenchRow } from './long-poll-bench.js';
 import type { CommandSummary } from './suites/commands.js';
 import type { DurableResult } from './suites/durable.js';
 import type { FanoutContender, FanoutStats } from './suites/fanout.js';
@@ -23,17 +24,7 @@ export interface BenchReport {
 }
 
 /** One transport's figures in the long-poll suite. */
-export interface LongPollRow {
-  transport: 'sse' | 'long-poll';
-  subscribers: number;
-  /** Events published a second. */
-  rate: number;
-  published: number;
-  delivered: number;
-  deliveredPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-}
+export type LongPollRow = LongPollBenchRow;
 
 export interface Target {
   name: string;
@@ -267,9 +258,9 @@ export function renderReport(report: BenchReport): string {
           lp.rows.map((r) => [
             r.transport,
             fmt(r.subscribers),
-            fmt(r.rate),
+            fmt(r.perSec),
             fmt(r.deliveredPerSec),
-            `${fmt(r.delivered)} / ${fmt(r.published * r.subscribers)}`,
+            `${fmt(r.delivered)} / ${fmt(r.expected)}`,
             fmt(r.p50Ms, 1),
             fmt(r.p99Ms, 1),
           ]),

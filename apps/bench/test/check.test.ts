@@ -73,12 +73,15 @@ describe('what makes a bench run broken', () => {
     const row = (transport: 'sse' | 'long-poll', delivered: number) => ({
       transport,
       subscribers: 10,
-      rate: 50,
+      perSec: 50,
       published: 5,
+      expected: 50,
       delivered,
+      missing: 50 - delivered,
       deliveredPerSec: 1,
       p50Ms: 1,
       p99Ms: 2,
+      clientErrors: 0,
     });
     const r = report();
     r.longPoll = { rows: [row('sse', 50), row('long-poll', 49)] };

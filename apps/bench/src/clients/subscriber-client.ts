@@ -3,11 +3,10 @@
  * SSE contenders (corbel, trpc, raw) over node:http with a minimal SSE frame
  * scanner (one EventSource object per connection would make the client the
  * bottleneck); Socket.IO over raw `ws` speaking Engine.IO v4 frames, for the
- * same reason; Corbel's long polls (`kind: 'long-poll'`) as a poll loop
- * on node:http. Each event's publish time is read from its `"sentAt":` field
+ * same reason. Each event's publish time is read from its `"sentAt":` field
  * (or its `"at":` date with `stampField: 'at'`, for the weather router).
  */
-import { Agent, type ClientRequest, request } from 'node:http';
+import { type ClientRequest, request } from 'node:http';
 import WebSocket from 'ws';
 import { nowMs } from '../bench-router.js';
 import { emit, serveIpc } from '../ipc.js';
@@ -104,75 +103,6 @@ function openSse(url: string): Promise<void> {
   });
 }
 
-// Long polls reuse their connection from one poll to the next, as clients do.
-const pollAgent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
-
-/**
- * One Corbel long-poll subscriber (protocol.md section 4.4): polls the
- * subscription with `longPoll=1`, each poll from the last id it was given;
- * resolves once the first poll is answered (the first poll does not wait).
- */
-function openLongPoll(url: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let connected = false;
-    let closed = false;
-    let current: ClientRequest | undefined;
-    const gen = generation;
-    const poll = (cursor: string | null) => {
-      if (closed || gen !== generation) return;
-      const u = new URL(url);
-      if (!u.searchParams.has('input')) u.searchParams.set('input', JSON.stringify({ json: {} }));
-      u.searchParams.set('longPoll', '1');
-      u.searchParams.set('wait', '25000');
-      if (cursor) u.searchParams.set('lastEventId', cursor);
-      current = request(u, { agent: pollAgent, localAddress }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => {
-          if (gen !== generation) return;
-          let next = cursor;
-          if (res.statusCode === 200) {
-            const now = measuring ? nowMs() : 0;
-            try {
-              const data = JSON.parse(body).result.data as { events: unknown[]; lastEventId?: string };
-              received += data.events.length;
-              if (measuring) {
-                for (let k = body.indexOf(stamp); k >= 0; k = body.indexOf(stamp, k + 1))
-                  sample(body, k, now);
-              }
-              next = data.lastEventId ?? cursor;
-            } catch {
-              streamErrors++;
-            }
-            if (!connected) {
-              connected = true;
-              resolve();
-            }
-            poll(next);
-          } else {
-            streamErrors++;
-            if (!connected) reject(new Error(`status ${res.statusCode}`));
-            else setTimeout(() => poll(cursor), 100);
-          }
-        });
-      });
-      current.on('error', (e) => {
-        if (!connected) reject(e);
-        else if (!closed) setTimeout(() => poll(cursor), 100);
-      });
-      current.end();
-    };
-    poll(null);
-    closers.push(() => {
-      closed = true;
-      current?.destroy();
-    });
-  });
-}
-
 /** One Socket.IO subscriber on raw Engine.IO v4 over a websocket. */
 function openSocketIo(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -230,7 +160,7 @@ serveIpc({
     stamp = stampField === 'at' ? '"at":"' : '"sentAt":';
     localAddress = source;
     const started = performance.now();
-    const open = kind === 'socketio' ? openSocketIo : kind === 'long-poll' ? openLongPoll : openSse;
+    const open = kind === 'socketio' ? openSocketIo : openSse;
     let next = 0;
     let failed = 0;
     let retried = 0;
