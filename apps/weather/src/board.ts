@@ -109,7 +109,8 @@ async function main() {
         }
       } else if (state === 'reconnecting') {
         cursorAtDrop ??= lastEventId;
-        say(`-- reconnecting${error ? ` (${error.message})` : ''}…`);
+        const code = error ? corbelCodeOf(error) : undefined;
+        say(`-- reconnecting${error ? ` (${code ? `${code}: ` : ''}${error.message})` : ''}…`);
       }
     },
   });

@@ -128,7 +128,13 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
       true: [
         ...(piggyback ? [piggyback.link<TRouter>()] : []),
         retryLink({
-          retry: ({ error, attempts }) => shouldReconnect(error, attempts, canRefresh),
+          retry: ({ op, error, attempts }) => {
+            const again = shouldReconnect(error, attempts, canRefresh);
+            // Refused or ended by the server with a retryable error (CONSUMER_ELSEWHERE, DRAINING, …):
+            // the retry happens below the state link, so say here why the stream is reconnecting.
+            if (again) opts.onStateChange?.({ path: op.path, state: 'reconnecting', error });
+            return again;
+          },
           retryDelayMs: (attempts) => backoffMs(attempts, opts.maxReconnectDelayMs),
         }),
         subscriptionTransport<TRouter>(opts, url, failoverFetch(pool, baseFetch, 'always'), sse),

@@ -16,6 +16,10 @@ export interface GroupSettings {
   maxInFlight: number;
   lingerMs: number;
   hooks: DurableConsumerHooks;
+  /** This instance's id in the consumers' claims. */
+  instance: string;
+  /** How long a claim lasts unless renewed; a group renews its claim every third of it. */
+  leaseMs: number;
   /** The group let go of its state (no member for `lingerMs`, or closing); `saved` is its final save. */
   onStop(group: ConsumerGroup<any>, saved: Promise<void>): void;
 }
@@ -67,6 +71,7 @@ export class ConsumerGroup<T> {
   private stopped = false;
   private pumping = false;
   private finalSave: Promise<void> | null = null;
+  private lostClaim = false;
 
   constructor(
     private readonly s: GroupSettings,
@@ -90,9 +95,37 @@ export class ConsumerGroup<T> {
       },
       Math.max(10, Math.min(60_000, this.s.positions.ttlMs / 3)),
     );
+    // Keeps the claim while this instance holds the group (lingering included: late acknowledgements still save).
+    const renew = setInterval(() => void this.renewClaim(), Math.max(10, this.s.leaseMs / 3));
     redeliver.unref?.();
     touch.unref?.();
-    this.timers.push(redeliver, touch);
+    renew.unref?.();
+    this.timers.push(redeliver, touch, renew);
+  }
+
+  /**
+   * Renews this instance's claim on the consumer. A store that does not answer
+   * is tried again at the next tick; a claim found with another instance (it
+   * lapsed while the store was away and was taken) ends the group here, so
+   * two instances never coordinate it at once.
+   */
+  private async renewClaim(): Promise<void> {
+    if (this.stopped) return;
+    let holder: string;
+    try {
+      ({ holder } = await this.s.positions.claim(this.key, this.s.instance, this.s.leaseMs));
+    } catch {
+      return;
+    }
+    if (holder === this.s.instance || this.stopped) return;
+    this.lostClaim = true;
+    this.endAll(
+      new CorbelError(
+        'CONSUMER_ELSEWHERE',
+        `consumer on ${this.channel.name} is now coordinated by another instance; reconnect`,
+      ),
+    );
+    void this.stop();
   }
 
   get unacked(): number {
@@ -399,7 +432,11 @@ export class ConsumerGroup<T> {
     const room = this.room;
     this.room = null;
     room?.();
-    this.finalSave = this.save();
+    // The claim goes only after the final save, so the next holder reads the newest position.
+    // After losing the claim the position is the new holder's to write: no final save.
+    this.finalSave = this.lostClaim
+      ? Promise.resolve()
+      : this.save().then(() => this.s.positions.release(this.key, this.s.instance).catch(() => {}));
     this.s.onStop(this, this.finalSave);
     return this.finalSave;
   }

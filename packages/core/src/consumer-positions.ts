@@ -33,6 +33,25 @@ export interface ConsumerPositions {
   save(key: string, position: { acked: string; delivered: string }): Promise<ConsumerPosition>;
   /** Forgets a consumer. */
   delete(key: string): Promise<void>;
+  /**
+   * Claims the consumer for one instance until `leaseMs` from now, or renews
+   * the claim when that instance holds it already; the instance coordinates
+   * the consumer's group while it holds the claim. Resolves to the holder:
+   * `instance` when claimed, another instance's id while its claim lasts.
+   * Single-process stores (memory, SQLite) have one instance: the claim
+   * always succeeds.
+   */
+  claim(key: string, instance: string, leaseMs: number): Promise<ConsumerClaim>;
+  /** Gives the claim up, if `instance` holds it (a lapsed or taken-over claim is left alone). */
+  release(key: string, instance: string): Promise<void>;
+}
+
+/** Who coordinates a consumer: the answer of `ConsumerPositions.claim`. */
+export interface ConsumerClaim {
+  /** The instance that holds the consumer. */
+  readonly holder: string;
+  /** When its claim lapses unless renewed. */
+  readonly expiresAt: number;
 }
 
 /** Idle time after which a consumer expires, unless a store is told otherwise: 24 hours. */
@@ -87,5 +106,10 @@ export function createMemoryConsumerPositions(opts: MemoryConsumerPositionsOptio
     async delete(key) {
       positions.delete(key);
     },
+    // One process, one instance: nothing to coordinate with.
+    async claim(_key, instance, leaseMs) {
+      return { holder: instance, expiresAt: Date.now() + leaseMs };
+    },
+    async release() {},
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineChannel } from './channel.js';
-import { createMemoryConsumerPositions } from './consumer-positions.js';
+import { type ConsumerPositions, createMemoryConsumerPositions } from './consumer-positions.js';
 import { parseDeliveryId } from './delivery-id.js';
 import { createDurableConsumers, type DurableConsumersOptions } from './durable-consumers.js';
 import { CorbelError } from './errors.js';
@@ -212,5 +212,78 @@ describe('durable consumers', () => {
     expect((await next(theirs)).n).toBe(1);
     ac.abort();
     await hub.close();
+  });
+
+  describe('claims on a shared store (two instances, one consumer)', () => {
+    /** Memory positions with the claims a shared store (Redis) keeps between instances. */
+    function sharedPositions(): ConsumerPositions & {
+      holders: Map<string, { holder: string; until: number }>;
+    } {
+      const base = createMemoryConsumerPositions();
+      const holders = new Map<string, { holder: string; until: number }>();
+      return {
+        ...base,
+        holders,
+        async claim(key, instance, leaseMs) {
+          const now = Date.now();
+          const held = holders.get(key);
+          if (held && held.holder !== instance && held.until > now)
+            return { holder: held.holder, expiresAt: held.until };
+          holders.set(key, { holder: instance, until: now + leaseMs });
+          return { holder: instance, expiresAt: now + leaseMs };
+        },
+        async release(key, instance) {
+          if (holders.get(key)?.holder === instance) holders.delete(key);
+        },
+      };
+    }
+
+    it('a member opening on another instance is refused with CONSUMER_ELSEWHERE until the holder lets the consumer go', async () => {
+      const hub = createHub();
+      const positions = sharedPositions();
+      const a = createDurableConsumers({ hub, positions, lingerMs: 20, instanceId: 'a' });
+      const b = createDurableConsumers({ hub, positions, lingerMs: 20, instanceId: 'b' });
+      const ac = new AbortController();
+      const onA = (await a.subscribe(jobs, { owner: 'alice', name: 'billing', signal: ac.signal }))[
+        Symbol.asyncIterator
+      ]();
+      const refused = await b.subscribe(jobs, { owner: 'alice', name: 'billing' }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(CorbelError);
+      expect((refused as CorbelError).corbelCode).toBe('CONSUMER_ELSEWHERE');
+      expect(CorbelError.from(refused).retryable).toBe(true);
+      // Another name is another consumer: not refused.
+      await b.subscribe(jobs, { owner: 'alice', name: 'audit', signal: AbortSignal.timeout(100) });
+
+      const { id } = await hub.publish(jobs, { n: 1, key: 'a' });
+      expect((await next(onA)).eventId).toBe(id);
+      ac.abort();
+      await sleep(80);
+      // Released after the last member left and the position was saved: B takes over, redelivering event 1.
+      const ac2 = new AbortController();
+      const onB = (await b.subscribe(jobs, { owner: 'alice', name: 'billing', signal: ac2.signal }))[
+        Symbol.asyncIterator
+      ]();
+      expect(await next(onB)).toMatchObject({ eventId: id, deliveries: 2 });
+      ac2.abort();
+      await a.close();
+      await b.close();
+      await hub.close();
+    });
+
+    it('a holder that finds its claim taken (it lapsed) ends its members with CONSUMER_ELSEWHERE', async () => {
+      const hub = createHub();
+      const positions = sharedPositions();
+      const a = createDurableConsumers({ hub, positions, instanceId: 'a', claimLeaseMs: 60 });
+      const onA = (await a.subscribe(jobs, { owner: 'alice', name: 'billing' }))[Symbol.asyncIterator]();
+      const key = [...positions.holders.keys()][0]!;
+      positions.holders.set(key, { holder: 'b', until: Date.now() + 60_000 });
+      const ended = await onA.next().catch((e: unknown) => e);
+      expect(CorbelError.from(ended).corbelCode).toBe('CONSUMER_ELSEWHERE');
+      // The new holder's claim is left alone.
+      await sleep(50);
+      expect(positions.holders.get(key)?.holder).toBe('b');
+      await a.close();
+      await hub.close();
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { TrackedEnvelope } from '@trpc/server';
 import type { z } from 'zod';
 import type { Channel } from './channel.js';
@@ -30,6 +31,14 @@ export interface DurableConsumersOptions {
    */
   lingerMs?: number | undefined;
   hooks?: DurableConsumerHooks | undefined;
+  /** This instance's id in consumer claims (default: a random UUID per service). */
+  instanceId?: string | undefined;
+  /**
+   * How long this instance's claim on a consumer lasts unless renewed
+   * (default 15 s; renewed every third of it while the group is here). A
+   * member opening on another instance meanwhile is refused with CONSUMER_ELSEWHERE.
+   */
+  claimLeaseMs?: number | undefined;
 }
 
 export interface DurableSubscribeOptions<T> {
@@ -54,7 +63,9 @@ export interface DurableConsumers {
    * holding every event the consumer has not acknowledged. Several streams
    * under one name form a group and share the events. A consumer idle past
    * the TTL, or whose position is no longer retained, is refused with
-   * HISTORY_GONE (and starts afresh at the next subscribe).
+   * HISTORY_GONE (and starts afresh at the next subscribe). A consumer whose
+   * group another instance coordinates (its claim in a shared store has not
+   * lapsed) is refused with CONSUMER_ELSEWHERE (retryable).
    *
    * @example
    * .subscription(({ input, signal }) => consumers.subscribe(readings, { owner: 'alice', name: input.consumer, signal }))
@@ -91,6 +102,8 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
   const maxInFlight = opts.maxInFlight ?? 256;
   const lingerMs = opts.lingerMs ?? 5000;
   const hooks = opts.hooks ?? {};
+  const instance = opts.instanceId ?? randomUUID();
+  const leaseMs = opts.claimLeaseMs ?? 15_000;
   const groups = new Map<string, ConsumerGroup<any>>();
   const opening = new Map<string, Promise<ConsumerGroup<any>>>();
   // The last save of a consumer that left this process: a new group reads the store after it.
@@ -103,6 +116,8 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
     maxInFlight,
     lingerMs,
     hooks,
+    instance,
+    leaseMs,
     onStop(group, saved) {
       if (groups.get(group.key) === group) groups.delete(group.key);
       finalSaves.set(group.key, saved);
@@ -118,6 +133,26 @@ export function createDurableConsumers(opts: DurableConsumersOptions): DurableCo
     sub: DurableSubscribeOptions<T>,
   ): Promise<ConsumerGroup<T>> {
     await finalSaves.get(key);
+    const claim = await positions.claim(key, instance, leaseMs);
+    if (claim.holder !== instance) {
+      throw new CorbelError(
+        'CONSUMER_ELSEWHERE',
+        `consumer "${sub.name}" on ${channel.name} is coordinated by another instance (its claim lapses within ${Math.max(0, claim.expiresAt - Date.now())} ms unless renewed); reconnect to that instance, or retry here`,
+      );
+    }
+    try {
+      return await openClaimed(channel, key, sub);
+    } catch (error) {
+      await positions.release(key, instance).catch(() => {});
+      throw error;
+    }
+  }
+
+  async function openClaimed<T>(
+    channel: Channel<any>,
+    key: string,
+    sub: DurableSubscribeOptions<T>,
+  ): Promise<ConsumerGroup<T>> {
     const found = await positions.get(key);
     if (found && found.expiresAt <= Date.now()) {
       await positions.delete(key);

@@ -131,6 +131,11 @@ export const CORBEL_ERROR_CODES = {
     retryable: true,
     doc: 'A call with this Idempotency-Key is still running elsewhere and did not finish in time; retry with the same key.',
   },
+  CONSUMER_ELSEWHERE: {
+    trpc: 'CONFLICT',
+    retryable: true,
+    doc: "The durable consumer's group is coordinated by another instance on the shared store; reconnect (to that instance, or here once its claim lapses).",
+  },
 } as const satisfies Record<string, { trpc: TRPC_ERROR_CODE_KEY; retryable: boolean; doc: string }>;
 
 /** The closed union of Corbel's own error codes. */

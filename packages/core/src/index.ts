@@ -5,6 +5,7 @@
  */
 export { type Channel, type ChannelPayload, defineChannel } from './channel.js';
 export {
+  type ConsumerClaim,
   type ConsumerPosition,
   type ConsumerPositions,
   consumerKey,

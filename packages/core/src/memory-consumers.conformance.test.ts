@@ -2,6 +2,7 @@ import { runConsumerConformance } from '@corbel/testing';
 import { createMemoryConsumerPositions } from './consumer-positions.js';
 
 runConsumerConformance('memory', {
+  shared: false,
   durable: false,
   create: async ({ ttlMs }) => ({
     positions: createMemoryConsumerPositions({ ttlMs }),

@@ -21,6 +21,7 @@ describe.skipIf(!redisAvailable)('redis consumers', () => {
   });
 
   runConsumerConformance('redis', {
+    shared: true,
     durable: true,
     create: async ({ ttlMs }) => {
       const keyPrefix = `consumers-conformance:${randomBytes(6).toString('hex')}:`;

@@ -5,6 +5,7 @@ import { runConsumerConformance } from '@corbel/testing';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
 
 runConsumerConformance('sqlite', {
+  shared: false,
   durable: true,
   create: async ({ ttlMs }) => {
     const dir = mkdtempSync(join(tmpdir(), 'corbel-sqlite-consumers-'));

@@ -97,5 +97,12 @@ export function createSqliteConsumersOn(
     async delete(key) {
       guard(() => stmt.remove.run(key));
     },
+    // The file is locked to one process (STORE_LOCKED), so there is one instance to claim for.
+    async claim(_key, instance, leaseMs) {
+      return guard(() => ({ holder: instance, expiresAt: Date.now() + leaseMs }));
+    },
+    async release() {
+      guard(() => {});
+    },
   };
 }

@@ -15,6 +15,12 @@ export interface ConsumerConformanceOptions {
   create(opts: { ttlMs: number }): Promise<ConsumerFixture>;
   /** Positions survive closing and reopening the store (SQLite, Redis). */
   durable: boolean;
+  /**
+   * Several instances share the store (Redis), so a claim held by one refuses
+   * the others until released or lapsed. Single-process stores (memory,
+   * SQLite) grant every claim.
+   */
+  shared: boolean;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -23,11 +29,13 @@ const KEY = 'alice\nbilling\nweather.readings';
 /**
  * The contract every `ConsumerPositions` store keeps: save and get a
  * position, replace it, keep consumers apart by key, report an idle consumer
- * as expired (not unknown) so it can be told HISTORY_GONE, delete, and (when
- * durable) positions that survive a restart.
+ * as expired (not unknown) so it can be told HISTORY_GONE, delete, (when
+ * durable) positions that survive a restart, and claims: an instance claims,
+ * renews and releases a consumer, and (when shared) one instance's claim
+ * refuses the others until it is released or lapses.
  *
  * @example
- * runConsumerConformance('sqlite', { durable: true, create: async ({ ttlMs }) => ({ positions, cleanup }) });
+ * runConsumerConformance('sqlite', { durable: true, shared: false, create: async ({ ttlMs }) => ({ positions, cleanup }) });
  */
 export function runConsumerConformance(name: string, opts: ConsumerConformanceOptions): void {
   describe(`consumer positions conformance: ${name}`, () => {
@@ -83,6 +91,56 @@ export function runConsumerConformance(name: string, opts: ConsumerConformanceOp
       expect(await positions.get(KEY)).toBeNull();
       await positions.delete(KEY);
     });
+
+    it('an instance claims a consumer, renews its claim, and claims it again after releasing it', async () => {
+      const { positions } = await open();
+      const before = Date.now();
+      const first = await positions.claim(KEY, 'instance-a', 10_000);
+      expect(first.holder).toBe('instance-a');
+      expect(first.expiresAt).toBeGreaterThanOrEqual(before + 9_000);
+      expect(first.expiresAt).toBeLessThanOrEqual(Date.now() + 10_000);
+      await sleep(20);
+      const renewed = await positions.claim(KEY, 'instance-a', 10_000);
+      expect(renewed.holder).toBe('instance-a');
+      expect(renewed.expiresAt).toBeGreaterThan(first.expiresAt);
+      await positions.release(KEY, 'instance-a');
+      expect((await positions.claim(KEY, 'instance-a', 10_000)).holder).toBe('instance-a');
+      await positions.release(KEY, 'instance-a');
+    });
+
+    // Only shared stores promise these; single-process stores do not register them (a skip would read as a pass).
+    (opts.shared ? it : () => {})(
+      "a held claim refuses another instance, naming the holder, until it is released; releasing another's claim does nothing",
+      async () => {
+        const { positions } = await open();
+        await positions.claim(KEY, 'instance-a', 10_000);
+        const refused = await positions.claim(KEY, 'instance-b', 10_000);
+        expect(refused.holder).toBe('instance-a');
+        expect(refused.expiresAt).toBeGreaterThan(Date.now());
+        await positions.release(KEY, 'instance-b');
+        expect((await positions.claim(KEY, 'instance-b', 10_000)).holder).toBe('instance-a');
+        // Claims are per consumer.
+        expect((await positions.claim('bob\nbilling\nweather.readings', 'instance-b', 10_000)).holder).toBe(
+          'instance-b',
+        );
+        await positions.release(KEY, 'instance-a');
+        expect((await positions.claim(KEY, 'instance-b', 10_000)).holder).toBe('instance-b');
+        expect((await positions.claim(KEY, 'instance-a', 10_000)).holder).toBe('instance-b');
+      },
+    );
+
+    (opts.shared ? it : () => {})(
+      'a claim not renewed lapses, and another instance takes the consumer',
+      async () => {
+        const { positions } = await open();
+        await positions.claim(KEY, 'instance-a', 150);
+        expect((await positions.claim(KEY, 'instance-b', 150)).holder).toBe('instance-a');
+        await sleep(250);
+        expect((await positions.claim(KEY, 'instance-b', 10_000)).holder).toBe('instance-b');
+        // The old holder, back late, is refused rather than taking it back.
+        expect((await positions.claim(KEY, 'instance-a', 10_000)).holder).toBe('instance-b');
+      },
+    );
 
     // Only durable stores promise this; the memory store does not register it (a skip would read as a pass).
     (opts.durable ? it : () => {})('positions survive a restart of the store', async () => {
