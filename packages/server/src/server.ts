@@ -322,7 +322,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     }
     let url: URL;
     try {
-      url = new URL(target, 'http://corbel.invalid');
+      url = parsedTarget(target);
     } catch {
       sendJson(res, 400, { error: { message: 'malformed request URL' } });
       return;
@@ -381,7 +381,8 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     if (await handleRpc(req, res, url)) return;
     if (opts.fallback) {
       res.setHeader('x-request-id', requestIdOf(req));
-      if (await opts.fallback(req, res, url)) return;
+      // The app's own copy: parsed URLs are shared between requests.
+      if (await opts.fallback(req, res, new URL(target, URL_BASE))) return;
     }
     sendJson(res, 404, {
       error: { message: `nothing at ${url.pathname.slice(0, 200)}; procedures are under ${basePath}/` },
@@ -538,6 +539,26 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+const URL_BASE = 'http://corbel.invalid';
+// Parsed request targets without a query, shared by the requests that name
+// them: a command's target repeats (`/rpc/add`), and parsing it was a
+// measurable share of a command. Bounded in entries and key length; the
+// serving path only reads these URLs, never changes them.
+const parsedTargets = new Map<string, URL>();
+const MAX_PARSED_TARGETS = 512;
+const MAX_SHARED_TARGET = 256;
+
+function parsedTarget(target: string): URL {
+  if (target.length > MAX_SHARED_TARGET || target.includes('?')) return new URL(target, URL_BASE);
+  let url = parsedTargets.get(target);
+  if (!url) {
+    url = new URL(target, URL_BASE);
+    if (parsedTargets.size >= MAX_PARSED_TARGETS) parsedTargets.clear();
+    parsedTargets.set(target, url);
+  }
+  return url;
 }
 
 function normalizeBase(base: string): string {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CorbelError } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
 import type { Identity } from '../auth/authenticate.js';
-import type { IdempotentCommands } from '../idempotency/serve-idempotent.js';
+import { IDEMPOTENCY_HEADER, type IdempotentCommands } from '../idempotency/serve-idempotent.js';
 import type { RequestGate } from '../request-gate.js';
 import { requestIdOf } from '../request-id.js';
 import { serveCommands } from './commands.js';
@@ -83,7 +83,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     if (!pathname.startsWith(prefix)) return false;
 
     const isBatch = url.search !== '' && url.searchParams.get('batch') === '1';
-    const rc = new RequestContext(opts, req, res, url, [], isBatch, requestAbort(req).signal);
+    const rc = new RequestContext(opts, req, res, url, [], isBatch);
 
     let raw: string;
     try {
@@ -131,6 +131,10 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       type = t;
     }
 
+    // A stream's own controller, made before anything is awaited so a client
+    // that leaves during set-up is seen; the stream (or long poll) aborts it when it ends.
+    const abort = type === 'subscription' ? requestAbort(req) : undefined;
+
     // A method no procedure takes is 405 whoever asks (security.md: OPTIONS
     // without CORS is 405 like any other): it says nothing about procedures.
     if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'HEAD') {
@@ -164,7 +168,10 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     }
     if (type !== 'subscription') {
       const started = performance.now();
-      await (opts.idempotency ? opts.idempotency.serve(rc, types, type) : serveCommands(rc, types, type));
+      // Only a mutation that carries the header goes through the idempotency records.
+      await (opts.idempotency && type === 'mutation' && req.headers[IDEMPOTENCY_HEADER] !== undefined
+        ? opts.idempotency.serve(rc, types, type)
+        : serveCommands(rc, types, type));
       // One place reports every command request, whichever way it was answered.
       opts.onCommand?.(paths, res.statusCode);
       opts.onCommandDone?.(req, paths, res.statusCode, performance.now() - started);
@@ -174,6 +181,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     // Event stream: everything that can be refused is refused with a status
     // and a JSON error before the first byte of the stream.
     const path = paths[0]!;
+    const streamAbort = abort!;
     let input: unknown;
     let ctx: unknown;
     try {
@@ -200,7 +208,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
         type: 'subscription',
         input,
         ctx,
-        signal: rc.signal,
+        signal: streamAbort.signal,
         batchIndex: 0,
       });
       if (!isAsyncIterable(source)) {
@@ -209,7 +217,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
           message: `Subscription ${path} must return an async iterable (an async generator or hub.subscribe())`,
         });
       }
-      if (rc.signal.aborted) {
+      if (streamAbort.signal.aborted) {
         // The client left while the stream was being set up: nothing to open, stop the source.
         source[Symbol.asyncIterator]()
           .return?.()
@@ -223,7 +231,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
           res,
           source,
           request: longPoll,
-          abort: requestAbort(req),
+          abort: streamAbort,
           errorShape: streamErrorShape(opts, req, path, input, ctx),
         });
         return true;
@@ -232,7 +240,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
         streams,
         res,
         { path, req },
-        requestAbort(req),
+        streamAbort,
         streamErrorShape(opts, req, path, input, ctx),
       );
       const expiresAt = rc.identity?.expiresAt;
