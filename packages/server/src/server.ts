@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import { CorbelError, type EventLog, type IdempotencyStore, type SuperjsonDecodeLimits } from '@corbel/core';
-import type { AnyTRPCRouter } from '@trpc/server';
+import { type AnyTRPCRouter, TRPCError } from '@trpc/server';
 import type { Authenticate } from './auth/authenticate.js';
 import type { AuthorizeOption } from './authorize.js';
 import { clientAddressReader } from './client-address.js';
@@ -15,7 +15,13 @@ import { type CorbelMetrics, createCorbelMetrics } from './metrics.js';
 import { assertOneTrpc } from './one-trpc.js';
 import { RequestGate } from './request-gate.js';
 import { requestIdOf } from './request-id.js';
-import { type StreamEndReason, type StreamHooks, StreamRegistry } from './serve/event-stream.js';
+import { errorBody, sendError } from './serve/error-response.js';
+import {
+  closeStreamOf,
+  type StreamEndReason,
+  type StreamHooks,
+  StreamRegistry,
+} from './serve/event-stream.js';
 import { type CreateContextOptions, createRpcHandler, type OnErrorOptions } from './serve/handle-request.js';
 import { abortIfUnfinished } from './serve/request-abort.js';
 import { sendJson } from './serve/respond.js';
@@ -216,14 +222,19 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionsCheckingInterval: Math.max(250, Math.min(limits.headersTimeoutMs, 30_000) / 4),
   };
+  // The one listener a request gets, one function for all of them (a closure
+  // per request was memory per open stream): whatever ended the response,
+  // give back what its request held.
+  const onResponseClose = function (this: ServerResponse) {
+    const req = this.req;
+    inFlight--;
+    gate.release(req);
+    closeStreamOf(req);
+    abortIfUnfinished(req, this);
+  };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     inFlight++;
-    // The one listener a request gets: whatever ended it, give back what it held.
-    res.on('close', () => {
-      inFlight--;
-      gate.release(req);
-      abortIfUnfinished(req, res);
-    });
+    res.on('close', onResponseClose);
     handle(req, res).catch((error) => {
       // A bug in the serving path must not take the process down.
       opts.onError?.({
@@ -234,8 +245,9 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
         ctx: undefined,
         req,
       });
-      if (!res.headersSent) sendJson(res, 500, { error: { message: 'internal error' } });
-      else res.destroy();
+      if (!res.headersSent) {
+        sendError(res, bridge, new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'internal error' }));
+      } else res.destroy();
     });
   };
   const httpServer: Server = opts.tls
@@ -264,23 +276,20 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     if (status === 431) gate.limitHit(undefined, 'header', socket.remoteAddress);
     else if (status === 408) gate.limitHit(undefined, 'timeout', socket.remoteAddress);
     if (!socket.writable) return socket.destroy();
-    const body = JSON.stringify({ error: { message: err.code ?? 'bad request' } });
+    const message = `${status === 431 ? 'request head too large' : status === 408 ? 'request head too slow' : 'malformed request'} (${err.code ?? 'bad request'})`;
+    const { body } = errorBody(
+      bridge,
+      status === 408 ? new TRPCError({ code: 'TIMEOUT', message }) : new CorbelError('BAD_REQUEST', message),
+      { status },
+    );
     socket.end(
       `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
   });
 
-  /** An error answer in tRPC's wire shape, with Corbel's data, at an explicit status. */
-  const refuse = (res: ServerResponse, status: number, error: CorbelError, headers = {}) => {
-    const shape = bridge.errorShape({
-      error,
-      type: 'unknown',
-      path: undefined,
-      input: undefined,
-      ctx: undefined,
-    });
-    shape.data.httpStatus = status;
-    sendJson(res, status, JSON.stringify(bridge.wire({ error: shape })), { connection: 'close', ...headers });
+  /** A refusal before any procedure is looked at: tRPC's wire shape, an explicit status, the connection closed. */
+  const refuse = (res: ServerResponse, status: number, error: TRPCError, headers = {}) => {
+    sendError(res, bridge, error, { status, headers: { connection: 'close', ...headers } });
   };
 
   async function readiness(): Promise<{ ready: boolean; reason?: string }> {
@@ -324,7 +333,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     try {
       url = parsedTarget(target);
     } catch {
-      sendJson(res, 400, { error: { message: 'malformed request URL' } });
+      refuse(res, 400, new CorbelError('BAD_REQUEST', 'malformed request URL'));
       return;
     }
     if (cors) {
@@ -370,11 +379,14 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
       return;
     }
     if (draining) {
-      sendJson(
+      // Retryable, with the code clients and operators look for (a bare message before).
+      refuse(
         res,
         503,
-        { error: { message: 'server is shutting down' } },
-        { connection: 'close', 'retry-after': 1 },
+        new CorbelError('DRAINING', 'the server is shutting down; retry (on another instance)'),
+        {
+          'retry-after': 1,
+        },
       );
       return;
     }
@@ -384,9 +396,14 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
       // The app's own copy: parsed URLs are shared between requests.
       if (await opts.fallback(req, res, new URL(target, URL_BASE))) return;
     }
-    sendJson(res, 404, {
-      error: { message: `nothing at ${url.pathname.slice(0, 200)}; procedures are under ${basePath}/` },
-    });
+    sendError(
+      res,
+      bridge,
+      new TRPCError({
+        code: 'NOT_FOUND',
+        message: `nothing at ${url.pathname.slice(0, 200)}; procedures are under ${basePath}/`,
+      }),
+    );
   }
 
   let address: { url: string; port: number } | undefined;
@@ -459,10 +476,9 @@ function observedStreamHooks(
   metrics: CorbelMetrics | undefined,
   user: StreamHooks = {},
 ): StreamHooks {
-  const state = new WeakMap<IncomingMessage, { opened: number; events: number }>();
+  // The stream itself counts its events and knows when it opened (info.events, info.openedAt).
   return {
     onOpen(info) {
-      state.set(info.req, { opened: performance.now(), events: 0 });
       metrics?.streams.inc({ procedure: info.path });
       logger.info(
         {
@@ -477,13 +493,10 @@ function observedStreamHooks(
       user.onOpen?.(info);
     },
     onFrames(info, events) {
-      const s = state.get(info.req);
-      if (s) s.events += events;
       metrics?.framesWritten(info.path, events);
       user.onFrames?.(info, events);
     },
     onClose(info, reason, error) {
-      const s = state.get(info.req);
       const why = closeReason(reason, error);
       if (metrics) {
         metrics.streams.dec({ procedure: info.path });
@@ -496,8 +509,8 @@ function observedStreamHooks(
           identity: gate.admissionOf(info.req)?.identity?.id,
           path: info.path,
           reason: why,
-          events: s?.events,
-          durationMs: s ? Math.round(performance.now() - s.opened) : undefined,
+          events: info.events,
+          durationMs: info.openedAt === undefined ? undefined : Date.now() - info.openedAt,
           code: error?.code,
         },
         'stream close',

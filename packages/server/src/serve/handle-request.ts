@@ -6,11 +6,11 @@ import { IDEMPOTENCY_HEADER, type IdempotentCommands } from '../idempotency/serv
 import type { RequestGate } from '../request-gate.js';
 import { requestIdOf } from '../request-id.js';
 import { serveCommands } from './commands.js';
-import { EventStream, type StreamRegistry } from './event-stream.js';
+import { sendError } from './error-response.js';
+import { EventStream, type StreamErrorShape, type StreamRegistry } from './event-stream.js';
 import { answerLongPoll, longPollRequestOf } from './long-poll.js';
 import { requestAbort } from './request-abort.js';
 import { RequestContext, reportRequestError } from './request-context.js';
-import { sendJson } from './respond.js';
 import { getTRPCErrorFromUnknown, type ProcedureType, type RouterBridge } from './trpc-bridge.js';
 
 export interface CreateContextOptions {
@@ -58,6 +58,18 @@ export interface RpcHandlerOptions {
 export function createRpcHandler(opts: RpcHandlerOptions) {
   const { bridge, basePath, streams, gate } = opts;
   const prefix = `${basePath}/`;
+  // One error-frame builder for every stream: it reads the call from the stream.
+  const report = { gate: opts.gate, bridge: opts.bridge, onError: opts.onError };
+  const streamError: StreamErrorShape = (error, stream) => {
+    reportRequestError(report, stream.req, error, stream.path, 'subscription', stream.input, stream.ctx);
+    return bridge.errorShape({
+      error,
+      type: 'subscription',
+      path: stream.path,
+      input: stream.input,
+      ctx: stream.ctx,
+    });
+  };
 
   const errorResponse = (
     res: ServerResponse,
@@ -65,16 +77,9 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     rc: RequestContext,
     type: ProcedureType | 'unknown',
   ) => {
-    rc.reportError(error, rc.isBatch ? undefined : rc.paths[0], type, undefined, undefined);
-    const shape = bridge.errorShape({
-      error,
-      type,
-      path: rc.isBatch ? undefined : rc.paths[0],
-      input: undefined,
-      ctx: undefined,
-    });
-    const status = bridge.statusOfError(error);
-    sendJson(res, status, JSON.stringify(bridge.wire({ error: shape })));
+    const path = rc.isBatch ? undefined : rc.paths[0];
+    rc.reportError(error, path, type, undefined, undefined);
+    sendError(res, bridge, error, { type, path });
   };
 
   return async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
@@ -236,13 +241,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
         });
         return true;
       }
-      const stream = new EventStream(
-        streams,
-        res,
-        { path, req },
-        streamAbort,
-        streamErrorShape(opts, req, path, input, ctx),
-      );
+      const stream = new EventStream(streams, res, path, req, streamAbort, streamError, input, ctx);
       const expiresAt = rc.identity?.expiresAt;
       if (expiresAt !== undefined) endAtExpiry(stream, res, expiresAt);
       stream.run(source);
@@ -250,8 +249,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       const error = getTRPCErrorFromUnknown(cause);
       if (res.headersSent) return true;
       rc.reportError(error, path, 'subscription', input, ctx);
-      const shape = bridge.errorShape({ error, type: 'subscription', path, input, ctx });
-      sendJson(res, bridge.statusOfError(error), JSON.stringify(bridge.wire({ error: shape })));
+      sendError(res, bridge, error, { type: 'subscription', path, input, ctx });
     }
     return true;
   };
