@@ -22,10 +22,11 @@ import {
   type StreamHooks,
   StreamRegistry,
 } from './serve/event-stream.js';
-import { type CreateContextOptions, createRpcHandler, type OnErrorOptions } from './serve/handle-request.js';
+import { createRpcHandler } from './serve/handle-request.js';
 import { abortIfUnfinished } from './serve/request-abort.js';
 import { sendJson } from './serve/respond.js';
 import { bridgeRouter } from './serve/trpc-bridge.js';
+import type { CreateContextOptions, OnErrorOptions } from './serve/types.js';
 
 export interface CorbelServerOptions<TRouter extends AnyTRPCRouter> {
   router: TRouter;

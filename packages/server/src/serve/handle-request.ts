@@ -1,53 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CorbelError } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
-import type { Identity } from '../auth/authenticate.js';
-import { IDEMPOTENCY_HEADER, type IdempotentCommands } from '../idempotency/serve-idempotent.js';
-import type { RequestGate } from '../request-gate.js';
+import { IDEMPOTENCY_HEADER } from '../idempotency/serve-idempotent.js';
 import { requestIdOf } from '../request-id.js';
 import { serveCommands } from './commands.js';
 import { sendError } from './error-response.js';
-import { EventStream, type StreamErrorShape, type StreamRegistry } from './event-stream.js';
+import { EventStream, type StreamErrorShape } from './event-stream.js';
 import { answerLongPoll, longPollRequestOf } from './long-poll.js';
 import { requestAbort } from './request-abort.js';
 import { RequestContext, reportRequestError } from './request-context.js';
-import { getTRPCErrorFromUnknown, type ProcedureType, type RouterBridge } from './trpc-bridge.js';
+import { getTRPCErrorFromUnknown, type ProcedureType } from './trpc-bridge.js';
+import type { RpcHandlerOptions } from './types.js';
 
-export interface CreateContextOptions {
-  req: IncomingMessage;
-  res: ServerResponse;
-  info: { paths: string[]; type: ProcedureType | 'unknown'; isBatch: boolean };
-  /** The authenticated caller (null when the server has no `authenticate`). */
-  identity: Identity | null;
-}
-
-export interface OnErrorOptions {
-  error: TRPCError;
-  path: string | undefined;
-  type: ProcedureType | 'unknown';
-  input: unknown;
-  ctx: unknown;
-  req: IncomingMessage;
-}
-
-export interface RpcHandlerOptions {
-  bridge: RouterBridge;
-  basePath: string;
-  streams: StreamRegistry;
-  createContext?: ((opts: CreateContextOptions) => unknown | Promise<unknown>) | undefined;
-  maxBodyBytes: number;
-  /** Time to receive a command's body (0: only the server's request timeout). */
-  bodyTimeoutMs?: number | undefined;
-  maxBatchSize: number;
-  onError?: ((opts: OnErrorOptions) => void) | undefined;
-  onCommand?: ((paths: string[], status: number) => void) | undefined;
-  /** Authentication, authorization and per-identity limits. */
-  gate: RequestGate;
-  /** Idempotent mutations (the `Idempotency-Key` header); without it the header is ignored. */
-  idempotency?: IdempotentCommands | undefined;
-  /** Called once per command request when its response is written, with the time it took. */
-  onCommandDone?: ((req: IncomingMessage, paths: string[], status: number, ms: number) => void) | undefined;
-}
+export type { CreateContextOptions, OnErrorOptions, RpcHandlerOptions } from './types.js';
 
 /**
  * The tRPC HTTP protocol on node:http: `<basePath>/<path>` (or

@@ -4,9 +4,9 @@ import { closestNames, type SuperjsonDecodeSpent } from '@corbel/core/internal';
 import { TRPCError } from '@trpc/server';
 import type { Identity } from '../auth/authenticate.js';
 import { parseJson, readBody } from './body.js';
-import type { RpcHandlerOptions } from './handle-request.js';
 import { commandSignal } from './request-abort.js';
 import type { ProcedureType, RouterBridge } from './trpc-bridge.js';
+import type { RpcHandlerOptions } from './types.js';
 
 type CallOptions = Parameters<RouterBridge['call']>[0];
 
