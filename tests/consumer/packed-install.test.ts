@@ -20,6 +20,7 @@ import {
   packPackages,
   REPO_ROOT,
 } from '../../scripts/lib/pack-packages.js';
+import { type PrebuiltMirror, startPrebuiltMirror } from './prebuilt-mirror.js';
 
 const run = promisify(execFile);
 const FIXTURE = join(REPO_ROOT, 'tests/consumer/project');
@@ -29,6 +30,7 @@ const user = join(app, 'user');
 const tarballs = join(work, 'tarballs');
 const running = new Set<StartedProcess>();
 let packed: PackedPackage[] = [];
+let mirror: PrebuiltMirror | undefined;
 
 /** Runs a command in the project; resolves with its output, rejects with it on a non-zero exit. */
 async function sh(cmd: string, args: string[], cwd = user, timeoutMs = 300_000) {
@@ -45,7 +47,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
   env.NO_COLOR = '1';
   env.FORCE_COLOR = '0';
   delete env.NODE_ENV; // vitest sets "test"; a user's shell has none (and npm would skip devDependencies under "production")
-  return env;
+  return { ...env, ...mirror?.env };
 }
 
 async function start(file: string, args: string[], ready: RegExp): Promise<StartedProcess> {
@@ -99,7 +101,13 @@ beforeAll(async () => {
     manifest.devDependencies[name] = `file:${packed.find((p) => p.name === name)!.tarball}`;
   }
   writeFileSync(join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  mirror = await startPrebuiltMirror(REPO_ROOT, work);
   await sh('npm', ['install', '--no-audit', '--no-fund'], app, 540_000);
+  console.log(
+    mirror.served > 0
+      ? 'better-sqlite3: prebuilt binary fetched from the loopback mirror'
+      : 'better-sqlite3: no matching prebuilt binary, npm compiled it from source',
+  );
   // A user's own folder in that project, set up by its own `tsc --init`, with
   // what the generated file's comments say to add for Node.
   mkdirSync(user);
@@ -137,6 +145,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const proc of running) await proc.stop('SIGKILL', 1_000);
+  await mirror?.close();
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -26,7 +26,12 @@ describe('types flow from the router to the client', () => {
 
   it('infers event payloads with their ids, Dates included', () => {
     type Subscribe = typeof client.weather.readings.subscribe;
-    expectTypeOf<Parameters<Subscribe>[0]>().toEqualTypeOf<{ city?: string; lastEventId?: string }>();
+    expectTypeOf<Parameters<Subscribe>[0]>().toEqualTypeOf<{
+      city?: string;
+      lastEventId?: string;
+      consumer?: string;
+      policy?: 'cut-and-resume' | 'drop-oldest' | 'drop-newest' | 'latest-per-key';
+    }>();
     const iterate = () => client.weather.readings.subscribe({ city: 'Oslo' });
     type Event = ReturnType<typeof iterate> extends AsyncIterable<infer E> ? E : never;
     expectTypeOf<Event>().toEqualTypeOf<{ id: string; data: { city: string; celsius: number; at: Date } }>();

@@ -12,9 +12,11 @@ export function benchProblems(report: BenchReport): string[] {
   const problems: string[] = [];
   const commands = report.commands?.median;
   if (commands) {
-    for (const k of COMMAND_CONTENDERS) {
+    // Every contender the run measured (a mode may skip some), and always Corbel, tRPC and raw.
+    const measured = COMMAND_CONTENDERS.filter((k) => k in commands || ['corbel', 'trpc', 'raw'].includes(k));
+    for (const k of measured) {
       const c = commands[k];
-      if (!(c?.rps > 0)) problems.push(`commands: ${k} answered nothing`);
+      if (!c || !(c.rps > 0)) problems.push(`commands: ${k} answered nothing`);
       else if (c.errors > 0)
         problems.push(`commands: ${k} answered ${c.errors} requests with an error status`);
     }
@@ -37,6 +39,12 @@ export function benchProblems(report: BenchReport): string[] {
       if (run.dropped > 0)
         problems.push(`fan-out N=${run.subscribers} rep ${run.rep}: ${run.dropped} Corbel streams broke`);
     }
+  }
+  const lp = report.longPoll;
+  if (lp?.failed) problems.push(`long-poll: ${lp.failed}`);
+  for (const r of lp?.rows ?? []) {
+    if (r.delivered < r.expected)
+      problems.push(`long-poll: ${r.transport} delivered ${r.delivered} of ${r.expected}`);
   }
   if (report.durable && !report.durable.available) problems.push(`durable: ${report.durable.note}`);
   if (report.scale && !report.scale.allDelivered) {

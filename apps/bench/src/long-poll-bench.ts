@@ -1,186 +1,185 @@
 /**
  * Long polling next to SSE, in the same run: N subscribers (default 1,000)
- * in a child process receive events published at a fixed rate by a Corbel
- * server in this process, first over SSE, then over long polls (protocol.md
- * section 4.4); it prints delivered events/s and p50/p99 latency (publish to
- * receipt) for each. Runs from the TypeScript sources:
+ * in one process receive events that a Corbel server in another process
+ * publishes at a fixed rate, first over event streams, then over long polls
+ * (protocol.md section 4.4); each row gives delivered events/s and p50/p99
+ * latency (publish to receipt). `runLongPollBench` is what `npm run bench`
+ * calls; run alone (from the TypeScript sources or as built):
  *
- *   node --conditions=@corbel/source --import tsx apps/bench/src/long-poll-bench.ts [--n 1000] [--rate 50] [--seconds 10] [--json]
+ *   node --import tsx apps/bench/src/long-poll-bench.ts [--n 1000] [--rate 50] [--seconds 5] [--json]
  */
-import { fork } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createHub } from '@corbel/core';
-import { createCorbelServer } from '@corbel/server';
-import { benchChannel, benchEvent, createBenchRouter, nowMs } from './bench-router.js';
-import { BENCH_LIMITS } from './corbel-limits.js';
+import { type BenchChild, startChild } from './child.js';
 
-type Transport = 'sse' | 'long-poll';
+export const LONG_POLL_TRANSPORTS = ['sse', 'long-poll'] as const;
+export type LongPollBenchTransport = (typeof LONG_POLL_TRANSPORTS)[number];
 
-const { values } = parseArgs({
-  options: {
-    role: { type: 'string' },
-    transport: { type: 'string' },
-    url: { type: 'string' },
-    n: { type: 'string' },
-    rate: { type: 'string' },
-    seconds: { type: 'string' },
-    json: { type: 'boolean' },
-  },
-});
-const N = Number(values.n ?? 1000);
-
-/** The subscribers' side: N connections of one transport, counting events and their latency. */
-async function clients(url: string, transport: Transport) {
-  const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
-  const latencies: number[] = [];
-  let received = 0;
-  const take = (json: { json: { sentAt: number } }) => {
-    received++;
-    latencies.push(nowMs() - json.json.sentAt);
-  };
-  const path = `/rpc/events?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`;
-  let stopped = false;
-  const sse = () => {
-    const req = request(`${url}${path}`, { agent, headers: { accept: 'text/event-stream' } }, (res) => {
-      res.setEncoding('utf8');
-      let buffer = '';
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end = buffer.indexOf('\n\n');
-        while (end >= 0) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (frame.startsWith('id: ')) take(JSON.parse(frame.slice(frame.indexOf('data: ') + 6)));
-          end = buffer.indexOf('\n\n');
-        }
-      });
-    });
-    req.on('error', () => {});
-    req.end();
-  };
-  const poll = (cursor: string | null) => {
-    if (stopped) return;
-    const q = `${path}&longPoll=1&wait=25000${cursor ? `&lastEventId=${cursor}` : ''}`;
-    const req = request(`${url}${q}`, { agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => {
-        let next = cursor;
-        try {
-          const data = JSON.parse(body).result.data;
-          for (const event of data.events) take(event.data);
-          next = data.lastEventId ?? cursor;
-        } catch {
-          // An error answer: poll again from the same id.
-        }
-        poll(next);
-      });
-    });
-    req.on('error', () => setTimeout(() => poll(cursor), 100));
-    req.end();
-  };
-  for (let i = 0; i < N; i++) {
-    if (transport === 'sse') sse();
-    else poll(null);
-  }
-  process.on('message', (message: { type: string }) => {
-    if (message.type !== 'report') return;
-    stopped = true;
-    latencies.sort((a, b) => a - b);
-    const at = (q: number) =>
-      latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-    process.send?.({ type: 'report', received, p50: at(0.5), p99: at(0.99) });
-    setTimeout(() => process.exit(0), 100);
-  });
+export interface LongPollBenchOptions {
+  /** Subscribers per transport (default 1,000). */
+  subscribers?: number | undefined;
+  /** Events published per second (default 50). */
+  perSec?: number | undefined;
+  /** How long the measured phase publishes (default 5 s). */
+  durationMs?: number | undefined;
+  /** Publishing before the measurement, not counted (default 1 s). */
+  warmupMs?: number | undefined;
+  /** How long to wait for the last deliveries after publishing stops (default 5 s). */
+  drainMs?: number | undefined;
 }
 
-interface Figures {
-  transport: Transport;
-  n: number;
+/** One transport's figures. */
+export interface LongPollBenchRow {
+  transport: LongPollBenchTransport;
+  subscribers: number;
+  /** Events published in the measured phase, and at what rate. */
   published: number;
+  perSec: number;
+  /** published × subscribers. */
+  expected: number;
   delivered: number;
-  eventsPerSecond: number;
+  /** Deliveries expected that had not arrived when the drain ended. */
+  missing: number;
+  /** Deliveries per second of the measured phase, summed over subscribers. */
+  deliveredPerSec: number;
+  /** Publish→receipt latency over every delivery. */
   p50Ms: number;
   p99Ms: number;
+  /** Streams that ended, polls that failed (should be 0). */
+  clientErrors: number;
 }
 
-async function runOne(transport: Transport, rate: number, seconds: number): Promise<Figures> {
-  const hub = createHub();
-  const server = createCorbelServer({ router: createBenchRouter(hub), limits: BENCH_LIMITS, metrics: false });
-  const { url } = await server.listen({ port: 0, host: '127.0.0.1' });
-  const child = fork(
-    new URL(import.meta.url).pathname,
-    ['--role', 'clients', '--transport', transport, '--url', url, '--n', String(N)],
-    {
-      execArgv: process.execArgv,
-    },
-  );
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+async function runOne(
+  transport: LongPollBenchTransport,
+  o: Required<LongPollBenchOptions>,
+  progress: (line: string) => void,
+): Promise<LongPollBenchRow> {
+  const { child: server, ready } = await startChild('./servers/long-poll-server.ts', [], { profile: true });
+  let clients: BenchChild | undefined;
   try {
-    // Every subscriber connected (for long polls: its first poll waiting).
-    const deadline = Date.now() + 60_000;
-    while (hub.stats().subscribers < N) {
-      if (Date.now() > deadline)
-        throw new Error(`only ${hub.stats().subscribers} of ${N} subscribers connected`);
-      await new Promise((r) => setTimeout(r, 50));
+    clients = (await startChild('./clients/long-poll-clients.ts', [])).child;
+    const c = clients;
+    await c.call('start', { url: ready.url, transport, n: o.subscribers });
+    // Every subscriber in: each stream open, each first poll waiting.
+    const connected = await until(
+      async () => (await server.call<number>('subscribers')) >= o.subscribers,
+      60_000,
+    );
+    if (!connected) {
+      throw new Error(
+        `only ${await server.call('subscribers')} of ${o.subscribers} ${transport} subscribers connected`,
+      );
     }
-    let published = 0;
-    const started = Date.now();
-    const every = 1000 / rate;
-    while (Date.now() - started < seconds * 1000) {
-      await hub.publish(benchChannel, benchEvent(published++));
-      const next = started + published * every;
-      await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+    if (o.warmupMs > 0) {
+      const warm = await server.call<{ published: number }>('publish', { perSec: o.perSec, ms: o.warmupMs });
+      const want = warm.published * o.subscribers;
+      await until(async () => (await c.call<{ received: number }>('status')).received >= want, o.drainMs);
+      await c.call('reset');
     }
-    const elapsed = (Date.now() - started) / 1000;
-    // Let the last events arrive.
-    await new Promise((r) => setTimeout(r, 1500));
-    const report = await new Promise<{ received: number; p50: number; p99: number }>((resolve) => {
-      child.once('message', (m: any) => resolve(m));
-      child.send({ type: 'report' });
-    });
-    return {
+    const { published, seconds } = await server.call<{ published: number; seconds: number }>(
+      'publish',
+      { perSec: o.perSec, ms: o.durationMs },
+      o.durationMs + 60_000,
+    );
+    const expected = published * o.subscribers;
+    await until(async () => (await c.call<{ received: number }>('status')).received >= expected, o.drainMs);
+    const report = await c.call<{ received: number; errors: number; p50: number; p99: number }>('report');
+    const row: LongPollBenchRow = {
       transport,
-      n: N,
+      subscribers: o.subscribers,
       published,
+      perSec: o.perSec,
+      expected,
       delivered: report.received,
-      eventsPerSecond: Math.round(report.received / elapsed),
+      missing: Math.max(0, expected - report.received),
+      deliveredPerSec: Math.round(report.received / seconds),
       p50Ms: Number(report.p50.toFixed(2)),
       p99Ms: Number(report.p99.toFixed(2)),
+      clientErrors: report.errors,
     };
+    progress(
+      `long-poll bench: ${transport} N=${row.subscribers}: ${row.deliveredPerSec} deliveries/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.missing} missing, ${row.clientErrors} client errors`,
+    );
+    return row;
   } finally {
-    if (child.exitCode === null && child.pid !== undefined) child.kill('SIGTERM');
-    await server.close();
-    await hub.close();
+    await clients?.stop();
+    await server.stop();
   }
+}
+
+/**
+ * Runs the long-poll bench: the same server and event rate, N subscribers
+ * over event streams, then N over long polls; one row per transport. Every
+ * process it starts is stopped before it returns.
+ *
+ * @example
+ * const rows = await runLongPollBench({ subscribers: 1000, perSec: 50, durationMs: 5000 }, console.error);
+ * // [{ transport: 'sse', deliveredPerSec, p50Ms, p99Ms, … }, { transport: 'long-poll', … }]
+ */
+export async function runLongPollBench(
+  opts: LongPollBenchOptions = {},
+  progress: (line: string) => void = () => {},
+): Promise<LongPollBenchRow[]> {
+  const o: Required<LongPollBenchOptions> = {
+    subscribers: opts.subscribers ?? 1000,
+    perSec: opts.perSec ?? 50,
+    durationMs: opts.durationMs ?? 5000,
+    warmupMs: opts.warmupMs ?? 1000,
+    drainMs: opts.drainMs ?? 5000,
+  };
+  const rows: LongPollBenchRow[] = [];
+  for (const transport of LONG_POLL_TRANSPORTS) rows.push(await runOne(transport, o, progress));
+  return rows;
+}
+
+/** The rows as a plain-text table. */
+export function renderLongPollRows(rows: LongPollBenchRow[]): string {
+  const head = 'transport   subscribers   events/s   delivered/s   delivered/expected   p50 ms   p99 ms';
+  const lines = rows.map(
+    (r) =>
+      `${r.transport.padEnd(11)} ${String(r.subscribers).padStart(11)}   ${String(r.perSec).padStart(8)}   ${String(r.deliveredPerSec).padStart(11)}   ${`${r.delivered}/${r.expected}`.padStart(18)}   ${String(r.p50Ms).padStart(6)}   ${String(r.p99Ms).padStart(6)}`,
+  );
+  return [head, ...lines].join('\n');
 }
 
 async function main() {
-  if (values.role === 'clients') {
-    await clients(values.url!, values.transport as Transport);
-    return;
-  }
-  const rate = Number(values.rate ?? 50);
-  const seconds = Number(values.seconds ?? 10);
-  const results: Figures[] = [];
-  for (const transport of ['sse', 'long-poll'] as const) results.push(await runOne(transport, rate, seconds));
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-    return;
-  }
-  process.stdout.write(`N = ${N} subscribers, ${rate} events/s for ${seconds} s\n`);
-  process.stdout.write('transport   delivered/s   delivered/expected   p50 ms   p99 ms\n');
-  for (const r of results) {
-    process.stdout.write(
-      `${r.transport.padEnd(11)} ${String(r.eventsPerSecond).padStart(11)}   ${`${r.delivered}/${r.published * r.n}`.padStart(18)}   ${String(r.p50Ms).padStart(6)}   ${String(r.p99Ms).padStart(6)}\n`,
-    );
-  }
+  const { values } = parseArgs({
+    options: {
+      n: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const rows = await runLongPollBench(
+    {
+      subscribers: values.n === undefined ? undefined : Number(values.n),
+      perSec: values.rate === undefined ? undefined : Number(values.rate),
+      durationMs: values.seconds === undefined ? undefined : Number(values.seconds) * 1000,
+    },
+    (line) => process.stderr.write(`${line}\n`),
+  );
+  process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${renderLongPollRows(rows)}\n`);
 }
 
-main().catch((error) => {
-  process.stderr.write(`long-poll bench: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      process.stderr.write(`long-poll bench: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -12,3 +12,33 @@ export function median(values: number[]): number {
   const mid = v.length >> 1;
   return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
+
+/**
+ * The q-quantile (0..1) of several processes' latency histograms merged
+ * (`[bucket, count]` pairs, `width` ms a bucket); NaN when empty.
+ *
+ * @example
+ * histogramPercentile([[[10, 99], [200, 1]]], 0.99, 0.1); // 1 (ms)
+ */
+export function histogramPercentile(
+  histograms: [bucket: number, count: number][][],
+  q: number,
+  width: number,
+): number {
+  const merged = new Map<number, number>();
+  let total = 0;
+  for (const h of histograms) {
+    for (const [b, n] of h) {
+      merged.set(b, (merged.get(b) ?? 0) + n);
+      total += n;
+    }
+  }
+  if (total === 0) return Number.NaN;
+  const rank = Math.min(total, Math.max(1, Math.ceil(q * total)));
+  let seen = 0;
+  for (const b of [...merged.keys()].sort((x, y) => x - y)) {
+    seen += merged.get(b)!;
+    if (seen >= rank) return b * width;
+  }
+  return Number.NaN;
+}

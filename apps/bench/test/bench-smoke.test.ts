@@ -44,7 +44,7 @@ describe('npm run bench -- --smoke', () => {
     expect(code, stderr).toBe(0);
     expect(report.mode).toBe('smoke');
 
-    for (const contender of ['corbel', 'trpc', 'raw'] as const) {
+    for (const contender of ['corbel', 'trpc', 'orpc', 'raw', 'floor'] as const) {
       const c = report.commands.median[contender];
       expect(c.rps, contender).toBeGreaterThan(0);
       expect(c.errors, contender).toBe(0);

@@ -19,6 +19,7 @@ function report(): BenchReport {
         corbel: command(10),
         'corbel-tsx': command(9),
         trpc: command(1),
+        orpc: command(8),
         raw: command(100_000),
         floor: command(50),
       },
@@ -36,6 +37,13 @@ function report(): BenchReport {
 describe('what makes a bench run broken', () => {
   it('is never a figure: a slow run is not broken', () => {
     expect(benchProblems(report())).toEqual([]);
+  });
+
+  it('is not a contender the mode skipped', () => {
+    const r = report();
+    delete r.commands!.median['corbel-tsx'];
+    delete r.commands!.median.orpc;
+    expect(benchProblems(r)).toEqual([]);
   });
 
   it('is a contender that answered nothing or with errors, or did not connect', () => {
@@ -59,5 +67,26 @@ describe('what makes a bench run broken', () => {
       'fan-out N=20 rep 2: 1 Corbel streams broke',
       'durable: failed: no sqlite',
     ]);
+  });
+
+  it('is a long-poll or SSE delivery lost, or the long-poll suite failing', () => {
+    const row = (transport: 'sse' | 'long-poll', delivered: number) => ({
+      transport,
+      subscribers: 10,
+      perSec: 50,
+      published: 5,
+      expected: 50,
+      delivered,
+      missing: 50 - delivered,
+      deliveredPerSec: 1,
+      p50Ms: 1,
+      p99Ms: 2,
+      clientErrors: 0,
+    });
+    const r = report();
+    r.longPoll = { rows: [row('sse', 50), row('long-poll', 49)] };
+    expect(benchProblems(r)).toEqual(['long-poll: long-poll delivered 49 of 50']);
+    r.longPoll = { rows: [], failed: 'only 3 of 10 connected' };
+    expect(benchProblems(r)).toEqual(['long-poll: only 3 of 10 connected']);
   });
 });

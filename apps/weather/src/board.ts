@@ -3,6 +3,7 @@ import {
   type CorbelSession,
   corbelCodeOf,
   createCorbelClient,
+  createDurableConsumer,
   isHistoryGone,
   openSession,
   serveHandlers,
@@ -15,12 +16,18 @@ import type { StationRouter } from './station-sessions.js';
 const HELP = `weather board — prints every reading a station reports, and resumes after disconnects
 
 usage: npm run weather:board -- --url <station url> [--city <name>] [--token <secret>] [--transport auto|sse|long-poll]
+                              [--durable <name>]
 
   --url <url>          the station, e.g. http://127.0.0.1:4000
   --city <name>        only this city's readings
   --token <secret>     bearer token (or set CORBEL_TOKEN)
   --transport <kind>   auto (default: the event stream, long polls when a proxy holds it back),
                        sse or long-poll
+  --durable <name>     run as the durable consumer <name>: the station keeps what this board has
+                       printed, so a board started again with the same name (anywhere) prints
+                       exactly the readings not yet printed, then live ones; boards sharing a
+                       name share the readings (each printed by one of them). A reading is
+                       acknowledged just before it is printed, so none is printed twice.
   -h, --help        show this help`;
 
 function fail(message: string): never {
@@ -37,6 +44,7 @@ async function main() {
         city: { type: 'string' },
         token: { type: 'string' },
         transport: { type: 'string' },
+        durable: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -52,9 +60,19 @@ async function main() {
   if (!url) fail('--url is required');
   const token = (values.token as string | undefined) ?? process.env.CORBEL_TOKEN;
   const city = values.city as string | undefined;
-  const transport = (values.transport as string | undefined) ?? 'auto';
-  if (transport !== 'auto' && transport !== 'sse' && transport !== 'long-poll') {
-    fail(`--transport must be auto, sse or long-poll, got "${transport}"`);
+  const durable = values.durable as string | undefined;
+  if (durable !== undefined && !/^[A-Za-z0-9_.:-]{1,100}$/.test(durable)) {
+    fail(`--durable takes 1-100 letters, digits and _ . : -, got "${durable}"`);
+  }
+  const asked = (values.transport as string | undefined) ?? 'auto';
+  if (asked !== 'auto' && asked !== 'sse' && asked !== 'long-poll') {
+    fail(`--transport must be auto, sse or long-poll, got "${asked}"`);
+  }
+  let transport: 'auto' | 'sse' | 'long-poll' = asked;
+  // A durable consumer's stream is held by the station; it is read over the event stream.
+  if (durable !== undefined) {
+    if (transport === 'long-poll') fail('--durable reads the event stream: use --transport sse or auto');
+    transport = 'sse';
   }
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const startedAt = new Date();
@@ -148,6 +166,48 @@ async function main() {
       if (latest) show(`-- resynced from weather.latest: ${formatReading(latest, 'latest')}`);
     }
     say(`-- resynced ${cities.size} ${cities.size === 1 ? 'city' : 'cities'} from weather.latest; now live`);
+  }
+  if (durable !== undefined) {
+    await showDurably(durable);
+    return;
+  }
+  /** `--durable`: readings the station hands this consumer, each printed then acknowledged. */
+  async function showDurably(name: string) {
+    const consumer = createDurableConsumer({
+      name,
+      channel: 'weather.readings',
+      subscribe: (consumerName, signal) =>
+        client.weather.readings.subscribe({ city, consumer: consumerName }, { signal }),
+      // One key per acknowledgement across resends: a resend after a lost answer gets that answer.
+      sendAck: (input, { idempotencyKey }) =>
+        client.consumer.ack.mutate(input, { context: { idempotencyKey } }),
+      // Acknowledged before printing (below): a board killed at any moment never prints a reading twice.
+      autoAck: false,
+      onAckError: (error) => process.stderr.write(`board: acknowledging: ${(error as Error).message}\n`),
+    });
+    say(`-- durable consumer "${name}": the station keeps what this board has printed`);
+    while (!controller.signal.aborted) {
+      try {
+        for await (const { id, data, deliveries } of consumer.deliveries({ signal: controller.signal })) {
+          // Not ours (printed already, or by another board of the group): the station moves on without us.
+          if (!(await consumer.ackNow(id, controller.signal))) continue;
+          cities.add(data.city);
+          // The reading line keeps its usual shape; a redelivery is said on its own line before it.
+          if (deliveries > 1) say(`-- redelivered (delivery ${deliveries}): not acknowledged before`);
+          show(formatReading(data, id));
+        }
+      } catch (error) {
+        if (controller.signal.aborted) break;
+        if (isHistoryGone(error)) {
+          say(`-- history gone: ${(error as Error).message}; starting again from now`);
+          resyncPending = true;
+          continue;
+        }
+        process.stderr.write(`board: ${corbelCodeOf(error) ?? ''} ${(error as Error).message}\n`);
+        process.exitCode = 1;
+        break;
+      }
+    }
   }
   while (!controller.signal.aborted) {
     try {

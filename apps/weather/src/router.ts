@@ -1,4 +1,14 @@
-import { type Channel, defineChannel, type Hub, initCorbel } from '@corbel/core';
+import {
+  type Channel,
+  DELIVERY_POLICIES,
+  type DeliveryPolicy,
+  type DurableConsumers,
+  defineChannel,
+  type Hub,
+  initCorbel,
+} from '@corbel/core';
+import { consumerNameSchema, createConsumerRouter } from '@corbel/server';
+import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { type BoardEntry, boardEntrySchema } from './board-handlers.js';
 
@@ -42,10 +52,19 @@ export function createWeatherRouter(deps: {
   hub: Hub;
   latest: LatestReadings;
   boards?: () => Promise<BoardEntry[]>;
+  /** Durable consumers (`consumer` on weather.readings, `consumer.ack`); without it both are refused. */
+  consumers?: DurableConsumers;
 }) {
   const { hub, latest } = deps;
   const t = initCorbel<WeatherContext>();
+  // A station without a token runs open: every caller is then one tenant.
+  const ownerOf = (ctx: WeatherContext) => ctx.identity ?? 'anonymous';
+  const consumers = (): DurableConsumers => {
+    if (deps.consumers) return deps.consumers;
+    throw new TRPCError({ code: 'NOT_IMPLEMENTED', message: 'this station keeps no durable consumers' });
+  };
   return t.router({
+    consumer: createConsumerRouter<WeatherContext>({ consumers: deps.consumers, ownerOf }),
     weather: t.router({
       report: t.procedure
         .meta({ description: 'Report a temperature for a city; returns the id of the reading event.' })
@@ -69,19 +88,39 @@ export function createWeatherRouter(deps: {
         .query(({ input }) => latest.get(input.city)),
 
       readings: t.procedure
-        .meta({ description: 'Every reading as it is reported, optionally for one city; resumable by id.' })
+        .meta({
+          description:
+            'Every reading as it is reported, optionally for one city; resumable by id. With `consumer`, a durable consumer: the station keeps its position, readings are acknowledged with consumer.ack, and several subscribers under one name share them (per city, in order). `policy` chooses what to drop when the subscriber falls behind.',
+        })
         .input(
           z.object({
             city: z.string().min(1).max(100).optional(),
             lastEventId: z.string().max(100).optional(),
+            consumer: consumerNameSchema.optional(),
+            policy: z
+              .enum(DELIVERY_POLICIES as [DeliveryPolicy, ...DeliveryPolicy[]])
+              .optional()
+              .describe(
+                'What to drop when this subscriber falls behind (default cut-and-resume; latest-per-key keeps the newest reading per city)',
+              ),
           }),
         )
-        .subscription(({ input, signal }) =>
-          hub.subscribe(readingsChannel, {
-            after: input.lastEventId,
-            filter: input.city === undefined ? undefined : (r) => r.city === input.city,
-            signal,
-          }),
+        .subscription(({ ctx, input, signal }) =>
+          input.consumer !== undefined
+            ? consumers().subscribe(readingsChannel, {
+                owner: ownerOf(ctx),
+                name: input.consumer,
+                filter: input.city === undefined ? undefined : (r) => r.city === input.city,
+                key: (r) => r.city,
+                signal,
+              })
+            : hub.subscribe(readingsChannel, {
+                after: input.lastEventId,
+                filter: input.city === undefined ? undefined : (r) => r.city === input.city,
+                signal,
+                policy: input.policy,
+                key: (r) => r.city,
+              }),
         ),
 
       boards: t.procedure

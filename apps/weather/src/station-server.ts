@@ -1,7 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import {
+  type ConsumerPositions,
   CorbelError,
+  createDurableConsumers,
   createHub,
+  createMemoryConsumerPositions,
   createMemoryLog,
   createMemorySessions,
   type EventLog,
@@ -18,7 +21,12 @@ import {
   type Limits,
   staticTokenAuth,
 } from '@corbel/server';
-import { createRedisIdempotency, createRedisSessions, openRedisLog } from '@corbel/store-redis';
+import {
+  createRedisConsumers,
+  createRedisIdempotency,
+  createRedisSessions,
+  openRedisLog,
+} from '@corbel/store-redis';
 import { openSqliteStore, type SqliteSynchronous } from '@corbel/store-sqlite';
 import { weatherContractInfo } from './contract-info.js';
 import { loadLatestReadings } from './latest-readings.js';
@@ -53,6 +61,10 @@ export interface StationOptions {
    * `Forwarded` / `X-Forwarded-For` names the client, for limits and logs.
    */
   trustProxy?: string[];
+  /** Durable consumers (`--durable` boards): idle time before one expires (default 24 h). */
+  consumerTtlMs?: number;
+  /** Durable consumers: a reading not acknowledged within this is delivered again (default 30 s). */
+  ackTimeoutMs?: number;
 }
 
 export interface Station extends AsyncDisposable {
@@ -78,6 +90,7 @@ function stationStore(opts: StationOptions): {
   log: EventLog;
   sessions: SessionRegistry;
   idempotency?: IdempotencyStore;
+  consumers?: ConsumerPositions;
 } {
   const store = opts.store ?? (opts.dataDir ? 'sqlite' : 'memory');
   if (store === 'memory') return { log: createMemoryLog(), sessions: createMemorySessions() };
@@ -85,6 +98,7 @@ function stationStore(opts: StationOptions): {
   return openSqliteStore({
     dataDir: opts.dataDir,
     synchronous: opts.synchronous,
+    consumerTtlMs: opts.consumerTtlMs,
     ...(opts.retainReadings ? { retention: { maxCount: opts.retainReadings } } : {}),
   });
 }
@@ -110,16 +124,24 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
   const redisLog = !opts.log && opts.redisUrl ? await openRedisLog({ url: opts.redisUrl }) : null;
   // Idempotency-Key records live where the readings do: a repeated weather.report
   // gets the first one's id after a restart (SQLite) or on another station (Redis).
-  const { log, sessions, idempotency } = redisLog
+  const { log, sessions, idempotency, consumers } = redisLog
     ? {
         log: redisLog,
         sessions: createRedisSessions(redisLog),
         idempotency: createRedisIdempotency(redisLog),
+        consumers: createRedisConsumers(redisLog, { ttlMs: opts.consumerTtlMs }),
       }
     : opts.log
-      ? { log: opts.log, sessions: createMemorySessions(), idempotency: undefined }
+      ? { log: opts.log, sessions: createMemorySessions(), idempotency: undefined, consumers: undefined }
       : stationStore(opts);
   const hub = createHub({ hooks: metrics.hubHooks, log });
+  // Durable consumers keep their positions where the readings are (in memory for a memory store).
+  const durable = createDurableConsumers({
+    hub,
+    positions: consumers ?? createMemoryConsumerPositions({ ttlMs: opts.consumerTtlMs }),
+    ackTimeoutMs: opts.ackTimeoutMs,
+    hooks: metrics.durableHooks,
+  });
   // On a shared log, readings reported to other stations update `latest` here too.
   const followFrom = hub.log.tail ? ((await hub.log.latestId(readingsChannel.name)) ?? undefined) : null;
   const latest = await loadLatestReadings(hub);
@@ -128,7 +150,7 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
   const boards = stationSessions.reverse.describeBoards;
   // The station also answers its own contract (corbel.contract) for tools like `corbel`.
   const router = withContract(
-    withSessions(createWeatherRouter({ hub, latest, boards }), stationSessions),
+    withSessions(createWeatherRouter({ hub, latest, boards, consumers: durable }), stationSessions),
     weatherContractInfo,
   );
   // Ended page sessions live in the station's own log, so they survive a restart.
@@ -170,6 +192,7 @@ export async function startStation(opts: StationOptions = {}): Promise<Station> 
     revocations?.stop();
     stationSessions.reverse.service.close();
     stationSessions.service.close();
+    await durable.close();
     await hub.close();
   };
   return { url, port, server, close, [Symbol.asyncDispose]: close };

@@ -9,6 +9,7 @@ const HELP = `weather station — serves weather.report, weather.latest and weat
 usage: npm run weather:station -- [--port <n>] [--data <dir>] [--token <secret>] [--host <addr>]
                                   [--store sqlite|memory] [--sync normal|full] [--retain <n>]
                                   [--redis redis://host:port] [--trust-proxy <addr,...>]
+                                  [--consumer-ttl <seconds>] [--ack-timeout <seconds>]
 
   --port <n>        port to listen on (0 picks a free one; default 4000)
   --data <dir>      directory for the station's data (created if missing); readings
@@ -33,6 +34,12 @@ usage: npm run weather:station -- [--port <n>] [--data <dir>] [--token <secret>]
                     Forwarded / X-Forwarded-For names the client (the right-most hop
                     that is not a listed proxy) for limits and the "remote" field of
                     log lines; default none, so those headers are ignored
+  --consumer-ttl <seconds>
+                    a durable board (--durable) unseen this long is forgotten
+                    (default 86400); coming back later it is told its history is gone
+  --ack-timeout <seconds>
+                    a reading handed to a durable board and not acknowledged within
+                    this is handed out again (default 30)
   --insecure        allow binding a non-loopback address without a token
   --tls-key <file>  serve HTTPS with this PEM private key (with --tls-cert)
   --tls-cert <file> the PEM certificate (chain) for --tls-key
@@ -64,6 +71,8 @@ async function main() {
         retain: { type: 'string' },
         redis: { type: 'string' },
         'trust-proxy': { type: 'string' },
+        'consumer-ttl': { type: 'string' },
+        'ack-timeout': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-cert': { type: 'string' },
         insecure: { type: 'boolean' },
@@ -115,6 +124,15 @@ async function main() {
   if (store === 'sqlite' && !dataDir) fail('--store sqlite needs --data <dir>');
   const sync = String(values.sync).toUpperCase();
   if (sync !== 'NORMAL' && sync !== 'FULL') fail(`--sync must be normal or full, got "${values.sync}"`);
+  const seconds = (flag: 'consumer-ttl' | 'ack-timeout'): number | undefined => {
+    const raw = values[flag];
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) fail(`--${flag} must be a positive number of seconds, got "${raw}"`);
+    return Math.round(n * 1000);
+  };
+  const consumerTtlMs = seconds('consumer-ttl');
+  const ackTimeoutMs = seconds('ack-timeout');
   const retain = values.retain === undefined ? undefined : Number(values.retain);
   if (retain !== undefined && (!Number.isSafeInteger(retain) || retain < 1))
     fail(`--retain must be a positive whole number, got "${values.retain}"`);
@@ -131,6 +149,8 @@ async function main() {
     retainReadings: retain,
     redisUrl: values.redis as string | undefined,
     trustProxy,
+    ...(consumerTtlMs === undefined ? {} : { consumerTtlMs }),
+    ...(ackTimeoutMs === undefined ? {} : { ackTimeoutMs }),
   });
   // The one plain line: tests and scripts wait for it (see DESIGN.md).
   process.stdout.write(`listening on ${station.url}\n`);

@@ -81,6 +81,10 @@ export function createProgram(state: RunState): Command {
       .option('--json', 'one JSON object {"id","data"} per line')
       .option('-q, --quiet', 'no connection state on stderr')
       .option('--transport <kind>', 'auto (default), sse or long-poll: how events travel')
+      .option(
+        '--durable <name>',
+        'listen as the durable consumer <name>: the server keeps what was printed; run again with the same name to print only what was not',
+      )
       .addHelpText('after', LISTEN_HELP),
   ).action(async (url, path, input, _opts, cmd: Command) => {
     const { listenCommand } = await import('./commands/listen.js');

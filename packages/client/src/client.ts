@@ -21,6 +21,7 @@ import { type StateChange, stateLink } from './links/state-link.js';
 import { timeoutLink } from './links/timeout-link.js';
 import { type MutationRetryOptions, mutationRetryFetch } from './mutation-retry.js';
 import { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
+import { createPiggyback } from './piggyback.js';
 import { backoffMs, shouldReconnect } from './retry-policy.js';
 
 export interface CorbelClientOptions extends AuthOptions {
@@ -56,13 +57,10 @@ export interface CorbelClientOptions extends AuthOptions {
   /** Longest wait between reconnect attempts (default 5 s). */
   maxReconnectDelayMs?: number | undefined;
   /**
-   * How events travel: 'sse' (default: one event stream), 'long-poll'
-   * (complete JSON answers that pass any proxy), or 'auto': the stream,
-   * switching to long polls without losing or repeating an event when a proxy
-   * holds the stream back, and trying the stream again later. 'auto' is not
-   * yet the default: it stalls a subscription whose procedure is a plain
-   * generator that is not a hub subscription (apps/jobs' progress); the board
-   * and `corbel listen` use it.
+   * How events travel: 'auto' (default): the event stream, switching to long
+   * polls without losing or repeating an event when a proxy holds the stream
+   * back, and trying the stream again later; 'sse' (one event stream, never
+   * polls); or 'long-poll' (complete JSON answers that pass any proxy).
    */
   transport?: 'auto' | 'sse' | 'long-poll' | undefined;
   /** With 'auto': a stream with no `connected` frame after this long is held back (default 4 s). */
@@ -71,6 +69,16 @@ export interface CorbelClientOptions extends AuthOptions {
   sseRetryMs?: number | undefined;
   /** How long each long poll waits for an event (default 25 s, at most 30 s). */
   longPollWaitMs?: number | undefined;
+  /**
+   * Opt-in: every query and mutation also asks for one live subscription's
+   * pending events (in turn, protocol.md section 4.5), and those events go to
+   * that subscription at once, merged by id with what its transport delivers:
+   * none lost, none twice. For an app that sends commands anyway, events then
+   * arrive with their answers even while a proxy holds the stream back. A
+   * subscription takes part once it has an id (its input's `lastEventId` or
+   * its first event). Default false.
+   */
+  piggyback?: boolean | undefined;
 }
 
 /**
@@ -93,6 +101,8 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
   const pool = createInstancePool(urls.map((u) => rpcUrl(u, opts.basePath ?? '/rpc')));
   const url = pool.primary;
   const baseFetch = opts.fetch ?? (opts.tls ? createNodeFetch(opts.tls) : fetch);
+  const piggyback = opts.piggyback === true ? createPiggyback() : undefined;
+  const commandFetch = piggyback ? piggyback.commandFetch(baseFetch) : baseFetch;
   const esFetch = eventSourceFetch(opts, failoverFetch(pool, baseFetch, 'always'));
   const batch = (mode: 'always' | 'unsent') =>
     httpBatchLink({
@@ -101,7 +111,7 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
       // The server refuses batches over 50 calls (limits.maxBatchSize); split larger bursts.
       maxItems: 50,
       headers: () => authHeaders(opts),
-      fetch: failoverFetch(pool, baseFetch, mode) as any,
+      fetch: failoverFetch(pool, commandFetch, mode) as any,
     } as any);
   const canRefresh = typeof opts.getToken === 'function';
   const sse = httpSubscriptionLink({
@@ -116,6 +126,7 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
     splitLink<TRouter>({
       condition: (op) => op.type === 'subscription',
       true: [
+        ...(piggyback ? [piggyback.link<TRouter>()] : []),
         retryLink({
           retry: ({ error, attempts }) => shouldReconnect(error, attempts, canRefresh),
           retryDelayMs: (attempts) => backoffMs(attempts, opts.maxReconnectDelayMs),
@@ -135,7 +146,7 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
               ...(await authHeaders(opts)),
               'idempotency-key': idempotencyKeyOf(op)!,
             }),
-            fetch: mutationRetryFetch(pool, baseFetch, opts.mutationRetry),
+            fetch: mutationRetryFetch(pool, commandFetch, opts.mutationRetry),
           } as any),
           // Unkeyed: only commands that are safe to repeat may be tried on another instance after being sent.
           false: splitLink<TRouter>({
@@ -157,7 +168,7 @@ function subscriptionTransport<TRouter extends AnyTRPCRouter>(
   pollFetch: typeof fetch,
   sse: TRPCLink<TRouter>,
 ): TRPCLink<TRouter> {
-  const transport = opts.transport ?? 'sse';
+  const transport = opts.transport ?? 'auto';
   if (transport === 'sse') return sse;
   const poll = {
     ...opts,

@@ -71,7 +71,17 @@ export async function pollEvents(
     if (body?.error) throw TRPCClientError.from({ error: superjson.deserialize(body.error) as any });
     throw TRPCClientError.from(new Error('the long poll answer has no result'));
   }
-  const data = body?.result?.data;
+  return decodePollData(body?.result?.data);
+}
+
+/**
+ * Decodes the `data` document of a long-poll answer (also what a command's
+ * `corbel-events` header carries, protocol.md section 4.5).
+ *
+ * @example
+ * const { events } = decodePollData(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')));
+ */
+export function decodePollData(data: any): PollAnswer {
   if (!data || !Array.isArray(data.events)) {
     throw TRPCClientError.from(new Error('the long poll answer is malformed'));
   }

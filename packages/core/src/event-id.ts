@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CorbelError } from './errors.js';
+import { START_EVENT_ID } from './subscription.js';
 
 /**
  * Ids of the embedded logs (memory, SQLite): `<epoch>-<seq>`. The epoch is
@@ -37,9 +38,12 @@ export function parseSeqId(id: string): SeqId | null {
 
 /**
  * Parses a resume id against a log's epoch: garbage is INVALID_EVENT_ID, an id
- * of another epoch is HISTORY_GONE.
+ * of another epoch is HISTORY_GONE. The start cursor is sequence 0 of every
+ * epoch (before the first event), so a log answers HISTORY_GONE for it once
+ * it has trimmed any event of the channel.
  */
 export function parseResumeId(id: string, epoch: string, channel: string): number {
+  if (id === START_EVENT_ID) return 0;
   const parsed = parseSeqId(id);
   if (!parsed) {
     throw new CorbelError('INVALID_EVENT_ID', `"${truncate(id)}" is not an event id of channel ${channel}`);

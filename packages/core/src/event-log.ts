@@ -15,6 +15,13 @@ export interface StoredEvent<T = unknown> {
   readonly at: number;
 }
 
+/** The answer to `appendOnce`. */
+export interface AppendOnceResult {
+  readonly event: StoredEvent;
+  /** True when the key was already recorded and nothing was appended. */
+  readonly duplicate: boolean;
+}
+
 export interface ReadOptions {
   /** Return events strictly after this id (omit for the oldest retained). */
   after?: string | undefined;
@@ -38,6 +45,17 @@ export interface EventLog {
    * store promises. Resolution order equals id order within a channel.
    */
   append(channel: string, payload: unknown): Promise<StoredEvent>;
+
+  /**
+   * Appends one event under a publish key, atomically with a record of
+   * key → event id kept for `ttlMs`: when the key is already recorded,
+   * nothing is appended and the recorded event comes back with
+   * `duplicate: true` (its stored payload when still retained, else
+   * `payload`). This is what makes an idempotent mutation exactly-once
+   * across a crash between storing its event and recording its answer.
+   * A log without it gets plain `append` (at-least-once across such a crash).
+   */
+  appendOnce?(channel: string, payload: unknown, key: string, ttlMs: number): Promise<AppendOnceResult>;
 
   /**
    * Reads a page of events after `after`, oldest first.

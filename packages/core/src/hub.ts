@@ -1,18 +1,26 @@
 import type { z } from 'zod';
 import type { Channel } from './channel.js';
+import { parseDeliveryId } from './delivery-id.js';
+import type { DeliveryPolicy } from './delivery-policy.js';
 import { CorbelError } from './errors.js';
 import type { EventLog, StoredEvent } from './event-log.js';
+import { IDEMPOTENCY_DEFAULTS } from './idempotency.js';
 import { createMemoryLog } from './memory-log.js';
+import { nextPublishKey, publishKeyOf } from './publish-key.js';
 import { type EndReason, HubSubscription, START_EVENT_ID } from './subscription.js';
 
 /** Observability hooks; each is optional and called synchronously. */
 export interface HubHooks {
   onPublish?(channel: string, event: StoredEvent, appendMs: number): void;
+  /** A keyed publish whose key the log already had: nothing was stored or fanned out again. */
+  onDuplicate?(channel: string, event: StoredEvent): void;
   onDeliver?(channel: string, subscribers: number): void;
   onSubscribe?(channel: string, resumed: boolean): void;
   onUnsubscribe?(channel: string, reason: EndReason): void;
   onReplay?(channel: string, events: number): void;
   onHistoryGone?(channel: string): void;
+  /** A subscriber's delivery policy dropped `count` events. */
+  onDrop?(channel: string, count: number, policy: DeliveryPolicy): void;
 }
 
 export interface HubOptions {
@@ -25,6 +33,17 @@ export interface HubOptions {
   hooks?: HubHooks | undefined;
 }
 
+export interface PublishOptions {
+  /**
+   * Publishes at most once per key (for `keyTtlMs`, default 24 h): a repeat
+   * gets the first publish's event back and stores nothing. Inside a
+   * mutation called with an Idempotency-Key the server supplies keys itself.
+   * Needs a log with `appendOnce` (memory, SQLite, Redis).
+   */
+  key?: string | undefined;
+  keyTtlMs?: number | undefined;
+}
+
 export interface SubscribeOptions<T> {
   /**
    * Resume after this id (a client's lastEventId); omit for live events only.
@@ -35,17 +54,28 @@ export interface SubscribeOptions<T> {
   filter?: ((payload: T) => boolean) | undefined;
   /** Ends the subscription when aborted (tRPC passes the request's signal). */
   signal?: AbortSignal | undefined;
+  /** What happens when this subscriber falls behind its queue bound (default cut-and-resume). */
+  policy?: DeliveryPolicy | undefined;
+  /** The key `latest-per-key` keeps the newest event of (e.g. the city). */
+  key?: ((payload: T) => string) | undefined;
 }
 
 export interface Hub {
   readonly log: EventLog;
   /**
    * Validates, stores, then fans out an event. Resolves once the log has it.
+   * Inside a mutation called with an Idempotency-Key (or with `opts.key`),
+   * the event and its key are stored atomically, and a repeat of the call
+   * gets the stored event back without publishing again.
    *
    * @example
    * const { id } = await hub.publish(readings, { city: 'Oslo', celsius: -3, at: new Date() });
    */
-  publish<S extends z.ZodType>(channel: Channel<S>, payload: z.input<S>): Promise<StoredEvent<z.output<S>>>;
+  publish<S extends z.ZodType>(
+    channel: Channel<S>,
+    payload: z.input<S>,
+    opts?: PublishOptions,
+  ): Promise<StoredEvent<z.output<S>>>;
   /**
    * Opens a subscription for a tRPC subscription resolver: stored events after
    * `after`, then live ones. Resolves once the resume id has been checked, so a
@@ -125,7 +155,7 @@ export function createHub(opts: HubOptions = {}): Hub {
 
   return {
     log,
-    async publish(channel, payload) {
+    async publish(channel, payload, publishOpts) {
       if (closed) throw new CorbelError('CLOSED', 'the hub is closed');
       const parsed = channel.schema.safeParse(payload);
       if (!parsed.success) {
@@ -137,10 +167,28 @@ export function createHub(opts: HubOptions = {}): Hub {
           },
         );
       }
+      // Taken before the first await, so the n-th publish of a keyed call has
+      // the n-th key on every run of it.
+      const keyed =
+        publishOpts?.key !== undefined
+          ? {
+              key: publishKeyOf(`hub\0${publishOpts.key}`),
+              ttlMs: publishOpts.keyTtlMs ?? IDEMPOTENCY_DEFAULTS.ttlMs,
+            }
+          : nextPublishKey();
       const started = performance.now();
       let event: StoredEvent;
       try {
-        event = await log.append(channel.name, parsed.data);
+        if (keyed && log.appendOnce) {
+          const once = await log.appendOnce(channel.name, parsed.data, keyed.key, keyed.ttlMs);
+          if (once.duplicate) {
+            hooks.onDuplicate?.(channel.name, once.event);
+            return once.event as StoredEvent<any>;
+          }
+          event = once.event;
+        } else {
+          event = await log.append(channel.name, parsed.data);
+        }
       } catch (error) {
         throw CorbelError.from(error, 'STORE_UNAVAILABLE');
       }
@@ -154,12 +202,15 @@ export function createHub(opts: HubOptions = {}): Hub {
       if (draining || closed)
         throw new CorbelError('DRAINING', 'the server is shutting down; reconnect elsewhere');
       // The start cursor (a channel that had no events when a long poll read its head): everything retained.
-      const fromStart = subOpts.after === START_EVENT_ID;
-      const after = fromStart ? undefined : (subOpts.after ?? undefined);
+      // A resume id as a stream sent it may carry a drop count (`<id>!<n>`): the event id is before it.
+      const asked = subOpts.after == null ? undefined : parseDeliveryId(subOpts.after).eventId;
+      const fromStart = asked === START_EVENT_ID;
+      const after = fromStart ? undefined : asked;
       const name = channel.name;
-      if (after !== undefined) {
+      // The start cursor is checked too: a log that trimmed the channel's first events has lost some.
+      if (after !== undefined || fromStart) {
         try {
-          await log.checkResumeId(name, after);
+          await log.checkResumeId(name, after ?? START_EVENT_ID);
         } catch (error) {
           const corbel = CorbelError.from(error, 'STORE_UNAVAILABLE');
           if (corbel.corbelCode === 'HISTORY_GONE') hooks.onHistoryGone?.(name);
@@ -182,6 +233,9 @@ export function createHub(opts: HubOptions = {}): Hub {
           detach(name, s, reason);
         },
         onReplay: (n) => hooks.onReplay?.(name, n),
+        policy: subOpts.policy,
+        keyOf: subOpts.key,
+        onDrop: (n) => hooks.onDrop?.(name, n, subOpts.policy ?? 'cut-and-resume'),
       });
       entryFor(name).subs.add(sub);
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -4,10 +4,35 @@
  * `@corbel/core/contract`, so a client never loads it.
  */
 export { type Channel, type ChannelPayload, defineChannel } from './channel.js';
+export {
+  type ConsumerPosition,
+  type ConsumerPositions,
+  consumerKey,
+  createMemoryConsumerPositions,
+  DEFAULT_CONSUMER_TOMBSTONE_MS,
+  DEFAULT_CONSUMER_TTL_MS,
+  type MemoryConsumerPositionsOptions,
+} from './consumer-positions.js';
+export { deliveryId, droppedId, parseDeliveryId } from './delivery-id.js';
+export { DELIVERY_POLICIES, type DeliveryPolicy } from './delivery-policy.js';
+export {
+  createDurableConsumers,
+  type DurableConsumerHooks,
+  type DurableConsumers,
+  type DurableConsumersOptions,
+  type DurableSubscribeOptions,
+} from './durable-consumers.js';
 export { type CorbelErrorData, corbelErrorFormatter, type ValidationIssue } from './error-formatter.js';
 export { CORBEL_ERROR_CODES, CorbelError, type CorbelErrorCode, isCorbelErrorCode } from './errors.js';
-export type { EventLog, ReadOptions, Retention, StoredEvent } from './event-log.js';
-export { createHub, type Hub, type HubHooks, type HubOptions, type SubscribeOptions } from './hub.js';
+export type { AppendOnceResult, EventLog, ReadOptions, Retention, StoredEvent } from './event-log.js';
+export {
+  createHub,
+  type Hub,
+  type HubHooks,
+  type HubOptions,
+  type PublishOptions,
+  type SubscribeOptions,
+} from './hub.js';
 export {
   createMemoryIdempotency,
   IDEMPOTENCY_DEFAULTS,
@@ -53,7 +78,16 @@ export {
   sessionChannelName,
   sessionRef,
 } from './session-registry.js';
+export type { SharedLimitStore } from './shared-limits.js';
 export {
   DEFAULT_SUPERJSON_DECODE_LIMITS,
   type SuperjsonDecodeLimits,
 } from './superjson-budget.js';
+export {
+  matchChannels,
+  parseWildcardToken,
+  subscribeWildcard,
+  type WildcardEvent,
+  type WildcardOptions,
+  wildcardToken,
+} from './wildcard.js';

@@ -5,6 +5,7 @@
  */
 export { closestNames } from './closest-names.js';
 export { compareSeqIds, formatSeqId, newEpoch, parseResumeId, parseSeqId, type SeqId } from './event-id.js';
+export { nextPublishKey, publishKeyOf, runWithPublishKeys } from './publish-key.js';
 export {
   type BatchIterable,
   type EndReason,

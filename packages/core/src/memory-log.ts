@@ -9,6 +9,9 @@ export interface MemoryLogOptions {
   channels?: Record<string, Retention> | undefined;
 }
 
+/** Most publish keys kept (the idempotency records' bound); past it the oldest go. */
+const MAX_KEYS = 100_000;
+
 interface ChannelState {
   /** Retained events, oldest first; `events[i]` has sequence `firstSeq + i`. */
   events: StoredEvent[];
@@ -31,6 +34,8 @@ export function createMemoryLog(opts: MemoryLogOptions = {}): EventLog & { reado
   const epoch = newEpoch();
   const channels = new Map<string, ChannelState>();
   let closed = false;
+  // Publish keys → their event, oldest first (insertion order is age order).
+  const keys = new Map<string, { event: StoredEvent; until: number }>();
 
   const retentionOf = (channel: string): Retention =>
     opts.channels?.[channel] ?? opts.retention ?? { maxCount: 10_000 };
@@ -81,17 +86,35 @@ export function createMemoryLog(opts: MemoryLogOptions = {}): EventLog & { reado
     return seq;
   };
 
+  const append = (channel: string, payload: unknown): StoredEvent => {
+    assertOpen();
+    const s = state(channel);
+    const seq = ++s.headSeq;
+    const event: StoredEvent = { id: formatSeqId(epoch, seq), channel, payload, at: Date.now() };
+    s.events.push(event);
+    trim(channel, s, event.at);
+    return event;
+  };
+
   return {
     kind: 'memory',
     epoch,
     async append(channel, payload) {
+      return append(channel, payload);
+    },
+    async appendOnce(channel, payload, key, ttlMs) {
       assertOpen();
-      const s = state(channel);
-      const seq = ++s.headSeq;
-      const event: StoredEvent = { id: formatSeqId(epoch, seq), channel, payload, at: Date.now() };
-      s.events.push(event);
-      trim(channel, s, event.at);
-      return event;
+      const now = Date.now();
+      // Expired keys leave from the front (the oldest first).
+      for (const [k, r] of keys) {
+        if (r.until > now && keys.size <= MAX_KEYS) break;
+        keys.delete(k);
+      }
+      const known = keys.get(key);
+      if (known && known.until > now) return { event: known.event, duplicate: true };
+      const event = append(channel, payload);
+      keys.set(key, { event, until: now + ttlMs });
+      return { event, duplicate: false };
     },
     async read(channel, { after, limit }: ReadOptions) {
       assertOpen();
@@ -118,6 +141,7 @@ export function createMemoryLog(opts: MemoryLogOptions = {}): EventLog & { reado
     async close() {
       closed = true;
       channels.clear();
+      keys.clear();
     },
   };
 }

@@ -1,5 +1,7 @@
 import type { TrackedEnvelope } from '@trpc/server';
 import { tracked } from '@trpc/server';
+import { droppedId } from './delivery-id.js';
+import { applyDeliveryPolicy, type DeliveryPolicy, replaceSameKey } from './delivery-policy.js';
 import { CorbelError } from './errors.js';
 import type { EventLog, StoredEvent } from './event-log.js';
 
@@ -104,6 +106,12 @@ export interface SubscriptionInit<T> {
   pageSize: number;
   onEnd: (sub: HubSubscription<T>, reason: EndReason) => void;
   onReplay?: ((count: number) => void) | undefined;
+  /** What a full live queue does (default cut-and-resume). */
+  policy?: DeliveryPolicy | undefined;
+  /** The key `latest-per-key` coalesces by. */
+  keyOf?: ((payload: T) => string) | undefined;
+  /** Events dropped by the policy (count of this drop). */
+  onDrop?: ((count: number) => void) | undefined;
 }
 
 /**
@@ -129,6 +137,9 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
   private ended: { reason: EndReason; error?: Error | undefined } | null = null;
   private wake: (() => void) | null = null;
   private finished = false;
+  private dropped = 0;
+  // The drop count the subscriber was last told (on the id of an event it received).
+  private droppedTold = 0;
 
   constructor(private readonly init: SubscriptionInit<T>) {
     this.lastId = init.after;
@@ -142,11 +153,29 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
   push(event: StoredEvent<T>): void {
     if (this.ended) return;
     if (this.init.filter && !this.init.filter(event.payload)) return;
+    // latest-per-key: a newer event of a key replaces its older one still waiting (only while behind).
+    if (this.init.policy === 'latest-per-key' && this.phase === 'live' && this.queue.length > 0) {
+      const replaced = replaceSameKey(this.queue, event, this.init.keyOf);
+      if (replaced) {
+        this.dropped++;
+        this.init.onDrop?.(1);
+        this.notify();
+        return;
+      }
+    }
     if (this.queue.length >= this.init.maxQueue) {
       if (this.phase === 'replay') {
         // The log has these events; read it again instead of holding them.
         this.queue.length = 0;
         this.lostDuringReplay = true;
+        return;
+      }
+      const policy = this.init.policy ?? 'cut-and-resume';
+      if (policy !== 'cut-and-resume') {
+        const n = applyDeliveryPolicy(this.queue, event, policy, this.init.keyOf);
+        this.dropped += n;
+        this.init.onDrop?.(n);
+        this.notify();
         return;
       }
       this.end(
@@ -170,6 +199,11 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
     this.replayPage.length = 0;
     this.notify();
     this.finish();
+  }
+
+  /** Events this subscription's delivery policy has dropped so far. */
+  get droppedCount(): number {
+    return this.dropped;
   }
 
   get endReason(): EndReason | undefined {
@@ -298,6 +332,12 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
       }
       this.lastId = event.id;
       if (applyFilter && this.init.filter && !this.init.filter(event.payload)) continue;
+      if (this.dropped !== this.droppedTold) {
+        // The first event after a drop says how many so far; its envelope is this subscriber's own.
+        this.droppedTold = this.dropped;
+        out.push(tracked(droppedId(event.id, this.dropped), event.payload));
+        continue;
+      }
       out.push(envelopeOf(event));
     }
     source.splice(0, i);

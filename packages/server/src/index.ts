@@ -13,6 +13,12 @@ export {
 } from './auth/index.js';
 export { type AuthorizeOption, type AuthorizeRequest, type AuthorizeRule, authorizer } from './authorize.js';
 export { type ClientAddressOf, clientAddressReader } from './client-address.js';
+export {
+  type ConsumerRouterOptions,
+  consumerNameSchema,
+  createConsumerRouter,
+  MAX_ACK_IDS,
+} from './consumers/consumer-router.js';
 export { type CorsOptions, createCors } from './cors.js';
 export {
   IDEMPOTENCY_HEADER,
@@ -29,15 +35,15 @@ export {
 } from './metrics.js';
 export { requestIdOf } from './request-id.js';
 export { createReverseRouter, type ReverseRouterOptions } from './reverse/reverse-router.js';
-export {
-  type CallManyOptions,
-  type CallOptions,
-  createReverseService,
-  type ReverseHandle,
-  type ReverseService,
-  type ReverseServiceOptions,
-  type SettledCall,
-} from './reverse/reverse-service.js';
+export { createReverseService } from './reverse/reverse-service.js';
+export type {
+  CallManyOptions,
+  CallOptions,
+  ReverseHandle,
+  ReverseService,
+  ReverseServiceOptions,
+  SettledCall,
+} from './reverse/reverse-types.js';
 export type { Settled } from './reverse/settle-all.js';
 export type { StreamEndReason, StreamHooks, StreamInfo } from './serve/event-stream.js';
 export type { CreateContextOptions, OnErrorOptions } from './serve/types.js';
@@ -55,3 +61,4 @@ export {
   type SessionService,
   type SessionServiceOptions,
 } from './sessions/index.js';
+export type { SharedLimitStore } from './shared-limits.js';

@@ -1,4 +1,4 @@
-import type { HubHooks } from '@corbel/core';
+import type { DurableConsumerHooks, HubHooks } from '@corbel/core';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { LimitKind } from './limits.js';
 
@@ -99,6 +99,24 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       labelNames: ['channel'],
       registers,
     }),
+    dropped: new Counter({
+      name: `${p}events_dropped_total`,
+      help: "Events a subscriber's delivery policy dropped (drop-oldest, drop-newest, latest-per-key), by channel and policy",
+      labelNames: ['channel', 'policy'],
+      registers,
+    }),
+    redeliveries: new Counter({
+      name: `${p}redeliveries_total`,
+      help: 'Events handed to a durable consumer again (not acknowledged in time, or their member left), by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
+    consumersExpired: new Counter({
+      name: `${p}consumers_expired_total`,
+      help: 'Durable consumers that came back after their idle TTL and were told HISTORY_GONE, by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
     resumes: new Counter({
       name: `${p}resumes_total`,
       help: 'Subscriptions that resumed from an id, by channel',
@@ -109,6 +127,28 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       name: `${p}replayed_events_total`,
       help: 'Stored events replayed to resuming subscribers, by channel',
       labelNames: ['channel'],
+      registers,
+    }),
+    idempotentReplays: new Counter({
+      name: `${p}idempotent_replays_total`,
+      help: 'Keyed mutations answered with their recorded response instead of running again, by procedure',
+      labelNames: ['procedure'],
+      registers,
+    }),
+    duplicatePublishes: new Counter({
+      name: `${p}duplicate_publishes_total`,
+      help: 'Keyed publishes whose key the log already had (a repeated mutation whose answer was never recorded): nothing stored or sent again, by channel',
+      labelNames: ['channel'],
+      registers,
+    }),
+    limitsShared: new Gauge({
+      name: `${p}limits_shared`,
+      help: 'Per-identity limits counted cluster-wide in a shared store (1), or per instance (0: no shared store, or it does not answer)',
+      registers,
+    }),
+    limitsDegraded: new Counter({
+      name: `${p}limits_degraded_total`,
+      help: 'Times the cluster-wide limits fell back to per-instance limits because the shared store did not answer',
       registers,
     }),
     historyGone: new Counter({
@@ -127,6 +167,24 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       name: `${p}limit_hits_total`,
       help: 'Requests refused by a limit, by kind (body, url, header, batch, in-flight, streams, rate, timeout, connections)',
       labelNames: ['kind'],
+      registers,
+    }),
+    longPollsHeld: new Gauge({
+      name: `${p}long_polls_held`,
+      help: 'Long polls being answered (waiting for events), by subscription procedure',
+      labelNames: ['procedure'],
+      registers,
+    }),
+    longPolls: new Counter({
+      name: `${p}long_polls_total`,
+      help: 'Long polls answered, by procedure and outcome (events, empty, error)',
+      labelNames: ['procedure', 'outcome'],
+      registers,
+    }),
+    longPollEvents: new Counter({
+      name: `${p}long_poll_events_total`,
+      help: 'Events delivered in long-poll answers, by procedure',
+      labelNames: ['procedure'],
       registers,
     }),
     appendSeconds: new Histogram({
@@ -187,8 +245,23 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     onReplay(channel, events) {
       m.replayed.inc({ channel }, events);
     },
+    onDuplicate(channel) {
+      m.duplicatePublishes.inc({ channel });
+    },
     onHistoryGone(channel) {
       m.historyGone.inc({ channel });
+    },
+    onDrop(channel, count, policy) {
+      m.dropped.inc({ channel, policy }, count);
+    },
+  };
+
+  const durableHooks: DurableConsumerHooks = {
+    onRedeliver(channel) {
+      m.redeliveries.inc({ channel });
+    },
+    onExpired(channel) {
+      m.consumersExpired.inc({ channel });
     },
   };
 
@@ -196,6 +269,8 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     ...m,
     /** Hooks for `createHub({ hooks })`. */
     hubHooks,
+    /** Hooks for `createDurableConsumers({ hooks })`. */
+    durableHooks,
     /** Counts one command call and its latency. */
     command(procedure: string, status: string, seconds: number) {
       commandSeries(procedure, status).n++;
@@ -210,6 +285,15 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       }
       sent.inc(events);
       m.batchDepth.observe(events);
+    },
+    /** Counts one long poll from when it is held until it is answered; call the result with its answer. */
+    longPollHeld(procedure: string) {
+      m.longPollsHeld.inc({ procedure });
+      return (events: number, failed: boolean) => {
+        m.longPollsHeld.dec({ procedure });
+        m.longPolls.inc({ procedure, outcome: failed ? 'error' : events > 0 ? 'events' : 'empty' });
+        if (events > 0) m.longPollEvents.inc({ procedure }, events);
+      };
     },
     limitHit(kind: LimitKind) {
       m.limitHits.inc({ kind });

@@ -8,6 +8,7 @@ import { IdentityCounter, type LimitKind, type Limits, RateLimiter } from './lim
 import type { CorbelLogger } from './logger.js';
 import type { AuthRefusal, CorbelMetrics } from './metrics.js';
 import { requestIdOf } from './request-id.js';
+import { type SharedLimitStore, SharedLimits, type StreamSlot } from './shared-limits.js';
 
 export interface RequestGateOptions {
   authenticate?: Authenticate | undefined;
@@ -17,6 +18,8 @@ export interface RequestGateOptions {
   logger: CorbelLogger;
   /** The client's address (the socket peer, or the right-most untrusted proxy hop). */
   clientAddressOf: ClientAddressOf;
+  /** Counts command rates and streams per identity cluster-wide (e.g. in Redis), per instance when it is down. */
+  sharedLimits?: SharedLimitStore | undefined;
 }
 
 /** What a request was admitted with. */
@@ -28,6 +31,8 @@ export interface Admission {
   kind: 'commands' | 'stream';
   /** A command request takes its in-flight slot once its body is read (`hold`), not before. */
   holding: boolean;
+  /** Where a stream's slot was taken, with shared limits. */
+  slot?: StreamSlot | undefined;
 }
 
 // Kept on the request: cheaper per request than a WeakMap entry.
@@ -56,6 +61,8 @@ export class RequestGate {
   private readonly rate: RateLimiter;
   private readonly authFailures: RateLimiter;
   private readonly check: ((r: AuthorizeRequest) => Promise<void>) | undefined;
+  /** Cluster-wide rate and stream limits, when the server was given a shared store. */
+  readonly shared: SharedLimits | undefined;
 
   constructor(private readonly opts: RequestGateOptions) {
     const { limits } = opts;
@@ -64,7 +71,20 @@ export class RequestGate {
     this.reading = new IdentityCounter(limits.maxUnfinishedBodiesPerAddress);
     this.rate = new RateLimiter(limits.commandsPerSecond, limits.commandBurst);
     this.authFailures = new RateLimiter(limits.authFailuresPerMinute / 60, limits.authFailureBurst);
+    this.shared =
+      opts.sharedLimits &&
+      new SharedLimits(
+        opts.sharedLimits,
+        { rate: this.rate, streams: this.streams },
+        opts.logger,
+        opts.metrics,
+      );
     this.check = opts.authorize ? authorizer(opts.authorize) : undefined;
+  }
+
+  /** The server's metrics, for the serving path's own counters (long polls). */
+  get metrics(): CorbelMetrics | undefined {
+    return this.opts.metrics;
   }
 
   /** The client's address (see `trustProxy`): what limits of anonymous callers and the logs use. */
@@ -142,6 +162,11 @@ export class RequestGate {
     kind: 'commands' | 'stream',
     calls: number,
   ): Admission | Promise<Admission> {
+    if (this.shared) {
+      return (
+        this.opts.authenticate ? this.identify(req, res, kind === 'stream') : Promise.resolve(null)
+      ).then((identity) => this.admitShared(this.shared!, identity, req, res, kind, calls));
+    }
     if (!this.opts.authenticate) return this.admitAs(null, req, res, kind, calls);
     return this.identify(req, res, kind === 'stream').then((identity) =>
       this.admitAs(identity, req, res, kind, calls),
@@ -183,6 +208,40 @@ export class RequestGate {
       throw this.limit(req, res, 'streams', 5, `too many open event streams (limit ${this.streams.max})`);
     }
     const admission: Admission = { identity, key, kind, holding: kind === 'stream' };
+    (req as Admitted)[ADMISSION] = admission;
+    return admission;
+  }
+
+  /** `admitAs` with the rate and stream limits counted cluster-wide. */
+  private async admitShared(
+    shared: SharedLimits,
+    identity: Identity | null,
+    req: IncomingMessage,
+    res: ServerResponse,
+    kind: 'commands' | 'stream',
+    calls: number,
+  ): Promise<Admission> {
+    if ((req as Admitted)[RELEASED]) {
+      throw new TRPCError({ code: 'CLIENT_CLOSED_REQUEST', message: 'the client went away' });
+    }
+    const key = identity ? `id:${identity.id}` : `addr:${this.remoteOf(req)}`;
+    let slot: StreamSlot | undefined;
+    if (kind === 'commands') {
+      const wait = this.rate.perSecond > 0 ? await shared.takeCommands(key, calls) : 0;
+      if (wait > 0)
+        throw this.limit(req, res, 'rate', wait, `command rate limit reached; retry in ${wait} s`);
+    } else {
+      const taken = await shared.acquireStream(key);
+      if (!taken)
+        throw this.limit(req, res, 'streams', 5, `too many open event streams (limit ${this.streams.max})`);
+      slot = taken;
+      // Gone while the slot was being taken: give it back now (release has run already).
+      if ((req as Admitted)[RELEASED]) {
+        shared.releaseStream(key, slot);
+        throw new TRPCError({ code: 'CLIENT_CLOSED_REQUEST', message: 'the client went away' });
+      }
+    }
+    const admission: Admission = { identity, key, kind, holding: kind === 'stream', slot };
     (req as Admitted)[ADMISSION] = admission;
     return admission;
   }
@@ -237,7 +296,9 @@ export class RequestGate {
     (req as Admitted)[RELEASED] = true;
     const admission = (req as Admitted)[ADMISSION];
     if (admission?.holding) {
-      (admission.kind === 'commands' ? this.inFlight : this.streams).release(admission.key);
+      if (admission.kind === 'stream' && admission.slot && this.shared)
+        this.shared.releaseStream(admission.key, admission.slot);
+      else (admission.kind === 'commands' ? this.inFlight : this.streams).release(admission.key);
     }
   }
 

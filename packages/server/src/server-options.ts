@@ -11,6 +11,7 @@ import type { CorbelLogger } from './logger.js';
 import type { CorbelMetrics } from './metrics.js';
 import type { StreamHooks } from './serve/event-stream.js';
 import type { CreateContextOptions, OnErrorOptions } from './serve/types.js';
+import type { SharedLimitStore } from './shared-limits.js';
 
 export interface CorbelServerOptions<TRouter extends AnyTRPCRouter> {
   router: TRouter;
@@ -52,6 +53,12 @@ export interface CorbelServerOptions<TRouter extends AnyTRPCRouter> {
   authorize?: AuthorizeOption | undefined;
   /** Limits (sizes, counts, rates, timeouts); see `DEFAULT_LIMITS` for the defaults. */
   limits?: Partial<Limits> | undefined;
+  /**
+   * Counts `commandsPerSecond` and `maxStreamsPerIdentity` across every
+   * instance sharing this store (`createRedisLimits` in `@corbel/store-redis`);
+   * when it does not answer, each instance enforces its own limits and says so.
+   */
+  sharedLimits?: SharedLimitStore | undefined;
   /**
    * What decoding one superjson input may cost (annotations, path lengths,
    * Map/Set lookups, typed-array and BigInt sizes); over it is a 400

@@ -64,6 +64,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     limits,
     metrics,
     logger,
+    sharedLimits: opts.sharedLimits,
   });
   const streams = new StreamRegistry(
     bridge,
@@ -81,7 +82,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
     maxBodyBytes: limits.maxBodyBytes,
     bodyTimeoutMs: limits.bodyTimeoutMs,
     maxBatchSize: limits.maxBatchSize,
-    idempotency: opts.idempotency === false ? undefined : new IdempotentCommands(opts.idempotency),
+    idempotency: opts.idempotency === false ? undefined : new IdempotentCommands(opts.idempotency, metrics),
     onError: opts.onError,
     onCommand: opts.onCommand,
     onCommandDone: metrics

@@ -65,9 +65,9 @@ export function isRedisUnavailable(error: unknown): boolean {
  * operation for the message ("publish on weather.readings").
  *
  * @example
- * try { await redis.xadd(...) } catch (e) { throw fromRedisError(e, 'publish on weather.readings') }
+ * try { await redis.xadd(...) } catch (e) { throw toCorbelError(e, 'publish on weather.readings') }
  */
-export function fromRedisError(error: unknown, doing: string): CorbelError {
+export function toCorbelError(error: unknown, doing: string): CorbelError {
   const found = CorbelError.find(error);
   if (found) return found;
   const message = error instanceof Error ? error.message : String(error);

@@ -4,7 +4,7 @@ import {
   type IdempotencyStore,
   newClaimToken,
 } from '@corbel/core';
-import { fromRedisError } from './redis-errors.js';
+import { toCorbelError } from './redis-errors.js';
 import type { RedisLog } from './redis-log.js';
 
 export interface RedisIdempotencyOptions {
@@ -67,7 +67,7 @@ export function createRedisIdempotency(log: RedisLog, opts: RedisIdempotencyOpti
     try {
       return await fn();
     } catch (error) {
-      throw fromRedisError(error, doing);
+      throw toCorbelError(error, doing);
     }
   };
   return {

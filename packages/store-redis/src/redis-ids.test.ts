@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fromRedisError } from './redis-errors.js';
+import { toCorbelError } from './redis-errors.js';
 import { compareStreamIds, isStreamId, streamIdMs } from './redis-ids.js';
 
 const U64 = fc.bigInt({ min: 0n, max: 18446744073709551615n });
@@ -52,12 +52,12 @@ describe('redis errors', () => {
       'LOADING Redis is loading the dataset in memory',
       'MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk',
     ]) {
-      const e = fromRedisError(new Error(message), 'publish on c');
+      const e = toCorbelError(new Error(message), 'publish on c');
       expect(e.corbelCode, message).toBe('STORE_UNAVAILABLE');
       expect(e.retryable).toBe(true);
       expect(e.code).toBe('SERVICE_UNAVAILABLE');
     }
-    const wrong = fromRedisError(
+    const wrong = toCorbelError(
       new Error('WRONGTYPE Operation against a key holding the wrong kind of value'),
       'read channel c',
     );

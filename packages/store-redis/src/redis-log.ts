@@ -1,10 +1,11 @@
 import { CorbelError, type EventLog, type ReadOptions, type Retention, type StoredEvent } from '@corbel/core';
+import { START_EVENT_ID } from '@corbel/core/internal';
 import { Redis, type RedisOptions } from 'ioredis';
 import superjson from 'superjson';
 import { assertNotCluster } from './redis-cluster-check.js';
-import { fromRedisError } from './redis-errors.js';
+import { toCorbelError } from './redis-errors.js';
 import { compareStreamIds, isStreamId, short, streamIdMs } from './redis-ids.js';
-import { APPEND_SCRIPT, READ_SCRIPT } from './scripts.js';
+import { APPEND_ONCE_SCRIPT, APPEND_SCRIPT, READ_SCRIPT } from './scripts.js';
 import { type RawEntry, StreamTail } from './stream-tail.js';
 
 export interface RedisLogOptions {
@@ -84,7 +85,7 @@ export async function openRedisLog(opts: RedisLogOptions = {}): Promise<RedisLog
   } catch (error) {
     redis.disconnect();
     // "Connection is closed" says less than the socket error behind it (ECONNREFUSED, ENOTFOUND…).
-    throw fromRedisError(lastError ?? error, `connect to ${describeTarget(opts.url)}`);
+    throw toCorbelError(lastError ?? error, `connect to ${describeTarget(opts.url)}`);
   }
   try {
     await assertNotCluster(redis, describeTarget(opts.url));
@@ -120,6 +121,9 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
   /** Validates `after`, then reads up to `limit` events after it (limit 0: validate only). */
   const readAfter = async (channel: string, after: string | undefined, limit: number) => {
     assertOpen();
+    // The start cursor: before the first event, HISTORY_GONE once any was trimmed.
+    const fromStart = after === START_EVENT_ID;
+    if (fromStart) after = '0-0';
     if (after !== undefined && !isStreamId(after)) {
       throw new CorbelError('INVALID_EVENT_ID', `"${short(after)}" is not an event id of channel ${channel}`);
     }
@@ -135,10 +139,10 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
         maxAgeMs === undefined ? '' : String(maxAgeMs),
       )) as typeof result;
     } catch (error) {
-      throw fromRedisError(error, `read channel ${channel}`);
+      throw toCorbelError(error, `read channel ${channel}`);
     }
     const [first, lastId, expired, page] = result;
-    if (after === undefined) return page.map((e) => decode(channel, e));
+    if (after === undefined || (fromStart && !first)) return page.map((e) => decode(channel, e));
 
     if (!first || !lastId) {
       throw new CorbelError(
@@ -208,9 +212,42 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
           maxAgeMs === undefined ? '' : String(maxAgeMs),
         )) as string;
       } catch (error) {
-        throw fromRedisError(error, `publish on ${channel}`);
+        throw toCorbelError(error, `publish on ${channel}`);
       }
       return { id, channel, payload, at: streamIdMs(id) };
+    },
+    async appendOnce(channel, payload, key, ttlMs) {
+      assertOpen();
+      const { maxCount, maxAgeMs } = retentionOf(channel);
+      let reply: [0, string] | [1, string, string, string[] | null];
+      try {
+        reply = (await redis.eval(
+          APPEND_ONCE_SCRIPT,
+          2,
+          keyOf(channel),
+          `${keyPrefix}pubkey:${key}`,
+          superjson.stringify(payload),
+          maxCount === undefined ? '' : String(Math.max(1, Math.floor(maxCount))),
+          maxAgeMs === undefined ? '' : String(maxAgeMs),
+          String(Math.max(1, Math.round(ttlMs))),
+          channel,
+        )) as typeof reply;
+      } catch (error) {
+        throw toCorbelError(error, `publish on ${channel}`);
+      }
+      const id = reply[1];
+      if (reply[0] === 0) return { event: { id, channel, payload, at: streamIdMs(id) }, duplicate: false };
+      // The stored payload when still retained (a repeat's payload may differ, e.g. a fresh timestamp).
+      const stored = reply[3] ? field(reply[3], 'p') : undefined;
+      return {
+        event: {
+          id,
+          channel: reply[2],
+          payload: stored === undefined ? payload : superjson.parse(stored),
+          at: streamIdMs(id),
+        },
+        duplicate: true,
+      };
     },
     read(channel, { after, limit }: ReadOptions) {
       return readAfter(channel, after, Math.max(0, Math.floor(limit)));
@@ -225,7 +262,7 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
         const [last] = await redis.xrevrange(keyOf(channel), '+', '-', 'COUNT', 1);
         return last?.[0] ?? null;
       } catch (error) {
-        throw fromRedisError(error, `read the latest id of ${channel}`);
+        throw toCorbelError(error, `read the latest id of ${channel}`);
       }
     },
     tail(channel, onEvent, onError) {
@@ -244,7 +281,7 @@ function createRedisLog(redis: Redis, opts: RedisLogOptions & { keyPrefix: strin
       try {
         await redis.ping();
       } catch (error) {
-        throw fromRedisError(error, 'ping');
+        throw toCorbelError(error, 'ping');
       }
     },
     async close() {

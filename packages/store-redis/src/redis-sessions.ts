@@ -6,7 +6,7 @@ import {
   type SessionRegistry,
   sessionChannelName,
 } from '@corbel/core';
-import { fromRedisError } from './redis-errors.js';
+import { toCorbelError } from './redis-errors.js';
 import type { RedisLog } from './redis-log.js';
 
 export interface RedisSessionsOptions {
@@ -78,7 +78,7 @@ export function createRedisSessions(log: RedisLog, opts: RedisSessionsOptions = 
     try {
       return await fn();
     } catch (error) {
-      throw fromRedisError(error, doing);
+      throw toCorbelError(error, doing);
     }
   };
 

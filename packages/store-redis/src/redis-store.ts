@@ -1,4 +1,5 @@
-import type { IdempotencyStore, SessionRegistry } from '@corbel/core';
+import type { ConsumerPositions, IdempotencyStore, SessionRegistry } from '@corbel/core';
+import { createRedisConsumers } from './redis-consumers.js';
 import { createRedisIdempotency } from './redis-idempotency.js';
 import { openRedisLog, type RedisLog, type RedisLogOptions } from './redis-log.js';
 import { createRedisSessions } from './redis-sessions.js';
@@ -8,6 +9,8 @@ export interface RedisStoreOptions extends RedisLogOptions {
   sessionTtlMs?: number | undefined;
   /** How long idempotency records are kept (default 24 h). */
   idempotencyTtlMs?: number | undefined;
+  /** Idle time after which a durable consumer expires (default 24 hours). */
+  consumerTtlMs?: number | undefined;
 }
 
 /** The Redis store: the same three parts as `openSqliteStore`, shared by every instance. */
@@ -17,6 +20,8 @@ export interface RedisStore {
   readonly sessions: SessionRegistry;
   /** Idempotency records (the server's `idempotency` option). */
   readonly idempotency: IdempotencyStore;
+  /** Durable consumers' positions. */
+  readonly consumers: ConsumerPositions;
 }
 
 /**
@@ -34,5 +39,6 @@ export async function openRedisStore(opts: RedisStoreOptions = {}): Promise<Redi
     log,
     sessions: createRedisSessions(log, { ttlMs: opts.sessionTtlMs }),
     idempotency: createRedisIdempotency(log, { ttlMs: opts.idempotencyTtlMs }),
+    consumers: createRedisConsumers(log, { ttlMs: opts.consumerTtlMs }),
   };
 }

@@ -1,6 +1,6 @@
 import type { StoredEvent } from '@corbel/core';
 import type { Redis } from 'ioredis';
-import { fromRedisError } from './redis-errors.js';
+import { toCorbelError } from './redis-errors.js';
 import { compareStreamIds } from './redis-ids.js';
 
 /** A stream entry as ioredis returns it: [id, [field, value, …]]. */
@@ -64,7 +64,7 @@ export class StreamTail {
   /** Registers a listener for `channel`; returns the function that removes it. */
   add(channel: string, onEvent: Listener['onEvent'], onError: Listener['onError']): () => void {
     if (this.closed) {
-      queueMicrotask(() => onError(fromRedisError(new Error('Connection is closed.'), `tail ${channel}`)));
+      queueMicrotask(() => onError(toCorbelError(new Error('Connection is closed.'), `tail ${channel}`)));
       return () => {};
     }
     const key = this.opts.keyOf(channel);
@@ -82,7 +82,7 @@ export class StreamTail {
         },
         (error) => {
           if (this.byKey.get(key) !== created) return;
-          this.fail(created, fromRedisError(error, `start the live feed of ${channel}`));
+          this.fail(created, toCorbelError(error, `start the live feed of ${channel}`));
         },
       );
     }
@@ -181,7 +181,7 @@ export class StreamTail {
         if (this.closed) return;
         // Every open stream ends with a retryable error; clients resume by id
         // (here or on another instance) once Redis answers again.
-        const translated = fromRedisError(error, 'read the live feed');
+        const translated = toCorbelError(error, 'read the live feed');
         for (const t of ready) this.fail(t, translated);
         await waitReady(reader, 1000).catch(() => {});
         continue;

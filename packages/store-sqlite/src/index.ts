@@ -4,6 +4,7 @@
  * pieces that share its connection stay inside the package.
  */
 export type { OpenDatabaseOptions, SqliteSynchronous } from './open-database.js';
+export type { SqliteConsumersOptions } from './sqlite-consumers.js';
 export type { SqliteIdempotencyOptions } from './sqlite-idempotency.js';
 export type { SqliteLog, SqliteLogOptions } from './sqlite-log.js';
 export type { SqliteSessionsOptions } from './sqlite-sessions.js';

@@ -1,7 +1,7 @@
 import { existsSync, linkSync, rmSync, statSync } from 'node:fs';
 import { newEpoch } from '@corbel/core/internal';
 import Database from 'better-sqlite3';
-import { corruptError, lockedError, translateSqliteError } from './sqlite-errors.js';
+import { corruptError, lockedError, toCorbelError } from './sqlite-errors.js';
 
 /**
  * How hard SQLite works to keep a commit (PRAGMA synchronous, in WAL mode):
@@ -81,7 +81,7 @@ export function openDatabase(file: string, opts: OpenDatabaseOptions = {}): Open
   try {
     db = new Database(file, { timeout: opts.lockTimeoutMs ?? 250 });
   } catch (error) {
-    throw translateSqliteError(error, file, 'open');
+    throw toCorbelError(error, file, 'open');
   }
   try {
     // EXCLUSIVE before WAL: the connection then holds its lock until closed, so
@@ -103,7 +103,7 @@ export function openDatabase(file: string, opts: OpenDatabaseOptions = {}): Open
     } catch {
       // Already failing; the original error is the one to report.
     }
-    throw translateSqliteError(error, file, 'open');
+    throw toCorbelError(error, file, 'open');
   }
 }
 
@@ -129,7 +129,7 @@ function createFile(file: string) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   } catch (error) {
-    throw translateSqliteError(error, file, 'open');
+    throw toCorbelError(error, file, 'open');
   } finally {
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${temp}${suffix}`, { force: true });
   }

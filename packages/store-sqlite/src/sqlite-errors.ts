@@ -7,7 +7,7 @@ import { CorbelError } from '@corbel/core';
  */
 
 /** What the store was doing when SQLite failed: the same code means different things. */
-export type SqlitePhase = 'open' | 'append' | 'read' | 'trim' | 'sessions' | 'idempotency';
+export type SqlitePhase = 'open' | 'append' | 'read' | 'trim' | 'sessions' | 'idempotency' | 'consumers';
 
 const LOCKED = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_RECOVERY']);
 const CORRUPT = new Set([
@@ -49,9 +49,9 @@ export function corruptError(file: string, why: string, cause?: unknown): Corbel
  * pass through unchanged.
  *
  * @example
- * try { insert.run(...) } catch (e) { throw translateSqliteError(e, file, 'append'); }
+ * try { insert.run(...) } catch (e) { throw toCorbelError(e, file, 'append'); }
  */
-export function translateSqliteError(error: unknown, file: string, phase: SqlitePhase): CorbelError {
+export function toCorbelError(error: unknown, file: string, phase: SqlitePhase): CorbelError {
   const existing = CorbelError.find(error);
   if (existing) return existing;
   const code = sqliteCodeOf(error) ?? '';

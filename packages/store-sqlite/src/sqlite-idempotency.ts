@@ -6,7 +6,7 @@ import {
   type RecordedResponse,
 } from '@corbel/core';
 import type { OpenedDatabase } from './open-database.js';
-import { translateSqliteError } from './sqlite-errors.js';
+import { toCorbelError } from './sqlite-errors.js';
 
 export interface SqliteIdempotencyOptions {
   /** How long a done record is kept (default 24 h). */
@@ -65,7 +65,7 @@ export function createSqliteIdempotencyOn(
     try {
       return fn();
     } catch (error) {
-      throw translateSqliteError(error, file, 'idempotency');
+      throw toCorbelError(error, file, 'idempotency');
     }
   };
   guard(() => {

@@ -1,9 +1,17 @@
-import { CorbelError, type EventLog, type ReadOptions, type Retention, type StoredEvent } from '@corbel/core';
+import {
+  type AppendOnceResult,
+  CorbelError,
+  type EventLog,
+  IDEMPOTENCY_DEFAULTS,
+  type ReadOptions,
+  type Retention,
+  type StoredEvent,
+} from '@corbel/core';
 import { formatSeqId, parseResumeId, parseSeqId } from '@corbel/core/internal';
 import type Database from 'better-sqlite3';
 import superjson from 'superjson';
 import type { OpenedDatabase } from './open-database.js';
-import { translateSqliteError } from './sqlite-errors.js';
+import { toCorbelError } from './sqlite-errors.js';
 
 export interface SqliteLogOptions {
   /** Retention per channel; default keeps the newest 100,000 events of each channel. */
@@ -38,7 +46,32 @@ interface Appending {
   payload: unknown;
   at: number;
   encoded: string;
+  /** A publish key (appendOnce) and when its record expires. */
+  key?: string | undefined;
+  keyUntil?: number | undefined;
 }
+
+/** Where an item of a commit ended up: appended, or the event its key already named. */
+interface Committed {
+  channel: string;
+  seq: number;
+  at: number;
+  duplicate: boolean;
+}
+
+// Publish keys (appendOnce) → the event they stored, committed in the same
+// transaction as the event. Created on first use beside the event tables:
+// older builds ignore it, so the file's schema version does not change.
+const KEYS_TABLE = `
+CREATE TABLE IF NOT EXISTS corbel_publish_keys (
+  key     TEXT    PRIMARY KEY,
+  channel TEXT    NOT NULL,
+  seq     INTEGER NOT NULL,
+  at      INTEGER NOT NULL,
+  until   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS corbel_publish_keys_until ON corbel_publish_keys (until);
+`;
 
 /**
  * The SQLite `EventLog`: every append is its own committed transaction before
@@ -62,7 +95,24 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
   const retentionOf = (channel: string): Retention =>
     opts.channels?.[channel] ?? opts.retention ?? DEFAULT_RETENTION;
 
+  try {
+    db.exec(KEYS_TABLE);
+  } catch (error) {
+    throw toCorbelError(error, file, 'open');
+  }
   const stmt = {
+    getKey: db.prepare('SELECT channel, seq, at FROM corbel_publish_keys WHERE key = ? AND until > ?'),
+    putKey: db.prepare(
+      'INSERT OR REPLACE INTO corbel_publish_keys (key, channel, seq, at, until) VALUES (?, ?, ?, ?, ?)',
+    ),
+    getOne: db.prepare('SELECT payload FROM corbel_events WHERE channel = ? AND seq = ?').pluck(),
+    expireKeys: db.prepare(
+      'DELETE FROM corbel_publish_keys WHERE key IN (SELECT key FROM corbel_publish_keys WHERE until <= ? LIMIT ?)',
+    ),
+    countKeys: db.prepare('SELECT count(*) FROM corbel_publish_keys').pluck(),
+    trimKeys: db.prepare(
+      'DELETE FROM corbel_publish_keys WHERE key IN (SELECT key FROM corbel_publish_keys ORDER BY until LIMIT ?)',
+    ),
     insert: db.prepare('INSERT INTO corbel_events (channel, seq, at, payload) VALUES (?, ?, ?, ?)'),
     page: db.prepare(
       'SELECT seq, at, payload FROM corbel_events WHERE channel = ? AND seq > ? ORDER BY seq LIMIT ?',
@@ -97,7 +147,7 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
       channels.set(channel, s);
     }
   } catch (error) {
-    throw translateSqliteError(error, file, 'open');
+    throw toCorbelError(error, file, 'open');
   }
 
   const assertOpen = () => {
@@ -161,9 +211,13 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
     trimming = (async () => {
       try {
         for (const channel of [...channels.keys()]) await trimChannel(channel);
+        if (keyedSinceSweep > 0) {
+          keyedSinceSweep = 0;
+          sweepKeys();
+        }
       } catch (error) {
         // A failed trim only delays retention; the next round retries.
-        if (!closed) lastTrimError = translateSqliteError(error, file, 'trim');
+        if (!closed) lastTrimError = toCorbelError(error, file, 'trim');
       } finally {
         trimming = null;
       }
@@ -171,19 +225,40 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
     return trimming;
   };
   let lastTrimError: CorbelError | undefined;
+  let keyedSinceSweep = 0;
+  /** Expired publish keys go, then the oldest past the bound (batches, like the event trim). */
+  const sweepKeys = () => {
+    if (closed) return;
+    stmt.expireKeys.run(Date.now(), trimBatch);
+    const excess = (stmt.countKeys.get() as number) - IDEMPOTENCY_DEFAULTS.maxRecords;
+    if (excess > 0) stmt.trimKeys.run(Math.min(excess, trimBatch));
+  };
   const timer = setInterval(() => void trimAll(), opts.trimIntervalMs ?? 1_000);
   timer.unref();
 
   /**
-   * Commits `items` in one transaction (SQLite autocommit for one) and only
-   * then advances the cached heads; returns their sequences, in order.
+   * Commits `items` in one transaction (SQLite autocommit for one unkeyed
+   * item) and only then advances the cached heads; returns where each went,
+   * in order. A keyed item whose key is recorded appends nothing; otherwise
+   * its key is recorded in the same transaction as its event.
    */
-  const commit = (items: readonly Appending[]): number[] => {
+  const commit = (items: readonly Appending[]): Committed[] => {
     const added: string[] = [];
     const heads = new Map<string, number>();
-    const seqs: number[] = [];
+    const out: Committed[] = [];
+    const groupKeys = new Map<string, Committed>();
     const run = () => {
+      const now = Date.now();
       for (const item of items) {
+        if (item.key !== undefined) {
+          const known =
+            groupKeys.get(item.key) ??
+            (stmt.getKey.get(item.key, now) as { channel: string; seq: number; at: number } | undefined);
+          if (known) {
+            out.push({ channel: known.channel, seq: known.seq, at: known.at, duplicate: true });
+            continue;
+          }
+        }
         let s = channels.get(item.channel);
         if (!s) {
           stmt.addChannel.run(item.channel);
@@ -194,15 +269,20 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
         const seq = (heads.get(item.channel) ?? s.head) + 1;
         heads.set(item.channel, seq);
         stmt.insert.run(item.channel, seq, item.at, item.encoded);
-        seqs.push(seq);
+        const done = { channel: item.channel, seq, at: item.at, duplicate: false };
+        if (item.key !== undefined) {
+          stmt.putKey.run(item.key, item.channel, seq, item.at, item.keyUntil ?? now);
+          groupKeys.set(item.key, done);
+        }
+        out.push(done);
       }
     };
     try {
-      if (items.length === 1) run();
+      if (items.length === 1 && items[0]!.key === undefined) run();
       else db.transaction(run)();
     } catch (error) {
       for (const channel of added) channels.delete(channel);
-      throw translateSqliteError(error, file, 'append');
+      throw toCorbelError(error, file, 'append');
     }
     for (const [channel, head] of heads) {
       const s = channels.get(channel)!;
@@ -213,29 +293,59 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
         void trimAll();
       }
     }
-    return seqs;
+    if (groupKeys.size > 0) keyedSinceSweep += groupKeys.size;
+    return out;
   };
 
   // Group commit: appends made while one is already committed in the same turn
   // of the event loop wait for its end and commit together, then resolve in
   // id order. Nothing resolves before its transaction has committed.
   let groupOpen = false;
-  let pending: (Appending & { resolve(event: StoredEvent): void; reject(error: unknown): void })[] = [];
+  let pending: (Appending & { resolve(result: AppendOnceResult): void; reject(error: unknown): void })[] = [];
   const flushGroup = () => {
     groupOpen = false;
     if (pending.length === 0 || !db.open) return;
     const group = pending;
     pending = [];
-    let seqs: number[];
+    let done: Committed[];
     try {
-      seqs = commit(group);
+      done = commit(group);
     } catch (error) {
       for (const p of group) p.reject(error);
       return;
     }
-    for (const [i, p] of group.entries()) {
-      p.resolve({ id: formatSeqId(epoch, seqs[i]!), channel: p.channel, payload: p.payload, at: p.at });
+    for (const [i, p] of group.entries()) p.resolve(resultOf(p, done[i]!));
+  };
+
+  /** The event an item stands for: itself, or (a duplicate) the stored one its key names. */
+  const resultOf = (item: Appending, c: Committed): AppendOnceResult => {
+    if (!c.duplicate) {
+      return {
+        event: { id: formatSeqId(epoch, c.seq), channel: c.channel, payload: item.payload, at: c.at },
+        duplicate: false,
+      };
     }
+    // The stored payload when still retained (a repeat's payload may differ, e.g. a fresh timestamp).
+    const stored = stmt.getOne.get(c.channel, c.seq) as string | undefined;
+    const payload = stored === undefined ? item.payload : superjson.parse(stored);
+    return {
+      event: { id: formatSeqId(epoch, c.seq), channel: c.channel, payload, at: c.at },
+      duplicate: true,
+    };
+  };
+
+  const enqueue = (item: Appending): AppendOnceResult | Promise<AppendOnceResult> => {
+    assertOpen();
+    if (groupOpen) {
+      // Another append already committed in this turn of the event loop: join
+      // the group that commits (one transaction, one fsync) at its end.
+      return new Promise<AppendOnceResult>((resolve, reject) => pending.push({ ...item, resolve, reject }));
+    }
+    groupOpen = true;
+    setImmediate(flushGroup);
+    // Alone so far: commit now, so a lone publisher pays no extra latency.
+    const [c] = commit([item]);
+    return resultOf(item, c!);
   };
 
   const decode = (channel: string, row: { seq: number; at: number; payload: string }): StoredEvent => ({
@@ -252,17 +362,21 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
 
     async append(channel, payload) {
       assertOpen();
-      const item: Appending = { channel, payload, at: Date.now(), encoded: superjson.stringify(payload) };
-      if (groupOpen) {
-        // Another append already committed in this turn of the event loop: join
-        // the group that commits (one transaction, one fsync) at its end.
-        return new Promise<StoredEvent>((resolve, reject) => pending.push({ ...item, resolve, reject }));
-      }
-      groupOpen = true;
-      setImmediate(flushGroup);
-      // Alone so far: commit now, so a lone publisher pays no extra latency.
-      const [seq] = commit([item]);
-      return { id: formatSeqId(epoch, seq!), channel, payload, at: item.at };
+      const r = enqueue({ channel, payload, at: Date.now(), encoded: superjson.stringify(payload) });
+      return r instanceof Promise ? r.then((x) => x.event) : r.event;
+    },
+
+    async appendOnce(channel, payload, key, ttlMs) {
+      assertOpen();
+      const at = Date.now();
+      return enqueue({
+        channel,
+        payload,
+        at,
+        encoded: superjson.stringify(payload),
+        key,
+        keyUntil: at + ttlMs,
+      });
     },
 
     async read(channel, { after, limit }: ReadOptions) {
@@ -276,7 +390,7 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
         }[];
         return rows.map((row) => decode(channel, row));
       } catch (error) {
-        throw translateSqliteError(error, file, 'read');
+        throw toCorbelError(error, file, 'read');
       }
     },
 
@@ -285,7 +399,7 @@ export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions
       try {
         startSeq(channel, id);
       } catch (error) {
-        throw translateSqliteError(error, file, 'read');
+        throw toCorbelError(error, file, 'read');
       }
     },
 

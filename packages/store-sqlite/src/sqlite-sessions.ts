@@ -7,7 +7,7 @@ import {
   sessionChannelName,
 } from '@corbel/core';
 import type { OpenedDatabase } from './open-database.js';
-import { translateSqliteError } from './sqlite-errors.js';
+import { toCorbelError } from './sqlite-errors.js';
 
 export interface SqliteSessionsOptions {
   /** Idle time after which a session expires (default 30 minutes). */
@@ -62,7 +62,7 @@ export function createSqliteSessionsOn(
     try {
       return fn();
     } catch (error) {
-      throw translateSqliteError(error, file, 'sessions');
+      throw toCorbelError(error, file, 'sessions');
     }
   };
   const removeAll = db.transaction((ids: string[]) => {

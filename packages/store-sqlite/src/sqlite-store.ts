@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { IdempotencyStore, SessionRegistry } from '@corbel/core';
+import type { ConsumerPositions, IdempotencyStore, SessionRegistry } from '@corbel/core';
 import { type OpenDatabaseOptions, openDatabase } from './open-database.js';
+import { createSqliteConsumersOn } from './sqlite-consumers.js';
 import { createSqliteIdempotencyOn } from './sqlite-idempotency.js';
 import { createSqliteLogOn, type SqliteLog, type SqliteLogOptions } from './sqlite-log.js';
 import { createSqliteSessionsOn } from './sqlite-sessions.js';
@@ -15,6 +16,8 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions, SqliteLogOption
   dataDir?: string | undefined;
   /** How long idempotency records are kept (default 24 h). */
   idempotencyTtlMs?: number | undefined;
+  /** Idle time after which a durable consumer expires (default 24 hours). */
+  consumerTtlMs?: number | undefined;
 }
 
 /** The file name a store uses inside a data directory. */
@@ -28,6 +31,8 @@ export interface SqliteStore {
   readonly sessions: SessionRegistry;
   /** Idempotency records (the server's `idempotency` option), in the same file. */
   readonly idempotency: IdempotencyStore;
+  /** Durable consumers' positions, in the same file. */
+  readonly consumers: ConsumerPositions;
 }
 
 /**
@@ -46,6 +51,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
     log: createSqliteLogOn(opened, opts),
     sessions: createSqliteSessionsOn(opened, { ttlMs: opts.sessionTtlMs }),
     idempotency: createSqliteIdempotencyOn(opened, { ttlMs: opts.idempotencyTtlMs }),
+    consumers: createSqliteConsumersOn(opened, { ttlMs: opts.consumerTtlMs }),
   };
 }
 

@@ -1,4 +1,5 @@
 import { createServer, request, type Server } from 'node:http';
+import { createConnection, createServer as createTcpServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Fault, seededRandom, startFaultProxy } from './fault-proxy.js';
 
@@ -97,6 +98,72 @@ describe('fault proxy', () => {
     expect(r.body).toBe('x'.repeat(400));
     // The head plus 400 bytes in 40-byte pieces: at least ten pieces 20 ms apart.
     expect(r.ms).toBeGreaterThanOrEqual(180);
+  });
+
+  describe('mid-connection faults on a long-lived connection', () => {
+    /** An echo server behind a pass-through proxy, and one open connection through it. */
+    const echo = async () => {
+      const server = createTcpServer((socket) => {
+        socket.on('error', () => {});
+        socket.pipe(socket);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const proxy = await startFaultProxy({ target: { port: (server.address() as { port: number }).port } });
+      const socket: Socket = createConnection({ host: '127.0.0.1', port: proxy.port });
+      closers.push(async () => {
+        socket.destroy();
+        await proxy.close();
+        server.close();
+      });
+      const events: string[] = [];
+      socket.on('error', (e: NodeJS.ErrnoException) => events.push(e.code ?? 'error'));
+      socket.on('end', () => events.push('end'));
+      await new Promise((resolve) => socket.once('connect', resolve));
+      /** Round trip of one message: its time, or undefined when none came back in 2 s. */
+      const roundTrip = (text: string) =>
+        new Promise<number | undefined>((resolve) => {
+          const started = Date.now();
+          const timer = setTimeout(() => resolve(undefined), 2000);
+          socket.once('data', () => {
+            clearTimeout(timer);
+            resolve(Date.now() - started);
+          });
+          socket.write(text);
+        });
+      return { proxy, socket, events, roundTrip };
+    };
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('stallFor holds every byte for the window, then delivers it', async () => {
+      const { proxy, roundTrip } = await echo();
+      expect(await roundTrip('a')).toBeLessThan(200);
+      proxy.stallFor(300);
+      expect(await roundTrip('b')).toBeGreaterThanOrEqual(280);
+      expect(await roundTrip('c')).toBeLessThan(200);
+    });
+
+    it('latencyFor adds its delay to every chunk while the window lasts', async () => {
+      const { proxy, roundTrip } = await echo();
+      proxy.latencyFor(600, 150);
+      expect(await roundTrip('a')).toBeGreaterThanOrEqual(290);
+      await sleep(700);
+      expect(await roundTrip('b')).toBeLessThan(200);
+    });
+
+    it('resetAll resets the open connection', async () => {
+      const { proxy, events } = await echo();
+      proxy.resetAll();
+      await sleep(100);
+      expect(events).toContain('ECONNRESET');
+    });
+
+    it('halfOpenAll ends the connection with a FIN and drops the answer', async () => {
+      const { proxy, events, roundTrip } = await echo();
+      proxy.halfOpenAll();
+      await sleep(50);
+      expect(events).toEqual(['end']);
+      expect(await roundTrip('a')).toBeUndefined();
+    });
   });
 
   it('a seed replays the same random sequence', () => {

@@ -42,6 +42,23 @@ export interface FaultProxy extends AsyncDisposable {
   setPlan(plan: (connection: number) => Fault): void;
   /** Destroys every open connection now (as if the network dropped them). */
   cutAll(): void;
+  /**
+   * Mid-connection faults, for long-lived connections (a server's Redis
+   * connections) that a per-connection plan touches only once, when they
+   * open. Each applies to every connection open now (and, for the windows,
+   * to the ones opened during it):
+   * - `resetAll`: resets every client side (RST) and closes its upstream;
+   * - `halfOpenAll`: ends every client side with a FIN and drops whatever
+   *   the upstream answers from then on (the upstream side stays open);
+   * - `stallFor(ms)`: holds every byte, both ways, for `ms`, then delivers
+   *   it all in order (a middlebox that froze, then recovered);
+   * - `latencyFor(ms, extraMs)`: for `ms`, every chunk arrives `extraMs` late
+   *   (a latency spike).
+   */
+  resetAll(): void;
+  halfOpenAll(): void;
+  stallFor(ms: number): void;
+  latencyFor(ms: number, extraMs: number): void;
   close(): Promise<void>;
 }
 
@@ -61,6 +78,16 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   let connections = 0;
   const applied: Record<string, number> = {};
   const open = new Set<Socket>();
+  /** Client sides of connections that forward, with how to half-open them. */
+  const clients = new Map<Socket, () => void>();
+  let stallUntil = 0;
+  let spikeUntil = 0;
+  let spikeMs = 0;
+  /** How long a chunk arriving now waits under the current windows. */
+  const holdFor = () => {
+    const now = Date.now();
+    return Math.max(0, stallUntil - now) + (now < spikeUntil ? spikeMs : 0);
+  };
   const track = (socket: Socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
@@ -82,13 +109,49 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     // their order, and the client's side ends only after the last of them.
     let delivered = Promise.resolve();
     const forwards = fault.kind === 'pass' || fault.kind === 'latency' || fault.kind === 'slow-read';
+    // Mid-connection windows (stallFor, latencyFor): chunks that must wait
+    // are chained per direction so they keep their order.
+    let halfOpen = false;
+    let upQueued = 0;
+    let up = Promise.resolve();
+    const toUpstream = (chunk: Buffer) => {
+      const hold = holdFor();
+      if (hold === 0 && upQueued === 0) return void upstream.write(chunk);
+      const due = Date.now() + hold;
+      upQueued++;
+      up = up.then(async () => {
+        await sleep(due - Date.now());
+        upQueued--;
+        if (!upstream.destroyed) upstream.write(chunk);
+      });
+    };
+    let downQueued = 0;
+    const toClient = (chunk: Buffer) => {
+      if (halfOpen) return;
+      const hold = holdFor();
+      if (hold === 0 && downQueued === 0) return void client.write(chunk);
+      const due = Date.now() + hold;
+      downQueued++;
+      delivered = delivered.then(async () => {
+        await sleep(due - Date.now());
+        downQueued--;
+        if (!halfOpen && !client.destroyed) client.write(chunk);
+      });
+    };
+    if (forwards) {
+      clients.set(client, () => {
+        halfOpen = true;
+        client.end();
+      });
+      client.once('close', () => clients.delete(client));
+    }
     client.once('close', () => upstream.destroy());
     upstream.once('close', () => {
       if (forwards) void delivered.then(() => client.end());
     });
     client.on('data', (chunk: Buffer) => {
       if (fault.kind === 'latency') setTimeout(() => upstream.write(chunk), fault.ms).unref();
-      else upstream.write(chunk);
+      else toUpstream(chunk);
     });
     client.on('end', () => {
       if (fault.kind !== 'half-open') upstream.end();
@@ -119,7 +182,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
             .then(() => void upstream.resume());
           return;
         default:
-          client.write(chunk);
+          toClient(chunk);
       }
     });
   });
@@ -127,6 +190,12 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   const port = (server.address() as { port: number }).port;
   const cutAll = () => {
     for (const socket of open) socket.destroy();
+  };
+  const resetAll = () => {
+    for (const client of [...clients.keys()]) client.resetAndDestroy();
+  };
+  const halfOpenAll = () => {
+    for (const end of [...clients.values()]) end();
   };
   const close = async () => {
     cutAll();
@@ -143,6 +212,15 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       plan = next;
     },
     cutAll,
+    resetAll,
+    halfOpenAll,
+    stallFor(ms) {
+      stallUntil = Math.max(stallUntil, Date.now() + ms);
+    },
+    latencyFor(ms, extraMs) {
+      spikeUntil = Date.now() + ms;
+      spikeMs = extraMs;
+    },
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -130,7 +130,8 @@ export function runIdempotencyConformance(name: string, opts: IdempotencyConform
       expect(claims.filter((c) => c.state === 'pending')).toHaveLength(29);
     });
 
-    it.skipIf(!opts.durable)('a done record survives a restart of the store', async () => {
+    // Only durable stores promise this; the memory store does not register it (a skip would read as a pass).
+    (opts.durable ? it : () => {})('a done record survives a restart of the store', async () => {
       const f = await open();
       const claim = await f.store.claim('s1', 'f1', LONG);
       if (claim.state !== 'claimed') throw new Error('expected a claim');

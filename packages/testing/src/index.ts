@@ -1,4 +1,9 @@
 export {
+  type ConsumerConformanceOptions,
+  type ConsumerFixture,
+  runConsumerConformance,
+} from './consumer-conformance.js';
+export {
   type Fault,
   type FaultProxy,
   type FaultProxyOptions,

@@ -93,7 +93,8 @@ export function runSessionConformance(name: string, opts: SessionConformanceOpti
       expect(await sessions.get(kept.id)).not.toBeNull();
     });
 
-    it.skipIf(!opts.durable)('sessions survive a restart of the store', async () => {
+    // Only durable stores promise this; the memory store does not register it (a skip would read as a pass).
+    (opts.durable ? it : () => {})('sessions survive a restart of the store', async () => {
       const f = await open();
       const s = await f.sessions.open('erin', { n: 1 });
       const reopened = await f.reopen!();

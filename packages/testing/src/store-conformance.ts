@@ -351,6 +351,63 @@ export function runStoreConformance(name: string, opts: StoreConformanceOptions)
       });
     });
 
+    describe('appendOnce (publish keys)', () => {
+      const once = (log: EventLog) => {
+        if (!log.appendOnce) throw new Error(`${name} has no appendOnce`);
+        return log.appendOnce.bind(log);
+      };
+
+      it('appends once per key: a repeat gets the stored event (its payload) and appends nothing', async () => {
+        const { log } = await open();
+        const first = await once(log)('c', { n: 1, at: new Date(1) }, 'k1', 60_000);
+        expect(first.duplicate).toBe(false);
+        const again = await once(log)('c', { n: 1, at: new Date(2) }, 'k1', 60_000);
+        expect(again.duplicate).toBe(true);
+        expect(again.event.id).toBe(first.event.id);
+        expect(again.event.channel).toBe('c');
+        expect(again.event.payload).toEqual({ n: 1, at: new Date(1) });
+        const other = await once(log)('c', { n: 2 }, 'k2', 60_000);
+        expect(other.duplicate).toBe(false);
+        expect((await readAll(log, 'c')).map((e) => e.id)).toEqual([first.event.id, other.event.id]);
+      });
+
+      it('dedupes keys used concurrently in one turn, in order with plain appends', async () => {
+        const { log } = await open();
+        const results = await Promise.all([
+          once(log)('c', 'a', 'k', 60_000),
+          log.append('c', 'plain'),
+          once(log)('c', 'b', 'k', 60_000),
+        ]);
+        const [a, plain, b] = results as [
+          { event: StoredEvent; duplicate: boolean },
+          StoredEvent,
+          { event: StoredEvent; duplicate: boolean },
+        ];
+        expect(a.duplicate).toBe(false);
+        expect(b.duplicate).toBe(true);
+        expect(b.event.id).toBe(a.event.id);
+        expect((await readAll(log, 'c')).map((e) => e.id)).toEqual([a.event.id, plain.id]);
+      });
+
+      it('forgets a key after its TTL', async () => {
+        const { log } = await open();
+        const first = await once(log)('c', 1, 'short', 50);
+        await sleep(120);
+        const again = await once(log)('c', 1, 'short', 50);
+        expect(again.duplicate).toBe(false);
+        expect(again.event.id).not.toBe(first.event.id);
+      });
+
+      (opts.durable ? it : () => {})('keeps keys across close and reopen', async () => {
+        const fixture = await open();
+        const first = await once(fixture.log)('c', { n: 1 }, 'kept', 60_000);
+        const log = await fixture.reopen!();
+        const again = await once(log)('c', { n: 1 }, 'kept', 60_000);
+        expect(again).toEqual({ event: { ...first.event, payload: { n: 1 } }, duplicate: true });
+        expect((await readAll(log, 'c')).length).toBe(1);
+      });
+    });
+
     describe('close and reopen', () => {
       it('refuses appends after close', async () => {
         const { log } = await open();

@@ -34,6 +34,11 @@ function sample(text: string, at: number, now: number) {
   if (Number.isFinite(sent)) samples[sampleCount++] = now - sent;
 }
 
+// The source address of every connection (`connect`'s `localAddress`): the
+// scale check spreads its subscribers over 127.0.0.x, so that no one source
+// address runs out of ephemeral ports.
+let localAddress: string | undefined;
+
 /** One SSE subscriber; resolves once the `connected` frame arrived. */
 function openSse(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -41,7 +46,7 @@ function openSse(url: string): Promise<void> {
     const gen = generation;
     const req: ClientRequest = request(
       url,
-      { agent: false, headers: { accept: 'text/event-stream' } },
+      { agent: false, localAddress, headers: { accept: 'text/event-stream' } },
       (res) => {
         if (res.statusCode !== 200) {
           reject(new Error(`status ${res.statusCode}`));
@@ -137,31 +142,50 @@ serveIpc({
     n,
     kind,
     stampField,
+    source,
+    concurrency = 200,
+    retries = 0,
   }: {
     url: string;
     n: number;
     kind: string;
     stampField?: string;
+    /** The local address to connect from, e.g. 127.0.0.3. */
+    source?: string;
+    /** Handshakes in flight at a time. */
+    concurrency?: number;
+    /** Further attempts for a subscriber whose handshake failed (a refused or timed-out request), as a real client retries. */
+    retries?: number;
   }) => {
     stamp = stampField === 'at' ? '"at":"' : '"sentAt":';
+    localAddress = source;
     const started = performance.now();
     const open = kind === 'socketio' ? openSocketIo : openSse;
     let next = 0;
     let failed = 0;
+    let retried = 0;
     let firstError = '';
     const worker = async () => {
       while (next < n) {
         next++;
-        try {
-          await open(url);
-        } catch (error) {
-          failed++;
-          firstError ||= (error as Error).message;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await open(url);
+            break;
+          } catch (error) {
+            firstError ||= (error as Error).message;
+            if (attempt >= retries) {
+              failed++;
+              break;
+            }
+            retried++;
+            await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+          }
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(200, n) }, worker));
-    return { connected: n - failed, failed, firstError, ms: performance.now() - started };
+    await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+    return { connected: n - failed, failed, retried, firstError, ms: performance.now() - started };
   },
   status: () => ({ received, streamErrors, ended, t: nowMs() }),
   /** Sends `progress` events with the running total every `everyMs`. */
@@ -182,6 +206,18 @@ serveIpc({
       p99: percentile(sorted, 0.99),
       max: percentile(sorted, 1),
     };
+  },
+  /**
+   * The latency samples as a histogram of 0.1 ms buckets, `[bucket, count]`
+   * pairs: what the scale check merges over several client processes.
+   */
+  histogram: () => {
+    const counts = new Map<number, number>();
+    for (let i = 0; i < sampleCount; i++) {
+      const b = Math.max(0, Math.round(samples[i]! * 10));
+      counts.set(b, (counts.get(b) ?? 0) + 1);
+    }
+    return { samples: sampleCount, buckets: [...counts] };
   },
   /** Closes every subscriber and resets the counters for the next run. */
   close: () => {

@@ -1,13 +1,16 @@
 /**
- * One command contender in its own process: `--kind corbel|trpc|raw|floor`.
- * All four answer POST <path> with body `{"json":{"a":1,"b":2}}` and the tRPC
- * wire answer `{"result":{"data":{"json":{"sum":3}}}}`, after the same zod
- * validation of input and output.
+ * One command contender in its own process: `--kind corbel|trpc|raw|floor|orpc`.
+ * All answer POST <path> with body `{"json":{"a":1,"b":2}}` after the same zod
+ * validation of input and output; the tRPC-shaped ones with the tRPC wire
+ * answer `{"result":{"data":{"json":{"sum":3}}}}`, oRPC on its own RPC wire
+ * (`{"json":{"sum":3}}`, the same request body).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHub } from '@corbel/core';
 import { createCorbelServer } from '@corbel/server';
+import { os } from '@orpc/server';
+import { RPCHandler } from '@orpc/server/node';
 import { type AnyTRPCRouter, callTRPCProcedure } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { addInput, addOutput, createBenchRouter } from '../bench-router.js';
@@ -92,6 +95,27 @@ function floorServer(router: AnyTRPCRouter): Server {
   });
 }
 
+/**
+ * oRPC 1.x on its node adapter (`RPCHandler` from `@orpc/server/node`), the
+ * same zod `add` procedure on oRPC's own RPC protocol, mounted at /rpc.
+ */
+function orpcServer(): Server {
+  const router = {
+    add: os
+      .input(addInput)
+      .output(addOutput)
+      .handler(({ input }) => ({ sum: input.a + input.b })),
+  };
+  const handler = new RPCHandler(router);
+  return createServer(async (req, res) => {
+    const { matched } = await handler.handle(req, res, { prefix: '/rpc', context: {} });
+    if (!matched) {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+}
+
 async function main() {
   const hub = createHub();
   const router = createBenchRouter(hub);
@@ -107,6 +131,10 @@ async function main() {
     close = () => new Promise((r) => server.close(() => r()));
   } else if (kind === 'floor') {
     const server = floorServer(router);
+    url = await listen(server);
+    close = () => new Promise((r) => server.close(() => r()));
+  } else if (kind === 'orpc') {
+    const server = orpcServer();
     url = await listen(server);
     close = () => new Promise((r) => server.close(() => r()));
   } else if (kind === 'raw') {

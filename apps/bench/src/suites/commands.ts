@@ -6,7 +6,8 @@ import { median } from '../stats.js';
 // serving path that keeps tRPC's middleware and validation can do.
 // `corbel-tsx` is the same Corbel server run from its TypeScript sources under
 // tsx (how the repo's own tests run it), beside the built packages users run.
-export const COMMAND_CONTENDERS = ['corbel', 'corbel-tsx', 'trpc', 'raw', 'floor'] as const;
+// `orpc` is oRPC's node adapter on its own RPC wire.
+export const COMMAND_CONTENDERS = ['corbel', 'corbel-tsx', 'trpc', 'orpc', 'raw', 'floor'] as const;
 export type CommandContender = (typeof COMMAND_CONTENDERS)[number];
 
 export interface CommandRun {
@@ -19,20 +20,25 @@ export interface CommandRun {
   errors: number;
 }
 
-export type CommandSummary = Record<CommandContender, Omit<CommandRun, 'contender' | 'rep'>>;
+/** Medians per contender; a contender the mode skips has no entry. */
+export type CommandSummary = Partial<Record<CommandContender, Omit<CommandRun, 'contender' | 'rep'>>> &
+  Record<'corbel' | 'trpc' | 'raw', Omit<CommandRun, 'contender' | 'rep'>>;
 
 const BODY = JSON.stringify({ json: { a: 20, b: 22 } });
 const EXPECTED = { result: { data: { json: { sum: 42 } } } };
+// oRPC's RPC protocol takes the same `{ json }` body and answers `{ json }`.
+const EXPECTED_ORPC = { json: { sum: 42 } };
 
 /** Checks a contender answers the command correctly before it is measured. */
-async function check(url: string, path: string, contender: string) {
+async function check(url: string, path: string, contender: CommandContender) {
   const res = await fetch(`${url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: BODY,
   });
   const json = await res.json();
-  if (res.status !== 200 || JSON.stringify(json) !== JSON.stringify(EXPECTED)) {
+  const expected = contender === 'orpc' ? EXPECTED_ORPC : EXPECTED;
+  if (res.status !== 200 || JSON.stringify(json) !== JSON.stringify(expected)) {
     throw new Error(`${contender} answered ${res.status} ${JSON.stringify(json)}`);
   }
 }
@@ -95,9 +101,10 @@ export async function runCommands(
     for (const fn of measuringHandlers) fn();
   });
   const runs: CommandRun[] = [];
+  const contenders = COMMAND_CONTENDERS.filter((c) => !mode.commands.skip?.includes(c));
   try {
     for (let rep = 1; rep <= mode.reps; rep++) {
-      for (const contender of COMMAND_CONTENDERS) {
+      for (const contender of contenders) {
         let run: CommandRun;
         try {
           run = await runOnce(contender, rep, load, mode);
@@ -115,7 +122,7 @@ export async function runCommands(
     await load.stop();
   }
   const summary = {} as CommandSummary;
-  for (const c of COMMAND_CONTENDERS) {
+  for (const c of contenders) {
     const mine = runs.filter((r) => r.contender === c);
     summary[c] = {
       rps: median(mine.map((r) => r.rps)),

@@ -1,5 +1,6 @@
 import { classifyError } from '../classify-error.js';
 import { type ConnectionOptions, connect, procedureOf } from '../connection.js';
+import { durablePrinter } from '../durable-printer.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { readInput } from '../json-input.js';
 import { probeKind, procedureKind } from '../procedure-kind.js';
@@ -13,6 +14,8 @@ export interface ListenOptions extends ConnectionOptions {
   quiet?: boolean | undefined;
   /** auto (default), sse or long-poll. */
   transport?: string | undefined;
+  /** Listen as this durable consumer: the server keeps what was printed. */
+  durable?: string | undefined;
 }
 
 const TRANSPORTS = ['auto', 'sse', 'long-poll'] as const;
@@ -35,9 +38,20 @@ export async function listenCommand(
   if (count !== undefined && (!Number.isInteger(count) || count < 1)) {
     throw new CliError(EXIT.USAGE, 'usage', `--count must be a whole number above 0, got "${opts.count}"`);
   }
-  const transport = opts.transport ?? 'auto';
+  let transport = opts.transport ?? 'auto';
   if (!(TRANSPORTS as readonly string[]).includes(transport)) {
     throw new CliError(EXIT.USAGE, 'usage', `--transport must be auto, sse or long-poll, got "${transport}"`);
+  }
+  if (opts.durable !== undefined) {
+    // The server holds a durable consumer's position and its stream; it travels as an event stream.
+    if (transport === 'long-poll' || opts.since !== undefined) {
+      throw new CliError(
+        EXIT.USAGE,
+        'usage',
+        "--durable reads the event stream from the server's position: drop --since and --transport long-poll",
+      );
+    }
+    transport = 'sse';
   }
   const raw = readInput(inputArg, opts.inputFile);
   if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
@@ -45,6 +59,7 @@ export async function listenCommand(
   }
   const input: Record<string, unknown> = { ...(raw as object | undefined) };
   if (opts.since !== undefined) input.lastEventId = opts.since;
+  if (opts.durable !== undefined) input.consumer = opts.durable;
   const conn = connect(url, opts);
   const status = (line: string) => {
     if (!opts.quiet) process.stderr.write(`${line}\n`);
@@ -98,14 +113,30 @@ export async function listenCommand(
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const print = (id: string | undefined, data: unknown) => {
+      if (finished) return;
+      received++;
+      process.stdout.write(
+        mode.json ? `${render({ id, data }, mode)}\n` : `${id ?? '-'}  ${render(data, mode, true)}\n`,
+      );
+      if (count !== undefined && received >= count) finish();
+    };
+    const durable =
+      opts.durable === undefined
+        ? undefined
+        : durablePrinter(
+            client,
+            path,
+            opts.durable,
+            print,
+            (error) => status(`acknowledging: ${(error as Error).message}`),
+            () => finished,
+          );
     subscription = procedureOf(client, path).subscribe(input, {
       onData: (envelope: unknown) => {
         const { id, data } = unwrap(envelope);
-        received++;
-        process.stdout.write(
-          mode.json ? `${render({ id, data }, mode)}\n` : `${id ?? '-'}  ${render(data, mode, true)}\n`,
-        );
-        if (count !== undefined && received >= count) finish();
+        if (durable && id !== undefined) durable({ id, data });
+        else print(id, data);
       },
       onError: (error: unknown) => finish(classifyError(error, { url: conn.url, path })),
       onComplete: () => {

@@ -24,7 +24,9 @@ export interface AutoTransportLinkOptions extends LongPollLinkOptions {
  *
  * A subscription that starts without an id first asks for the channel's
  * newest id (one poll that does not wait), so a stream held back from the
- * start loses nothing either: it resumes from there.
+ * start loses nothing either: it resumes from there. That poll's events are
+ * delivered, and its end ends the subscription, only when every event has an
+ * id; otherwise (a plain generator) the stream runs the procedure from its start.
  *
  * @example
  * autoTransportLink({ url, fetch, sse: httpSubscriptionLink({ url, transformer: superjson, EventSource }) })
@@ -160,27 +162,41 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
         };
 
         // Where a subscription without an id starts: the channel's newest id.
+        // The opening poll runs the procedure once already, so its answer is
+        // used only where the stream can take over from it exactly.
         const start = async () => {
           if (cursor === undefined) {
+            let answer: Awaited<ReturnType<typeof pollEvents>> | undefined;
             try {
-              const answer = await pollEvents(opts.fetch, opts, {
+              answer = await pollEvents(opts.fetch, opts, {
                 url: opts.url,
                 path: op.path,
                 input: op.input,
                 lastEventId: undefined,
                 waitMs: 0,
-                signal: teardown.signal,
+                // Bounded like the stream's first frame: a server that does not answer
+                // at once is left to the stream (and its held-back clock).
+                signal: AbortSignal.any([teardown.signal, AbortSignal.timeout(heldBackMs)]),
               });
-              for (const event of answer.events) {
-                deliver(
-                  event.id === undefined
-                    ? { result: { data: event.data } }
-                    : { result: { id: event.id, data: { id: event.id, data: event.data } } },
-                );
-              }
-              if (answer.lastEventId !== null) cursor = answer.lastEventId;
             } catch {
               // The stream reports whatever is wrong (bad input, credentials) as it always does.
+            }
+            if (closed) return;
+            // An event without an id cannot be resumed after: the stream runs the
+            // procedure from its start and delivers it, so the poll's copy is dropped.
+            if (answer?.events.every((event) => event.id !== undefined)) {
+              for (const event of answer.events) {
+                deliver({ result: { id: event.id, data: { id: event.id, data: event.data } } });
+              }
+              if (answer.done) {
+                // The procedure has ended (a finished job's snapshot): a stream from
+                // its last id would wait for an event that never comes.
+                deliver({ result: { type: 'stopped' } });
+                deliver({ result: { type: 'state', state: 'idle', error: null } });
+                complete();
+                return;
+              }
+              if (answer.lastEventId !== null) cursor = answer.lastEventId;
             }
           }
           startStream();

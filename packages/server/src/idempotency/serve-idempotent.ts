@@ -5,6 +5,8 @@ import {
   idempotencyScope,
   inputFingerprint,
 } from '@corbel/core';
+import { runWithPublishKeys } from '@corbel/core/internal';
+import type { CorbelMetrics } from '../metrics.js';
 import { serveCommands } from '../serve/commands.js';
 import { sendError } from '../serve/error-response.js';
 import type { RequestContext } from '../serve/request-context.js';
@@ -61,7 +63,10 @@ export class IdempotentCommands {
   /** Runs in flight on this instance, by scope: repeats here wait on them directly. */
   private readonly running = new Map<string, Promise<void>>();
 
-  constructor(opts: IdempotencyOptions | IdempotencyStore | undefined) {
+  private readonly metrics: CorbelMetrics | undefined;
+
+  constructor(opts: IdempotencyOptions | IdempotencyStore | undefined, metrics?: CorbelMetrics) {
+    this.metrics = metrics;
     const o: IdempotencyOptions =
       opts === undefined ? { store: createMemoryIdempotency() } : 'claim' in opts ? { store: opts } : opts;
     this.store = o.store;
@@ -114,8 +119,10 @@ export class IdempotentCommands {
         } catch (error) {
           return refuse(rc, CorbelError.from(error, 'STORE_UNAVAILABLE'));
         }
-        if (claim.state === 'claimed') return this.run(rc, types, type, scope, claim.token);
+        if (claim.state === 'claimed') return this.run(rc, types, type, scope, fingerprint, claim.token);
         if (claim.state === 'done') {
+          const path = rc.paths[0]!;
+          this.metrics?.idempotentReplays.inc({ procedure: rc.bridge.typeOf(path) ? path : 'unknown' });
           sendJson(rc.res, claim.response.status, claim.response.body, { [REPLAYED_HEADER]: 'true' });
           return;
         }
@@ -145,12 +152,17 @@ export class IdempotentCommands {
     }
   }
 
+  private release(scope: string, token: string): Promise<void> {
+    return releaseWithRetries(this.store, scope, token);
+  }
+
   /** Runs the claimed call, records (or releases) its answer, then writes it. */
   private async run(
     rc: RequestContext,
     types: (ProcedureType | undefined)[],
     type: ProcedureType | 'unknown',
     scope: string,
+    fingerprint: string,
     token: string,
   ): Promise<void> {
     let done!: () => void;
@@ -162,27 +174,57 @@ export class IdempotentCommands {
     );
     let answer: { status: number; body: string; headers: Record<string, string> } | undefined;
     try {
-      await serveCommands(rc, types, type, (_res, status, body, headers) => {
-        answer = { status, body, headers };
-      });
+      // The procedure's publishes carry keys of this call: a run that repeats
+      // one whose answer was never recorded (this process died after storing
+      // the event, or the record failed) gets the stored event back from the
+      // log instead of publishing again.
+      await runWithPublishKeys(scope, fingerprint, this.store.ttlMs, () =>
+        serveCommands(rc, types, type, (_res, status, body, headers) => {
+          answer = { status, body, headers };
+        }),
+      );
       if (answer && isFinal(answer.status)) {
         // Recorded before the answer is written: whoever sees the answer can
         // only ever see it again. A failed record keeps the answer; the lease
-        // then lapses and a later repeat would run again.
+        // then lapses and a later repeat runs again, its publishes answered
+        // by their keys.
         await this.store
           .complete(scope, token, { status: answer.status, body: answer.body })
           .catch(() => false);
       } else {
-        await this.store.release(scope, token).catch(() => {});
+        await this.release(scope, token);
       }
     } catch (error) {
-      await this.store.release(scope, token).catch(() => {});
+      await this.release(scope, token);
       throw error;
     } finally {
       this.running.delete(scope);
       done();
     }
     if (answer) sendJson(rc.res, answer.status, answer.body, answer.headers);
+  }
+}
+
+/**
+ * Gives a claim back. When the store cannot be reached (the failure that
+ * often made the run fail), tries again a few times in the background, so a
+ * brief outage does not leave the key pending for its whole lease.
+ */
+async function releaseWithRetries(store: IdempotencyStore, scope: string, token: string): Promise<void> {
+  try {
+    await store.release(scope, token);
+  } catch {
+    void (async () => {
+      for (let delay = 100; delay <= 3200; delay *= 2) {
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        try {
+          await store.release(scope, token);
+          return;
+        } catch {
+          // Still unreachable: the lease lapses by itself in the end.
+        }
+      }
+    })();
   }
 }
 

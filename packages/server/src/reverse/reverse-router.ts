@@ -7,7 +7,7 @@ import {
 } from '@corbel/core';
 import { TRPCError, type TrackedEnvelope } from '@trpc/server';
 import { z } from 'zod';
-import type { ReverseService } from './reverse-service.js';
+import type { ReverseService } from './reverse-types.js';
 
 export interface ReverseRouterOptions<Ctx extends object> {
   service: ReverseService<any>;

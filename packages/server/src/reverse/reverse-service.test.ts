@@ -10,7 +10,8 @@ import {
 } from '@corbel/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createReverseService, type ReverseService } from './reverse-service.js';
+import { createReverseService } from './reverse-service.js';
+import type { ReverseService } from './reverse-types.js';
 
 const handlers = defineHandlers({
   'add.one': defineHandler({ input: z.object({ n: z.number() }), output: z.object({ n: z.number() }) }),

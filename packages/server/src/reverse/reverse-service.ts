@@ -25,15 +25,6 @@ import type {
 } from './reverse-types.js';
 import { settleAll } from './settle-all.js';
 
-export type {
-  CallManyOptions,
-  CallOptions,
-  ReverseHandle,
-  ReverseService,
-  ReverseServiceOptions,
-  SettledCall,
-} from './reverse-types.js';
-
 interface Pending {
   session: string;
   path: string;

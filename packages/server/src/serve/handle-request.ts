@@ -203,6 +203,8 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
           request: longPoll,
           abort: streamAbort,
           errorShape: streamErrorShape(opts, req, path, input, ctx),
+          path,
+          metrics: gate.metrics,
         });
         return true;
       }

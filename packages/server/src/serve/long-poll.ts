@@ -8,6 +8,7 @@ import {
   START_EVENT_ID,
 } from '@corbel/core/internal';
 import { isTrackedEnvelope, TRPCError } from '@trpc/server';
+import type { CorbelMetrics } from '../metrics.js';
 import { requestIdOf } from '../request-id.js';
 import { getTRPCErrorFromUnknown, type RouterBridge } from './trpc-bridge.js';
 
@@ -30,6 +31,12 @@ const HEADERS = {
   'cache-control': 'no-store',
   vary: 'trpc-accept, accept',
 };
+
+/**
+ * The reason a poll's (or piggyback's) procedure signal ends with: one shared
+ * value, as `abort()` without one builds a DOMException (and its stack) per poll.
+ */
+export const POLL_ANSWERED: Error = Object.freeze(new Error('the long poll was answered'));
 
 /** What a long-poll request asked for. */
 export interface LongPollRequest {
@@ -102,6 +109,9 @@ export interface LongPollAnswer {
   abort: AbortController;
   /** The error document's shape (reported like any other error). */
   errorShape: (error: TRPCError) => unknown;
+  /** The procedure's path, and the server's metrics when it keeps them. */
+  path?: string | undefined;
+  metrics?: CorbelMetrics | undefined;
 }
 
 /** What a collection of events came to: the answer's `data` as JSON, or a failure before any event. */
@@ -197,12 +207,14 @@ export async function collectEvents(
  */
 export async function answerLongPoll(a: LongPollAnswer): Promise<void> {
   const { bridge, req, res, source, request, abort } = a;
-  const { data, failure } = await collectEvents(bridge, source, request, abort.signal);
+  const answered = a.metrics?.longPollHeld(a.path ?? 'unknown');
+  const { data, count, failure } = await collectEvents(bridge, source, request, abort.signal);
+  answered?.(count, failure !== undefined);
   // The poll is over: end the procedure's signal too. Closing the iterator is
   // not enough for an async generator suspended in its own `for await` (its
   // return() waits for the next event), so its `finally` (e.g. a session's
   // stream count) would otherwise run only when an event comes.
-  abort.abort();
+  abort.abort(POLL_ANSWERED);
   if (res.destroyed || res.headersSent) return;
   let status = 200;
   let text = `{"result":{"data":${data}}}`;
@@ -249,6 +261,9 @@ function pullerOf(source: AsyncIterable<unknown>): Puller {
             try {
               const value = source[pullReady](max, wake);
               if (value !== undefined) settle(value);
+              // Nothing ready and no page being read: a poll that waits for nothing live answers now
+              // (also when the page it waited for brought nothing).
+              else if (waitMs <= 0 && !replaying()) settle(undefined);
             } catch (error) {
               settle(undefined, error);
             }
@@ -256,7 +271,6 @@ function pullerOf(source: AsyncIterable<unknown>): Puller {
           const timer = setTimeout(gone, waitMs > 0 ? waitMs : REPLAY_WAIT_MS);
           signal.addEventListener('abort', gone, { once: true });
           wake();
-          if (!settled && waitMs <= 0 && !replaying()) settle(undefined);
         }),
       close: () => {
         source[Symbol.asyncIterator]()

@@ -1,7 +1,7 @@
 import { CorbelError } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
 import { parseJson } from './body.js';
-import { collectEvents } from './long-poll.js';
+import { collectEvents, POLL_ANSWERED } from './long-poll.js';
 import type { RequestContext } from './request-context.js';
 import { getTRPCErrorFromUnknown } from './trpc-bridge.js';
 
@@ -89,7 +89,7 @@ export async function piggybackHeaders(rc: RequestContext): Promise<Record<strin
   } catch (cause) {
     return { [EVENTS_ERROR_HEADER]: codeOf(getTRPCErrorFromUnknown(cause)) };
   } finally {
-    abort.abort();
+    abort.abort(POLL_ANSWERED);
   }
 }
 
