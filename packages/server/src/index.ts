@@ -46,7 +46,7 @@ export type {
 } from './reverse/reverse-types.js';
 export type { Settled } from './reverse/settle-all.js';
 export type { StreamEndReason, StreamHooks, StreamInfo } from './serve/event-stream.js';
-export type { CreateContextOptions, OnErrorOptions } from './serve/handle-request.js';
+export type { CreateContextOptions, OnErrorOptions } from './serve/types.js';
 export {
   type CorbelServer,
   type CorbelServerOptions,

@@ -63,8 +63,12 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       help: 'Commands (queries and mutations) by procedure and HTTP status',
       labelNames: ['procedure', 'status'],
       registers,
+      // Counted in `commandSeries` per request, added here when scraped.
+      collect() {
+        flushCommandCounts();
+      },
     }),
-    commandSeconds: new Histogram({
+    commandSeconds: new FastHistogram({
       name: `${p}command_duration_seconds`,
       help: 'Command latency from request to response, by procedure',
       labelNames: ['procedure'],
@@ -191,31 +195,35 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     }),
   };
 
-  // The labelled series of the per-request and per-write metrics, looked up
-  // once: prom-client otherwise hashes the label object on every call, which
-  // is a measurable share of a command or a delivery. Label values are
-  // procedure paths (or "unknown") and statuses, so the maps stay small.
-  // procedure → status → series: two lookups, no key string built per command.
-  const series = new Map<
-    string,
-    Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>
-  >();
+  // The per-command metrics are counted in plain objects and handed to
+  // prom-client when scraped: prom-client hashes and validates the label
+  // object on every inc/observe (even through `labels()`), which was a
+  // measurable share of a command. Label values are procedure paths (or
+  // "unknown") and statuses, so the maps stay small.
+  // procedure → status → count not yet added to the counter.
+  const pendingCounts = new Map<string, Map<string, { n: number }>>();
   const commandSeries = (procedure: string, status: string) => {
-    let byStatus = series.get(procedure);
+    let byStatus = pendingCounts.get(procedure);
     if (!byStatus) {
       byStatus = new Map();
-      series.set(procedure, byStatus);
+      pendingCounts.set(procedure, byStatus);
     }
-    let s = byStatus.get(status);
-    if (!s) {
-      s = {
-        count: m.commands.labels({ procedure, status }),
-        seconds: m.commandSeconds.labels({ procedure }),
-      };
-      byStatus.set(status, s);
+    let count = byStatus.get(status);
+    if (!count) {
+      count = { n: 0 };
+      byStatus.set(status, count);
     }
-    return s;
+    return count;
   };
+  function flushCommandCounts(): void {
+    for (const [procedure, byStatus] of pendingCounts) {
+      for (const [status, count] of byStatus) {
+        if (count.n === 0) continue;
+        m.commands.inc({ procedure, status }, count.n);
+        count.n = 0;
+      }
+    }
+  }
   const eventsSent = new Map<string, { inc(n: number): void }>();
 
   const hubHooks: HubHooks = {
@@ -265,9 +273,8 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     durableHooks,
     /** Counts one command call and its latency. */
     command(procedure: string, status: string, seconds: number) {
-      const s = commandSeries(procedure, status);
-      s.count.inc();
-      s.seconds.observe(seconds);
+      commandSeries(procedure, status).n++;
+      m.commandSeconds.series(procedure).observe(seconds);
     },
     /** Counts events written in one stream write. */
     framesWritten(procedure: string, events: number) {
@@ -304,6 +311,96 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
 }
 
 export type CorbelMetrics = ReturnType<typeof createCorbelMetrics>;
+
+/** One label set's buckets, sum and count, kept as plain numbers. */
+class HistogramSeries {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    private readonly bounds: readonly number[],
+    readonly labels: Record<string, string>,
+  ) {
+    this.counts = new Float64Array(bounds.length);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) return;
+    const { bounds } = this;
+    for (let i = 0; i < bounds.length; i++) {
+      if (value <= bounds[i]!) {
+        this.counts[i]!++;
+        break;
+      }
+    }
+    this.sum += value;
+    this.count++;
+  }
+}
+
+/**
+ * A prom-client Histogram with a fast path for one label (`series(value)`):
+ * observations there cost a bucket search, not a label hash and validation.
+ * Its exposition is the Histogram's own plus these series, in the same shape.
+ */
+class FastHistogram<T extends string> extends Histogram<T> {
+  // Assigned after super(), which calls reset() before it exists.
+  private readonly fast = new Map<string, HistogramSeries>();
+  private readonly bounds: number[];
+
+  private readonly metricName: string;
+
+  constructor(config: ConstructorParameters<typeof Histogram<T>>[0] & { buckets: number[] }) {
+    super(config);
+    this.metricName = config.name;
+    this.bounds = [...config.buckets].sort((a, b) => a - b);
+    // prom-client's (untyped) exposition method, which `get()` and the registry call.
+    const self = this as unknown as { getForPromString(): Promise<{ values: unknown[] }> };
+    const base = self.getForPromString.bind(this);
+    self.getForPromString = async () => this.withFast(await base());
+  }
+
+  /** The series of the histogram's (single) label with this value. */
+  series(value: string): HistogramSeries {
+    let s = this.fast.get(value);
+    if (!s) {
+      const label = (this as unknown as { labelNames: string[] }).labelNames[0]!;
+      s = new HistogramSeries(this.bounds, { [label]: value });
+      this.fast.set(value, s);
+    }
+    return s;
+  }
+
+  override reset(): void {
+    super.reset();
+    this.fast?.clear();
+  }
+
+  /** prom-client's exposition of this histogram plus the fast series (what both `get()` and the registry read). */
+  private withFast(data: { values: unknown[] }): { values: unknown[] } {
+    const bucket = `${this.metricName}_bucket`;
+    for (const s of this.fast.values()) {
+      if (s.count === 0) continue;
+      let acc = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        acc += s.counts[i]!;
+        data.values.push({
+          labels: { le: this.bounds[i] },
+          sharedLabels: s.labels,
+          value: acc,
+          metricName: bucket,
+        });
+      }
+      data.values.push(
+        { labels: { le: '+Inf' }, sharedLabels: s.labels, value: s.count, metricName: bucket },
+        { labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${this.metricName}_sum` },
+        { labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.metricName}_count` },
+      );
+    }
+    return data;
+  }
+}
 
 // Process metrics describe the process, not a server, and prom-client's
 // collector starts an event-loop monitor and GC observer each time it runs:

@@ -8,6 +8,7 @@ import {
 import { runWithPublishKeys } from '@corbel/core/internal';
 import type { CorbelMetrics } from '../metrics.js';
 import { serveCommands } from '../serve/commands.js';
+import { sendError } from '../serve/error-response.js';
 import type { RequestContext } from '../serve/request-context.js';
 import { sendJson } from '../serve/respond.js';
 import type { ProcedureType } from '../serve/trpc-bridge.js';
@@ -231,6 +232,5 @@ async function releaseWithRetries(store: IdempotencyStore, scope: string, token:
 function refuse(rc: RequestContext, error: CorbelError, headers: Record<string, string> = {}): void {
   const path = rc.isBatch ? undefined : rc.paths[0];
   rc.reportError(error, path, 'mutation', undefined, undefined);
-  const shape = rc.bridge.errorShape({ error, type: 'mutation', path, input: undefined, ctx: undefined });
-  sendJson(rc.res, rc.bridge.statusOfError(error), JSON.stringify(rc.bridge.wire({ error: shape })), headers);
+  sendError(rc.res, rc.bridge, error, { type: 'mutation', path, headers });
 }

@@ -21,7 +21,7 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = 0): Pr
     let size = 0;
     const timer =
       timeoutMs > 0
-        ? setTimeout(() => {
+        ? bodyDeadlines(timeoutMs).add(() => {
             cleanup();
             reject(
               new TRPCError({
@@ -31,7 +31,7 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = 0): Pr
             );
             // The rest of the body will not be read: give the 408 a moment to leave, then close.
             setTimeout(() => req.socket.destroy(), 1000).unref();
-          }, timeoutMs)
+          })
         : undefined;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
@@ -58,7 +58,7 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = 0): Pr
       reject(new TRPCError({ code: 'BAD_REQUEST', message: 'request body could not be read', cause: error }));
     };
     const cleanup = () => {
-      clearTimeout(timer);
+      if (timer) timer.cancel();
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -67,6 +67,68 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = 0): Pr
     req.on('end', onEnd);
     req.on('error', onError);
   });
+}
+
+/** A pending deadline; `cancel` takes it out. */
+interface Deadline {
+  at: number;
+  fire: () => void;
+  cancel(): void;
+}
+
+/**
+ * The body deadlines of one timeout length, checked by one timer: a timer
+ * per request (set, then cleared when the body is in a moment later) was a
+ * measurable share of a command. A deadline fires up to a tenth of the
+ * timeout late (at most 250 ms), never early.
+ */
+class DeadlineSet {
+  private readonly pending = new Set<Deadline>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  add(fire: () => void): Deadline {
+    const pending = this.pending;
+    const deadline: Deadline = {
+      at: Date.now() + this.timeoutMs,
+      fire,
+      cancel: () => {
+        pending.delete(deadline);
+      },
+    };
+    pending.add(deadline);
+    if (!this.sweeper) {
+      this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(250, this.timeoutMs / 10)));
+      this.sweeper.unref();
+    }
+    return deadline;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    // Insertion order is deadline order (one timeout length per set).
+    for (const d of this.pending) {
+      if (d.at > now) break;
+      this.pending.delete(d);
+      d.fire();
+    }
+    if (this.pending.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+}
+
+const deadlineSets = new Map<number, DeadlineSet>();
+
+function bodyDeadlines(timeoutMs: number): DeadlineSet {
+  let set = deadlineSets.get(timeoutMs);
+  if (!set) {
+    set = new DeadlineSet(timeoutMs);
+    deadlineSets.set(timeoutMs, set);
+  }
+  return set;
 }
 
 /**

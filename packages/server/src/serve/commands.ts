@@ -26,13 +26,82 @@ type CallAnswer = { result: { data: unknown }; error?: undefined } | { error: un
  * protocol has them, through tRPC's own procedure call (middleware, input and
  * output validation, error formatter) but without a Fetch Request/Response.
  */
-export async function serveCommands(
+export function serveCommands(
   rc: RequestContext,
   types: (ProcedureType | undefined)[],
   type: ProcedureType | 'unknown',
   respond: Respond = sendJson,
 ): Promise<void> {
-  const { bridge, paths, isBatch, res } = rc;
+  return rc.isBatch ? serveBatch(rc, types, type, respond) : serveOne(rc, types[0], type, respond);
+}
+
+/**
+ * The common case, one call, in one async function: no batch bookkeeping,
+ * and a success is serialized straight into tRPC's `{ result: { data } }`
+ * wire shape. The steps and their order are those of `serveBatch`.
+ */
+async function serveOne(
+  rc: RequestContext,
+  procedureType: ProcedureType | undefined,
+  type: ProcedureType | 'unknown',
+  respond: Respond,
+): Promise<void> {
+  const { bridge, res, req } = rc;
+  const path = rc.paths[0]!;
+  let headers: Record<string, string> | undefined;
+  let input: unknown;
+  let ctx: unknown;
+  let data: unknown;
+  let answer: CallAnswer | undefined;
+  let error: TRPCError | undefined;
+  try {
+    input = (await rc.inputs())[0];
+    // The in-flight slot, now that the body is in: only running procedures hold one.
+    rc.opts.gate.hold(req, res);
+    ctx = rc.createContext(type);
+    // Awaited only when it is a promise (or thenable): most apps build it synchronously.
+    if (typeof (ctx as PromiseLike<unknown> | undefined)?.then === 'function') ctx = await ctx;
+    if (!procedureType) throw new TRPCError({ code: 'NOT_FOUND', message: rc.notFoundMessage(path) });
+    const method = req.method;
+    if (method !== ACCEPTED_METHOD[procedureType]) {
+      headers = { allow: ACCEPTED_METHOD[procedureType] };
+      throw new TRPCError({
+        code: 'METHOD_NOT_SUPPORTED',
+        message: `Unsupported ${method}-request to ${procedureType} procedure at path "${path}"`,
+      });
+    }
+    data = await rc.call({ path, type: procedureType, input, ctx, signal: rc.signal, batchIndex: 0 });
+  } catch (cause) {
+    // A request error (input, slot, context) is answered as the call's error, with what was known then.
+    error = getTRPCErrorFromUnknown(cause);
+    const errorType = procedureType ?? 'unknown';
+    rc.reportError(error, path, errorType, input, ctx);
+    answer = { error: bridge.errorShape({ error, type: errorType, path, input, ctx }) };
+  }
+  // Opt-in, after the command ran, so its own events are among them.
+  if (wantsPiggyback(rc)) headers = Object.assign(headers ?? {}, await piggybackHeaders(rc));
+  if (!answer) {
+    const text = JSON.stringify(bridge.serializeOutput(data));
+    respond(
+      res,
+      200,
+      text === undefined ? '{"result":{}}' : `{"result":{"data":${text}}}`,
+      headers ?? NO_HEADERS,
+    );
+    return;
+  }
+  respond(res, bridge.statusOf(answer, [error!]), JSON.stringify(bridge.wire(answer)), headers ?? NO_HEADERS);
+}
+
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+async function serveBatch(
+  rc: RequestContext,
+  types: (ProcedureType | undefined)[],
+  type: ProcedureType | 'unknown',
+  respond: Respond,
+): Promise<void> {
+  const { bridge, paths, res } = rc;
   const errors: TRPCError[] = [];
   const headers: Record<string, string> = {};
   let inputs: unknown[] = [];
@@ -43,28 +112,10 @@ export async function serveCommands(
     // The in-flight slot, now that the body is in: only running procedures hold one.
     rc.opts.gate.hold(rc.req, res);
     ctx = rc.createContext(type);
-    // Awaited only when it is a promise (or thenable): most apps build it synchronously.
     if (typeof (ctx as PromiseLike<unknown> | undefined)?.then === 'function') ctx = await ctx;
   } catch (cause) {
     requestError = getTRPCErrorFromUnknown(cause);
   }
-
-  if (!isBatch) {
-    // The common case, one call: no batch bookkeeping, and a success is
-    // serialized straight into tRPC's `{ result: { data } }` wire shape.
-    const single = await callOne(rc, types[0], paths[0]!, 0, inputs[0], ctx, requestError, errors, headers);
-    // Opt-in, after the command ran, so its own events are among them.
-    if (wantsPiggyback(rc)) Object.assign(headers, await piggybackHeaders(rc));
-    if (single.result) {
-      const data = JSON.stringify(bridge.serializeOutput(single.result.data));
-      respond(res, 200, data === undefined ? '{"result":{}}' : `{"result":{"data":${data}}}`, headers);
-      return;
-    }
-    const status = bridge.statusOf(single, errors);
-    respond(res, status, JSON.stringify(bridge.wire(single)), headers);
-    return;
-  }
-
   const results = await Promise.all(
     paths.map((path, i) => callOne(rc, types[i], path, i, inputs[i], ctx, requestError, errors, headers)),
   );

@@ -31,6 +31,23 @@ export type StreamEndReason = 'complete' | 'error' | 'client-gone' | 'stalled' |
 export interface StreamInfo {
   path: string;
   req: IncomingMessage;
+  /** When the stream opened (`Date.now()`). */
+  readonly openedAt?: number;
+  /** Events written so far. */
+  readonly events?: number;
+}
+
+/** Builds a stream's error frame (and reports the error), from what the stream keeps of its call. */
+export type StreamErrorShape = (error: TRPCError, stream: EventStream) => unknown;
+
+// Where the server's one 'close' listener of a request finds its stream: a
+// listener (and closure) of the stream's own would cost memory per subscriber.
+const STREAM = Symbol('corbel.stream');
+type WithStream = IncomingMessage & { [STREAM]?: EventStream | undefined };
+
+/** Ends the request's event stream, if it has one, as the client's going away (the response closed). */
+export function closeStreamOf(req: IncomingMessage): void {
+  (req as WithStream)[STREAM]?.clientGone();
 }
 
 export interface StreamHooks {
@@ -71,6 +88,14 @@ export class StreamRegistry {
 
   add(stream: EventStream): void {
     this.open.add(stream);
+    const maxMs = this.bridge.sse.maxDurationMs;
+    if (maxMs && !this.expiryTimer) {
+      // One timer ends every stream past its maximum duration, up to a
+      // twentieth of it late (at most a second): a timer per stream was
+      // memory per subscriber.
+      this.expiryTimer = setInterval(() => this.expire(maxMs), Math.max(10, Math.min(1000, maxMs / 20)));
+      this.expiryTimer.unref();
+    }
     const pingMs = this.bridge.sse.pingMs;
     if (!this.pingTimer && pingMs > 0) {
       this.pingTimer = setInterval(
@@ -86,9 +111,23 @@ export class StreamRegistry {
 
   delete(stream: EventStream): void {
     this.open.delete(stream);
-    if (this.open.size === 0 && this.pingTimer) {
+    if (this.open.size === 0) {
       clearInterval(this.pingTimer);
       this.pingTimer = undefined;
+      clearInterval(this.expiryTimer);
+      this.expiryTimer = undefined;
+    }
+  }
+
+  private expiryTimer: NodeJS.Timeout | undefined;
+
+  /** Ends the streams open for `maxMs` or longer (the oldest come first: the set keeps opening order). */
+  private expire(maxMs: number): void {
+    const now = Date.now();
+    for (const stream of this.open) {
+      if (now - stream.openedAt < maxMs) break;
+      // The client reconnects transparently with its Last-Event-ID.
+      stream.finish('max-duration');
     }
   }
 
@@ -171,22 +210,33 @@ export class StreamRegistry {
  * The frames are exactly those of tRPC's own SSE producer, so stock
  * `httpSubscriptionLink` clients read them unchanged.
  */
-export class EventStream {
+export class EventStream implements StreamInfo {
   private ended = false;
   private iterator: AsyncIterator<unknown> | undefined;
   private source: AsyncIterable<unknown> | undefined;
-  private maxTimer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
+  /** When the stream opened (`Date.now()`); 0 until `run`. */
+  openedAt = 0;
+  /** Events written so far. */
+  events = 0;
   // Created only when someone waits for the end (drain): most streams never need it.
   private finished: (() => void) | undefined;
   private done: Promise<void> | undefined;
 
+  /**
+   * The stream is its own StreamInfo for the hooks (path, req, openedAt,
+   * events), and keeps its call's input and context for the error frame:
+   * one object per subscriber instead of several.
+   */
   constructor(
     private readonly registry: StreamRegistry,
     private readonly res: ServerResponse,
-    private readonly info: StreamInfo,
+    readonly path: string,
+    readonly req: IncomingMessage,
     private readonly abort: AbortController,
-    private readonly errorShape: (error: TRPCError) => unknown,
+    private readonly errorShape: StreamErrorShape,
+    readonly input: unknown,
+    readonly ctx: unknown,
   ) {}
 
   /**
@@ -198,11 +248,12 @@ export class EventStream {
   run(source: AsyncIterable<unknown>): void {
     const { res, registry } = this;
     this.source = source;
-    res.writeHead(200, { ...SSE_HEADERS, 'x-request-id': requestIdOf(this.info.req) });
+    res.writeHead(200, { ...SSE_HEADERS, 'x-request-id': requestIdOf(this.req) });
     const client = registry.bridge.sse.reconnectAfterInactivityMs
       ? { reconnectAfterInactivityMs: registry.bridge.sse.reconnectAfterInactivityMs }
       : {};
     res.write(`retry: ${registry.retryMs}\nevent: connected\ndata: ${JSON.stringify(client)}\n\n`);
+    flattenHead(res);
     // Headers are out: event chunks go straight to the socket (in order with
     // anything `res` writes, which goes to the same socket). Without chunked
     // encoding (an HTTP/1.0 client) every write goes through `res`.
@@ -210,16 +261,11 @@ export class EventStream {
     if ((res as { chunkedEncoding?: boolean }).chunkedEncoding === true && socket && !socket.destroyed) {
       this.socket = socket;
     }
+    this.openedAt = Date.now();
     registry.add(this);
     this.wroteAt = registry.tick;
-    registry.hooks.onOpen?.(this.info);
-    const maxMs = registry.bridge.sse.maxDurationMs;
-    if (maxMs) {
-      // The client reconnects transparently with its Last-Event-ID.
-      this.maxTimer = setTimeout(() => this.finish('max-duration'), maxMs);
-      this.maxTimer.unref();
-    }
-    res.once('close', () => this.finish('client-gone'));
+    registry.hooks.onOpen?.(this);
+    (this.req as WithStream)[STREAM] = this;
     if (isReadyIterable(source)) {
       this.ready = source;
       this.pumpReady();
@@ -251,7 +297,7 @@ export class EventStream {
           return;
         }
         if (batch.length === 0) continue;
-        registry.hooks.onFrames?.(this.info, batch.length);
+        this.wrote(batch.length);
         if (!this.writeFrames(registry.framesOf(batch))) {
           this.whenDrained(this.pumpReady);
           return;
@@ -272,7 +318,7 @@ export class EventStream {
           if (batch === null) break;
           if (batch.length === 0) continue;
           const frames = registry.framesOf(batch);
-          registry.hooks.onFrames?.(this.info, batch.length);
+          this.wrote(batch.length);
           if (!this.writeFrames(frames)) await this.drained();
           if (this.ended) return;
         }
@@ -282,7 +328,7 @@ export class EventStream {
           const next = await this.iterator.next();
           if (this.ended) return;
           if (next.done) break;
-          registry.hooks.onFrames?.(this.info, 1);
+          this.wrote(1);
           if (!this.writeFrames(registry.frameOf(next.value))) await this.drained();
           if (this.ended) return;
         }
@@ -331,10 +377,20 @@ export class EventStream {
     this.res.on('close', done);
   }
 
+  private wrote(events: number): void {
+    this.events += events;
+    this.registry.hooks.onFrames?.(this, events);
+  }
+
+  /** The response closed (see `closeStreamOf`). */
+  clientGone(): void {
+    this.finish('client-gone');
+  }
+
   /** Writes a serialized-error frame and ends the stream. */
   fail(error: TRPCError): void {
     if (this.ended) return;
-    const shape = this.errorShape(error);
+    const shape = this.errorShape(error, this);
     this.res.write(
       `event: serialized-error\ndata: ${JSON.stringify(this.registry.bridge.serializeOutput(shape))}\n\n`,
     );
@@ -364,10 +420,11 @@ export class EventStream {
     return this.draining;
   }
 
-  private finish(reason: StreamEndReason, error?: TRPCError): void {
+  /** Ends the stream (once), stopping its source; `reason` goes to the hooks. */
+  finish(reason: StreamEndReason, error?: TRPCError): void {
     if (this.ended) return;
     this.ended = true;
-    clearTimeout(this.maxTimer);
+    (this.req as WithStream)[STREAM] = undefined;
     this.registry.delete(this);
     this.abort.abort();
     // Stop the source so hub queues, listeners and timers are released now.
@@ -379,7 +436,18 @@ export class EventStream {
         .catch(() => {});
     }
     if (!this.res.writableEnded) this.res.end();
-    this.registry.hooks.onClose?.(this.info, reason, error);
+    this.registry.hooks.onClose?.(this, reason, error);
     this.finished?.();
   }
+}
+
+/**
+ * Node keeps a response's head as the string it was concatenated from, a
+ * rope of some thirty pieces, for the response's whole life; an event stream
+ * lives long, so it keeps a flat copy (same text) instead.
+ */
+function flattenHead(res: ServerResponse): void {
+  const head = (res as { _header?: unknown })._header;
+  if (typeof head === 'string')
+    (res as { _header?: string })._header = Buffer.from(head, 'latin1').toString('latin1');
 }

@@ -1,53 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CorbelError } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
-import type { Identity } from '../auth/authenticate.js';
-import type { IdempotentCommands } from '../idempotency/serve-idempotent.js';
-import type { RequestGate } from '../request-gate.js';
+import { IDEMPOTENCY_HEADER } from '../idempotency/serve-idempotent.js';
 import { requestIdOf } from '../request-id.js';
 import { serveCommands } from './commands.js';
-import { EventStream, type StreamRegistry } from './event-stream.js';
+import { sendError } from './error-response.js';
+import { EventStream, type StreamErrorShape } from './event-stream.js';
 import { answerLongPoll, longPollRequestOf } from './long-poll.js';
 import { requestAbort } from './request-abort.js';
 import { RequestContext, reportRequestError } from './request-context.js';
-import { sendJson } from './respond.js';
-import { getTRPCErrorFromUnknown, type ProcedureType, type RouterBridge } from './trpc-bridge.js';
+import { getTRPCErrorFromUnknown, type ProcedureType } from './trpc-bridge.js';
+import type { RpcHandlerOptions } from './types.js';
 
-export interface CreateContextOptions {
-  req: IncomingMessage;
-  res: ServerResponse;
-  info: { paths: string[]; type: ProcedureType | 'unknown'; isBatch: boolean };
-  /** The authenticated caller (null when the server has no `authenticate`). */
-  identity: Identity | null;
-}
-
-export interface OnErrorOptions {
-  error: TRPCError;
-  path: string | undefined;
-  type: ProcedureType | 'unknown';
-  input: unknown;
-  ctx: unknown;
-  req: IncomingMessage;
-}
-
-export interface RpcHandlerOptions {
-  bridge: RouterBridge;
-  basePath: string;
-  streams: StreamRegistry;
-  createContext?: ((opts: CreateContextOptions) => unknown | Promise<unknown>) | undefined;
-  maxBodyBytes: number;
-  /** Time to receive a command's body (0: only the server's request timeout). */
-  bodyTimeoutMs?: number | undefined;
-  maxBatchSize: number;
-  onError?: ((opts: OnErrorOptions) => void) | undefined;
-  onCommand?: ((paths: string[], status: number) => void) | undefined;
-  /** Authentication, authorization and per-identity limits. */
-  gate: RequestGate;
-  /** Idempotent mutations (the `Idempotency-Key` header); without it the header is ignored. */
-  idempotency?: IdempotentCommands | undefined;
-  /** Called once per command request when its response is written, with the time it took. */
-  onCommandDone?: ((req: IncomingMessage, paths: string[], status: number, ms: number) => void) | undefined;
-}
+export type { CreateContextOptions, OnErrorOptions, RpcHandlerOptions } from './types.js';
 
 /**
  * The tRPC HTTP protocol on node:http: `<basePath>/<path>` (or
@@ -58,6 +23,18 @@ export interface RpcHandlerOptions {
 export function createRpcHandler(opts: RpcHandlerOptions) {
   const { bridge, basePath, streams, gate } = opts;
   const prefix = `${basePath}/`;
+  // One error-frame builder for every stream: it reads the call from the stream.
+  const report = { gate: opts.gate, bridge: opts.bridge, onError: opts.onError };
+  const streamError: StreamErrorShape = (error, stream) => {
+    reportRequestError(report, stream.req, error, stream.path, 'subscription', stream.input, stream.ctx);
+    return bridge.errorShape({
+      error,
+      type: 'subscription',
+      path: stream.path,
+      input: stream.input,
+      ctx: stream.ctx,
+    });
+  };
 
   const errorResponse = (
     res: ServerResponse,
@@ -65,16 +42,9 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     rc: RequestContext,
     type: ProcedureType | 'unknown',
   ) => {
-    rc.reportError(error, rc.isBatch ? undefined : rc.paths[0], type, undefined, undefined);
-    const shape = bridge.errorShape({
-      error,
-      type,
-      path: rc.isBatch ? undefined : rc.paths[0],
-      input: undefined,
-      ctx: undefined,
-    });
-    const status = bridge.statusOfError(error);
-    sendJson(res, status, JSON.stringify(bridge.wire({ error: shape })));
+    const path = rc.isBatch ? undefined : rc.paths[0];
+    rc.reportError(error, path, type, undefined, undefined);
+    sendError(res, bridge, error, { type, path });
   };
 
   return async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
@@ -83,7 +53,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     if (!pathname.startsWith(prefix)) return false;
 
     const isBatch = url.search !== '' && url.searchParams.get('batch') === '1';
-    const rc = new RequestContext(opts, req, res, url, [], isBatch, requestAbort(req).signal);
+    const rc = new RequestContext(opts, req, res, url, [], isBatch);
 
     let raw: string;
     try {
@@ -131,6 +101,10 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       type = t;
     }
 
+    // A stream's own controller, made before anything is awaited so a client
+    // that leaves during set-up is seen; the stream (or long poll) aborts it when it ends.
+    const abort = type === 'subscription' ? requestAbort(req) : undefined;
+
     // A method no procedure takes is 405 whoever asks (security.md: OPTIONS
     // without CORS is 405 like any other): it says nothing about procedures.
     if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'HEAD') {
@@ -164,7 +138,10 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     }
     if (type !== 'subscription') {
       const started = performance.now();
-      await (opts.idempotency ? opts.idempotency.serve(rc, types, type) : serveCommands(rc, types, type));
+      // Only a mutation that carries the header goes through the idempotency records.
+      await (opts.idempotency && type === 'mutation' && req.headers[IDEMPOTENCY_HEADER] !== undefined
+        ? opts.idempotency.serve(rc, types, type)
+        : serveCommands(rc, types, type));
       // One place reports every command request, whichever way it was answered.
       opts.onCommand?.(paths, res.statusCode);
       opts.onCommandDone?.(req, paths, res.statusCode, performance.now() - started);
@@ -174,6 +151,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     // Event stream: everything that can be refused is refused with a status
     // and a JSON error before the first byte of the stream.
     const path = paths[0]!;
+    const streamAbort = abort!;
     let input: unknown;
     let ctx: unknown;
     try {
@@ -200,7 +178,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
         type: 'subscription',
         input,
         ctx,
-        signal: rc.signal,
+        signal: streamAbort.signal,
         batchIndex: 0,
       });
       if (!isAsyncIterable(source)) {
@@ -209,7 +187,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
           message: `Subscription ${path} must return an async iterable (an async generator or hub.subscribe())`,
         });
       }
-      if (rc.signal.aborted) {
+      if (streamAbort.signal.aborted) {
         // The client left while the stream was being set up: nothing to open, stop the source.
         source[Symbol.asyncIterator]()
           .return?.()
@@ -223,20 +201,14 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
           res,
           source,
           request: longPoll,
-          abort: requestAbort(req),
+          abort: streamAbort,
           errorShape: streamErrorShape(opts, req, path, input, ctx),
           path,
           metrics: gate.metrics,
         });
         return true;
       }
-      const stream = new EventStream(
-        streams,
-        res,
-        { path, req },
-        requestAbort(req),
-        streamErrorShape(opts, req, path, input, ctx),
-      );
+      const stream = new EventStream(streams, res, path, req, streamAbort, streamError, input, ctx);
       const expiresAt = rc.identity?.expiresAt;
       if (expiresAt !== undefined) endAtExpiry(stream, res, expiresAt);
       stream.run(source);
@@ -244,8 +216,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       const error = getTRPCErrorFromUnknown(cause);
       if (res.headersSent) return true;
       rc.reportError(error, path, 'subscription', input, ctx);
-      const shape = bridge.errorShape({ error, type: 'subscription', path, input, ctx });
-      sendJson(res, bridge.statusOfError(error), JSON.stringify(bridge.wire({ error: shape })));
+      sendError(res, bridge, error, { type: 'subscription', path, input, ctx });
     }
     return true;
   };

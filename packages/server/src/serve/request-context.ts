@@ -4,8 +4,9 @@ import { closestNames, type SuperjsonDecodeSpent } from '@corbel/core/internal';
 import { TRPCError } from '@trpc/server';
 import type { Identity } from '../auth/authenticate.js';
 import { parseJson, readBody } from './body.js';
-import type { RpcHandlerOptions } from './handle-request.js';
+import { commandSignal } from './request-abort.js';
 import type { ProcedureType, RouterBridge } from './trpc-bridge.js';
+import type { RpcHandlerOptions } from './types.js';
 
 type CallOptions = Parameters<RouterBridge['call']>[0];
 
@@ -27,8 +28,12 @@ export class RequestContext {
     /** The procedure paths asked for (set once the URL's path is decoded). */
     public paths: string[],
     readonly isBatch: boolean,
-    readonly signal: AbortSignal,
   ) {}
+
+  /** What the procedures of this command request see as `signal` (see `commandSignal`). */
+  get signal(): AbortSignal {
+    return commandSignal(this.req);
+  }
 
   get bridge(): RouterBridge {
     return this.opts.bridge;

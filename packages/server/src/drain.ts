@@ -1,0 +1,54 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { StreamRegistry } from './serve/event-stream.js';
+
+export interface DrainOptions {
+  httpServer: Server;
+  sockets: Set<Socket>;
+  streams: StreamRegistry;
+  /** Requests whose response has not closed yet. */
+  inFlight(): number;
+  /** How long in-flight commands may take to finish (default 5 s). */
+  drainTimeoutMs?: number | undefined;
+}
+
+/**
+ * The graceful stop: from the first `close()` the server is draining (new
+ * requests get 503 DRAINING), stops accepting connections, ends every event
+ * stream with the retryable DRAINING error, lets in-flight commands finish
+ * within the timeout, then closes every socket. `close()` is idempotent.
+ *
+ * @example
+ * const drain = createDrain({ httpServer, sockets, streams, inFlight: () => inFlight });
+ * if (drain.draining) refuse(...);
+ */
+export function createDrain(opts: DrainOptions) {
+  const { httpServer, sockets, streams } = opts;
+  let draining = false;
+  let closing: Promise<void> | undefined;
+  return {
+    get draining(): boolean {
+      return draining;
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        draining = true;
+        const stopped = new Promise<void>((resolve) => {
+          if (!httpServer.listening) return resolve();
+          httpServer.close(() => resolve());
+        });
+        await streams.drain();
+        httpServer.closeIdleConnections();
+        const deadline = Date.now() + (opts.drainTimeoutMs ?? 5000);
+        while (opts.inFlight() > 0 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+          httpServer.closeIdleConnections();
+        }
+        httpServer.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
+        await stopped;
+      })();
+      return closing;
+    },
+  };
+}
