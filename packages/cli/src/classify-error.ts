@@ -32,6 +32,7 @@ export interface ErrorData {
  * codes (HISTORY_GONE), and the server's own "did you mean" suggestions.
  *
  * @example
+ * try { await client.weather.report.mutate({ city: 'Oslo', celsius: 1 }); }
  * catch (error) { throw classifyError(error, { url, path: 'weather.report' }); }
  */
 export function classifyError(error: unknown, context: { url: string; path?: string }): CliError {

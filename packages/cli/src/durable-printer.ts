@@ -9,7 +9,7 @@ import { procedureOf } from './connection.js';
  * outstanding (printed already, or by another listener of the group) is skipped.
  *
  * @example
- * const onData = durablePrinter(client, 'weather.readings', 'audit', (id, data) => console.log(id, data));
+ * const onData = durablePrinter(client, 'weather.readings', 'audit', (id, data) => console.log(id, data), console.error, () => false);
  */
 export function durablePrinter(
   client: unknown,

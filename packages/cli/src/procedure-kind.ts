@@ -36,7 +36,7 @@ export async function procedureKind(conn: Connection, path: string, input: unkno
  * none (404). Other refusals (401, …) are thrown as CliErrors.
  *
  * @example
- * const contract = await fetchServedContract(connect('http://127.0.0.1:4000', {}));
+ * const contract = await fetchServedContract(conn); // null when the server serves no contract
  */
 export async function fetchServedContract(conn: Connection): Promise<ContractDocument | null> {
   const res = await send(conn, CONTRACT_PROCEDURE, undefined);

@@ -25,7 +25,7 @@ export interface DurableConsumerOptions<T> {
    * Opens the channel's stream as this consumer.
    *
    * @example
-   * (consumer, signal) => client.weather.readings.subscribe({ consumer }, { signal })
+   * const subscribe = (consumer: string, signal: AbortSignal) => client.weather.readings.subscribe({ consumer }, { signal });
    */
   subscribe?: ((consumer: string, signal: AbortSignal) => AsyncIterable<{ id: string; data: T }>) | undefined;
   /**
@@ -34,7 +34,8 @@ export interface DurableConsumerOptions<T> {
    * first answer back instead of "not outstanding".
    *
    * @example
-   * (input, { idempotencyKey }) => client.consumer.ack.mutate(input, { context: { idempotencyKey } })
+   * const sendAck: DurableConsumerOptions<Reading>['sendAck'] = (input, { idempotencyKey }) =>
+   *   client.consumer.ack.mutate(input, { context: { idempotencyKey } });
    */
   sendAck(input: AckInput, opts: { idempotencyKey: string }): Promise<unknown>;
   /** Acknowledge each delivery once the loop body that received it has run (default true). */
@@ -59,7 +60,7 @@ export interface DurableConsumer<T> {
    * (the default) an event is acknowledged when the loop body returns.
    *
    * @example
-   * for await (const { id, data, deliveries } of consumer.deliveries({ signal })) print(data);
+   * for await (const { id, data, deliveries } of consumer.deliveries({ signal })) console.log(id, deliveries, data.city);
    */
   deliveries(opts?: { signal?: AbortSignal | undefined }): AsyncIterable<DurableDelivery<T>>;
   /**

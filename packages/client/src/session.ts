@@ -40,7 +40,7 @@ export interface CorbelSession<M> {
  * reconnects and server restarts reuse the same session.
  *
  * @example
- * const session = await openSession(client);
+ * const session = await openSession<{ text: string }>(client);
  * for await (const { data } of session.messages()) console.log(data.text);
  */
 export async function openSession<M>(

@@ -50,7 +50,7 @@ interface Member<T> {
  * consumer that has members here.
  *
  * @example
- * const group = new ConsumerGroup(settings, key, channel, acked, delivered, undefined, undefined);
+ * const group = new ConsumerGroup(settings, 'alice\nbilling\nweather.readings', readings, acked, delivered, undefined, undefined);
  * const stream = group.join(signal);
  */
 export class ConsumerGroup<T> {

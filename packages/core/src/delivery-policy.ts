@@ -30,7 +30,7 @@ export const DELIVERY_POLICIES: readonly DeliveryPolicy[] = [
  * (the incoming one included, when it is the one dropped).
  *
  * @example
- * const dropped = applyDeliveryPolicy(queue, event, 'drop-oldest', undefined);
+ * const dropped = applyDeliveryPolicy(queue, incoming, 'drop-oldest', undefined);
  */
 export function applyDeliveryPolicy<E extends { payload: P }, P>(
   queue: E[],
@@ -69,7 +69,7 @@ export function applyDeliveryPolicy<E extends { payload: P }, P>(
  * no waiting event has that key.
  *
  * @example
- * if (!replaceSameKey(queue, event, (r) => r.city)) queue.push(event);
+ * if (!replaceSameKey(queue, incoming, (r: Reading) => r.city)) queue.push(incoming);
  */
 export function replaceSameKey<E extends { payload: P }, P>(
   queue: E[],

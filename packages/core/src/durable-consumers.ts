@@ -68,7 +68,9 @@ export interface DurableConsumers {
    * lapsed) is refused with CONSUMER_ELSEWHERE (retryable).
    *
    * @example
-   * .subscription(({ input, signal }) => consumers.subscribe(readings, { owner: 'alice', name: input.consumer, signal }))
+   * t.procedure
+   *   .input(z.object({ consumer: z.string() }))
+   *   .subscription(({ input, signal }) => consumers.subscribe(readings, { owner: 'alice', name: input.consumer, signal }));
    */
   subscribe<S extends z.ZodType>(
     channel: Channel<S>,

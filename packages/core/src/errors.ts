@@ -165,7 +165,8 @@ export class CorbelError extends TRPCError {
    * TRPCError), or wraps anything else as `fallback`.
    *
    * @example
-   * catch (e) { if (CorbelError.from(e).corbelCode === 'HISTORY_GONE') resync(); }
+   * try { await hub.subscribe(readings, { after: lastEventId }); }
+   * catch (e) { if (CorbelError.from(e).corbelCode === 'HISTORY_GONE') await resync(); }
    */
   static from(cause: unknown, fallback: CorbelErrorCode = 'CLOSED'): CorbelError {
     const found = CorbelError.find(cause);

@@ -82,7 +82,9 @@ export interface Hub {
    * bad or expired id is refused before any stream starts.
    *
    * @example
-   * .subscription(({ input, signal }) => hub.subscribe(readings, { after: input.lastEventId, signal }))
+   * t.procedure
+   *   .input(z.object({ lastEventId: z.string().optional() }))
+   *   .subscription(({ input, signal }) => hub.subscribe(readings, { after: input.lastEventId, signal }));
    */
   subscribe<S extends z.ZodType>(
     channel: Channel<S>,

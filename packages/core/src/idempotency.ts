@@ -68,7 +68,7 @@ export const IDEMPOTENCY_DEFAULTS = {
  * answer another's calls.
  *
  * @example
- * const scope = idempotencyScope('alice', 'weather.report', req.headers['idempotency-key']);
+ * const scope = idempotencyScope('alice', 'weather.report', String(req.headers['idempotency-key']));
  */
 export function idempotencyScope(identity: string, procedure: string, key: string): string {
   return createHash('sha256').update(`${identity}\0${procedure}\0${key}`).digest('hex');

@@ -26,7 +26,7 @@ const calls = new AsyncLocalStorage<PublishKeys>();
  * `ttlMs`. The server wraps every mutation that carries an Idempotency-Key.
  *
  * @example
- * await runWithPublishKeys(idempotencyScope(id, path, key), inputFingerprint(input), 86_400_000, () => run());
+ * await runWithPublishKeys(idempotencyScope(identity, path, idempotencyKey), inputFingerprint(input), 86_400_000, () => run());
  */
 export function runWithPublishKeys<T>(scope: string, fingerprint: string, ttlMs: number, fn: () => T): T {
   return calls.run({ base: `${scope}\0${fingerprint}`, ttlMs, next: 0 }, fn);

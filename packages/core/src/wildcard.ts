@@ -74,7 +74,9 @@ export function parseWildcardToken(token: string): Map<string, string> {
  * retained refuses the whole subscription with HISTORY_GONE naming it.
  *
  * @example
- * .subscription(({ input, signal }) => subscribeWildcard(hub, matchChannels('weather.*', channels), { after: input.lastEventId, signal }))
+ * t.procedure
+ *   .input(z.object({ lastEventId: z.string().optional() }))
+ *   .subscription(({ input, signal }) => subscribeWildcard(hub, matchChannels('weather.*', channels), { after: input.lastEventId, signal }));
  */
 export async function subscribeWildcard<C extends Channel>(
   hub: Hub,

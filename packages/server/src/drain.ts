@@ -20,7 +20,7 @@ export interface DrainOptions {
  *
  * @example
  * const drain = createDrain({ httpServer, sockets, streams, inFlight: () => inFlight });
- * if (drain.draining) refuse(...);
+ * if (drain.draining) refuse(res);
  */
 export function createDrain(opts: DrainOptions) {
   const { httpServer, sockets, streams } = opts;

@@ -17,7 +17,7 @@ export interface HealthOptions {
  *
  * @example
  * const health = createHealth({ isDraining: () => draining, store: hub.log });
- * if (health.handle(res, url.pathname)) return;
+ * if (health.handle(res, pathname)) return;
  */
 export function createHealth(opts: HealthOptions) {
   async function readiness(): Promise<{ ready: boolean; reason?: string }> {

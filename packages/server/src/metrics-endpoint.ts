@@ -22,7 +22,7 @@ export interface MetricsEndpointOptions {
  *
  * @example
  * const endpoint = createMetricsEndpoint({ metrics, path: '/metrics', protect: true, gate, refuse });
- * const answered = endpoint.handle(req, res, url.pathname);
+ * const answered = endpoint.handle(req, res, pathname);
  */
 export function createMetricsEndpoint(opts: MetricsEndpointOptions) {
   const { metrics, path, protect, gate } = opts;

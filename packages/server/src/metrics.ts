@@ -23,7 +23,7 @@ export interface CorbelMetricsOptions {
  * @example
  * const metrics = createCorbelMetrics();
  * const hub = createHub({ log, hooks: metrics.hubHooks });
- * createCorbelServer({ router, hub, metrics });
+ * createCorbelServer({ router, metrics, store: hub.log });
  */
 export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
   const registry = new Registry();

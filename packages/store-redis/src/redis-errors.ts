@@ -65,7 +65,7 @@ export function isRedisUnavailable(error: unknown): boolean {
  * operation for the message ("publish on weather.readings").
  *
  * @example
- * try { await redis.xadd(...) } catch (e) { throw toCorbelError(e, 'publish on weather.readings') }
+ * try { await redis.xadd('corbel:weather.readings', '*', 'e', '{}'); } catch (e) { throw toCorbelError(e, 'publish on weather.readings'); }
  */
 export function toCorbelError(error: unknown, doing: string): CorbelError {
   const found = CorbelError.find(error);

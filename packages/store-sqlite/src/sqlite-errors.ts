@@ -49,7 +49,7 @@ export function corruptError(file: string, why: string, cause?: unknown): Corbel
  * pass through unchanged.
  *
  * @example
- * try { insert.run(...) } catch (e) { throw toCorbelError(e, file, 'append'); }
+ * try { insert.run(row); } catch (e) { throw toCorbelError(e, file, 'append'); }
  */
 export function toCorbelError(error: unknown, file: string, phase: SqlitePhase): CorbelError {
   const existing = CorbelError.find(error);

@@ -85,7 +85,7 @@ CREATE INDEX IF NOT EXISTS corbel_publish_keys_until ON corbel_publish_keys (unt
  * what the hub's fan-out needs. Nothing resolves before it is committed.
  *
  * @example
- * const log = createSqliteLogOn(openDatabase('./data/events.db'), { retention: { maxAgeMs: 86_400_000 } });
+ * const log = createSqliteLogOn(db, { retention: { maxAgeMs: 86_400_000 } });
  */
 export function createSqliteLogOn(opened: OpenedDatabase, opts: SqliteLogOptions = {}): SqliteLog {
   const { db, file, epoch } = opened;

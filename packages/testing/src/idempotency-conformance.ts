@@ -32,7 +32,7 @@ const LONG = 60_000;
  * expire, and (when durable) survive a restart.
  *
  * @example
- * runIdempotencyConformance('sqlite', { durable: true, create: async ({ ttlMs }) => ({ store, cleanup }) });
+ * runIdempotencyConformance('sqlite', { durable: true, create: async ({ ttlMs }) => ({ store: store.idempotency, cleanup }) });
  */
 export function runIdempotencyConformance(name: string, opts: IdempotencyConformanceOptions): void {
   describe(`idempotency store conformance: ${name}`, () => {

@@ -48,7 +48,7 @@ export function hasRedisServer(binary = BINARY): boolean {
  *
  * @example
  * const redisAvailable = requireRedisServer('store conformance: redis');
- * describe.skipIf(!redisAvailable)('redis', () => { ... });
+ * describe.skipIf(!redisAvailable)('redis', () => {}); // the suite's tests go in the callback
  */
 export function requireRedisServer(suite: string, binary = BINARY): boolean {
   if (hasRedisServer(binary)) return true;

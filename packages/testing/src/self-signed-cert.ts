@@ -8,7 +8,7 @@ import { join } from 'node:path';
  * under CI=true and otherwise says loudly that `what` was not run.
  *
  * @example
- * describe.runIf(requireOpenssl('the TLS tests'))('TLS', () => { ... });
+ * describe.runIf(requireOpenssl('the TLS tests'))('TLS', () => {}); // the suite's tests go in the callback
  */
 export function requireOpenssl(what: string): boolean {
   try {

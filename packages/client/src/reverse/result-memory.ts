@@ -18,7 +18,7 @@ export interface Remembered {
  *
  * @example
  * const memory = createResultMemory();
- * if (!memory.get(callId)) memory.set(callId, { result: run(), reply: 'pending', until: deadline });
+ * if (!memory.get(callId)) memory.set(callId, { result: runHandler(), reply: 'pending', until: deadline });
  */
 export function createResultMemory(opts: { max?: number | undefined; slackMs?: number | undefined } = {}) {
   const max = opts.max ?? 100_000;

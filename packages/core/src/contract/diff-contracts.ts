@@ -331,7 +331,7 @@ function objectAt(schema: JsonSchema, at: string): JsonSchema | undefined {
  * One line per change, as the CLI prints it.
  *
  * @example
- * formatChange(change); // "BREAKING   weather.report  input.station: required field "station" added — breaks old clients: …"
+ * formatChange(diffContracts(oldContract, newContract).changes[0]!); // "BREAKING   weather.report  input.station: required field "station" added — breaks old clients: …"
  */
 export function formatChange(c: ContractChange): string {
   const tag = c.severity === 'breaking' ? 'BREAKING  ' : 'compatible';

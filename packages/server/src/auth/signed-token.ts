@@ -115,7 +115,7 @@ export function verifyToken(key: string | Buffer, token: string, opts: VerifyTok
  * with a fresh one).
  *
  * @example
- * createCorbelServer({ router, auth: { authenticate: signedTokenAuth({ key, audience: 'weather' }) } });
+ * createCorbelServer({ router, authenticate: signedTokenAuth({ key, audience: 'weather' }) });
  */
 export function signedTokenAuth(opts: {
   key: string | Buffer;

@@ -24,7 +24,7 @@ const digest = (value: string) => createHash('sha256').update(value, 'utf8').dig
  * content nor the length of a secret leaks through timing.
  *
  * @example
- * createCorbelServer({ router, auth: { authenticate: staticTokenAuth({ tokens: 's3cret' }) } });
+ * createCorbelServer({ router, authenticate: staticTokenAuth({ tokens: 's3cret' }) });
  */
 export function staticTokenAuth(opts: StaticTokenOptions): Authenticate {
   const entries: { hash: Buffer; id: string }[] = [];

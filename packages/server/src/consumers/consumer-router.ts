@@ -30,7 +30,7 @@ export interface ConsumerRouterOptions<Ctx extends object> {
  *   acknowledged since the previous call was answered.
  *
  * @example
- * const router = t.router({ weather: weatherRouter, consumer: createConsumerRouter({ consumers, ownerOf: (ctx) => ctx.identity ?? 'anonymous' }) });
+ * const router = t.router({ weather: weatherRouter, consumer: createConsumerRouter<WeatherContext>({ consumers, ownerOf: (ctx) => ctx.identity ?? 'anonymous' }) });
  */
 export function createConsumerRouter<Ctx extends object>(opts: ConsumerRouterOptions<Ctx>) {
   const t = initCorbel<Ctx>();

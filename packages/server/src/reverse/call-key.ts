@@ -9,7 +9,7 @@ const KEY_CHANNEL = 'corbel.reverse.key';
  * Every instance on a shared log so agrees on the same key without configuration.
  *
  * @example
- * const ids = createCallIds(await agreeCallKey(hub.log), newInstanceId());
+ * const key = await agreeCallKey(hub.log); // the same bytes on every instance of this log
  */
 export async function agreeCallKey(log: EventLog, secret?: string | Buffer): Promise<Buffer> {
   if (secret !== undefined) return createHash('sha256').update(secret).digest();

@@ -25,7 +25,7 @@ const sessionId = z.string().refine(isSessionId, 'a session id is 32 lowercase h
  *   the call was addressed to that session and the session is the caller's.
  *
  * @example
- * const router = t.router({ session: sessionRouter, reverse: createReverseRouter({ service, ownerOf: (ctx) => ctx.identity ?? 'anonymous' }) });
+ * const router = t.router({ session: sessionRouter, reverse: createReverseRouter<WeatherContext>({ service, ownerOf: (ctx) => ctx.identity ?? 'anonymous' }) });
  */
 export function createReverseRouter<Ctx extends object>(opts: ReverseRouterOptions<Ctx>) {
   const t = initCorbel<Ctx>();

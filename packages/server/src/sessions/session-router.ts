@@ -30,7 +30,7 @@ const sessionId = z.string().refine(isSessionId, 'a session id is 32 lowercase h
  *   for callers `canList` accepts (operators); 403 for everyone else, and for everyone without it.
  *
  * @example
- * const router = t.router({ weather: weatherRouter, session: createSessionRouter({ service, ownerOf: (ctx) => ctx.identity ?? 'anonymous', canList: (ctx) => ctx.operator }) });
+ * const router = t.router({ weather: weatherRouter, session: createSessionRouter({ service, ownerOf: (ctx: WeatherContext) => ctx.identity ?? 'anonymous', canList: (ctx) => ctx.operator === true }) });
  */
 export function createSessionRouter<Ctx extends object, M extends z.ZodType>(
   opts: SessionRouterOptions<Ctx, M>,
