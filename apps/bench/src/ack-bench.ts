@@ -6,9 +6,10 @@
  * after handling it (batched `consumer.ack`). Prints delivered events/s and
  * p50/p99 latency (publish to receipt) for each, and for the durable run how
  * many events the server counted acknowledged. Positions live in memory, or in
- * a SQLite file with `--store sqlite`. Runs from the TypeScript sources:
+ * a SQLite file with `--store sqlite`. Runs the built packages (`npm run build`
+ * first), as users do:
  *
- *   node --conditions=@corbel/source --import tsx apps/bench/src/ack-bench.ts [--n 10] [--rate 1000] [--seconds 5] [--store memory|sqlite] [--json]
+ *   node --import tsx apps/bench/src/ack-bench.ts [--n 10] [--rate 1000] [--seconds 5] [--store memory|sqlite] [--json]
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -4,7 +4,7 @@ import {
   DEFAULT_CONSUMER_TOMBSTONE_MS,
   DEFAULT_CONSUMER_TTL_MS,
 } from '@corbel/core';
-import { toCorbelError } from './redis-errors.js';
+import { guardRedis } from './redis-errors.js';
 import type { RedisLog } from './redis-log.js';
 
 // Takes the claim when it is free (or lapsed) or already ours, renewing its lease; answers the holder and its lease left.
@@ -46,18 +46,11 @@ export function createRedisConsumers(log: RedisLog, opts: RedisConsumersOptions 
   const ttlMs = opts.ttlMs ?? DEFAULT_CONSUMER_TTL_MS;
   const keyOf = (key: string) => `${keyPrefix}consumer:${key}`;
   const claimOf = (key: string) => `${keyPrefix}consumer-claim:${key}`;
-  const guard = async <T>(doing: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      throw toCorbelError(error, doing);
-    }
-  };
   return {
     kind: 'redis',
     ttlMs,
     get(key) {
-      return guard('read a consumer position', async () => {
+      return guardRedis('read a consumer position', async () => {
         const h = await redis.hgetall(keyOf(key));
         if (h.acked === undefined || h.delivered === undefined) return null;
         const lastSeenAt = Number(h.lastSeenAt);
@@ -71,7 +64,7 @@ export function createRedisConsumers(log: RedisLog, opts: RedisConsumersOptions 
       });
     },
     save(key, { acked, delivered }) {
-      return guard('save a consumer position', async () => {
+      return guardRedis('save a consumer position', async () => {
         const lastSeenAt = Date.now();
         await redis
           .multi()
@@ -89,12 +82,12 @@ export function createRedisConsumers(log: RedisLog, opts: RedisConsumersOptions 
       });
     },
     delete(key) {
-      return guard('delete a consumer position', async () => {
+      return guardRedis('delete a consumer position', async () => {
         await redis.del(keyOf(key));
       });
     },
     claim(key, instance, leaseMs) {
-      return guard('claim a consumer', async () => {
+      return guardRedis('claim a consumer', async () => {
         const lease = Math.max(1, Math.round(leaseMs));
         const now = Date.now();
         const [holder, left] = (await redis.eval(CLAIM_SCRIPT, 1, claimOf(key), instance, String(lease))) as [
@@ -105,7 +98,7 @@ export function createRedisConsumers(log: RedisLog, opts: RedisConsumersOptions 
       });
     },
     release(key, instance) {
-      return guard('release a consumer', async () => {
+      return guardRedis('release a consumer', async () => {
         await redis.eval(RELEASE_SCRIPT, 1, claimOf(key), instance);
       });
     },

@@ -91,3 +91,18 @@ export function toCorbelError(error: unknown, doing: string): CorbelError {
   }
   return new CorbelError('STORE_UNAVAILABLE', `Redis failed to ${doing} (${message})`, { cause: error });
 }
+
+/**
+ * Runs one Redis operation and translates what it throws (see `toCorbelError`):
+ * the one place the store's pieces turn driver errors into CorbelErrors.
+ *
+ * @example
+ * const position = await guardRedis('read a consumer position', () => redis.get('corbel:consumer:k'));
+ */
+export async function guardRedis<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw toCorbelError(error, doing);
+  }
+}

@@ -4,7 +4,7 @@ import {
   type IdempotencyStore,
   newClaimToken,
 } from '@corbel/core';
-import { toCorbelError } from './redis-errors.js';
+import { guardRedis } from './redis-errors.js';
 import type { RedisLog } from './redis-log.js';
 
 export interface RedisIdempotencyOptions {
@@ -63,18 +63,11 @@ export function createRedisIdempotency(log: RedisLog, opts: RedisIdempotencyOpti
   const { redis, keyPrefix } = log;
   const ttlMs = opts.ttlMs ?? IDEMPOTENCY_DEFAULTS.ttlMs;
   const key = (scope: string) => `${keyPrefix}idem:${scope}`;
-  const guard = async <T>(doing: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      throw toCorbelError(error, doing);
-    }
-  };
   return {
     kind: 'redis',
     ttlMs,
     claim(scope, fingerprint, leaseMs) {
-      return guard('claim an idempotency key', async () => {
+      return guardRedis('claim an idempotency key', async () => {
         const token = newClaimToken();
         const reply = (await redis.eval(
           CLAIM_SCRIPT,
@@ -97,7 +90,7 @@ export function createRedisIdempotency(log: RedisLog, opts: RedisIdempotencyOpti
       });
     },
     complete(scope, token, response) {
-      return guard('record an idempotent response', async () => {
+      return guardRedis('record an idempotent response', async () => {
         const done = await redis.eval(
           COMPLETE_SCRIPT,
           1,
@@ -111,7 +104,7 @@ export function createRedisIdempotency(log: RedisLog, opts: RedisIdempotencyOpti
       });
     },
     release(scope, token) {
-      return guard('release an idempotency key', async () => {
+      return guardRedis('release an idempotency key', async () => {
         await redis.eval(RELEASE_SCRIPT, 1, key(scope), token);
       });
     },

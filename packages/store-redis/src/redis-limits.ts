@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SharedLimitStore } from '@corbel/core';
-import { toCorbelError } from './redis-errors.js';
+import { guardRedis } from './redis-errors.js';
 import type { RedisLog } from './redis-log.js';
 
 export interface RedisLimitsOptions {
@@ -132,18 +132,10 @@ export function createRedisLimits(log: RedisLog, opts: RedisLimitsOptions = {}):
   timer.unref();
   const started = renew().catch(() => {});
 
-  const guard = async <T>(doing: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      throw toCorbelError(error, doing);
-    }
-  };
-
   return {
     kind: 'redis',
     takeCommands(key, n, perSecond, burst) {
-      return guard('count a command', async () =>
+      return guardRedis('count a command', async () =>
         Number(
           await redis.eval(
             RATE_SCRIPT,
@@ -157,7 +149,7 @@ export function createRedisLimits(log: RedisLog, opts: RedisLimitsOptions = {}):
       );
     },
     acquireStream(key, max) {
-      return guard('count a stream', async () => {
+      return guardRedis('count a stream', async () => {
         await started;
         const taken =
           (await redis.eval(ACQUIRE_SCRIPT, 2, countsKey(key), leases, instance, String(max), countsTtl)) ===
@@ -168,7 +160,7 @@ export function createRedisLimits(log: RedisLog, opts: RedisLimitsOptions = {}):
     },
     releaseStream(key) {
       mine.set(key, Math.max(0, (mine.get(key) ?? 0) - 1));
-      return guard('release a stream', async () => {
+      return guardRedis('release a stream', async () => {
         await redis.eval(RELEASE_SCRIPT, 1, countsKey(key), instance);
       });
     },

@@ -1,12 +1,11 @@
 import {
   type ConsumerPosition,
   type ConsumerPositions,
-  CorbelError,
   DEFAULT_CONSUMER_TOMBSTONE_MS,
   DEFAULT_CONSUMER_TTL_MS,
 } from '@corbel/core';
 import type { OpenedDatabase } from './open-database.js';
-import { toCorbelError } from './sqlite-errors.js';
+import { sqliteGuard } from './sqlite-errors.js';
 
 export interface SqliteConsumersOptions {
   /** Idle time after which a durable consumer expires (default 24 hours). */
@@ -49,14 +48,7 @@ export function createSqliteConsumersOn(
 ): ConsumerPositions {
   const { db, file } = opened;
   const ttlMs = opts.ttlMs ?? DEFAULT_CONSUMER_TTL_MS;
-  const guard = <T>(fn: () => T): T => {
-    if (!db.open) throw new CorbelError('CLOSED', `consumer store ${file} is closed`);
-    try {
-      return fn();
-    } catch (error) {
-      throw toCorbelError(error, file, 'consumers');
-    }
-  };
+  const guard = sqliteGuard(db, file, 'consumers');
   guard(() => {
     db.exec(TABLE);
     db.prepare('DELETE FROM corbel_consumers WHERE last_seen + ttl_ms + ? <= ?').run(

@@ -96,3 +96,27 @@ export function toCorbelError(error: unknown, file: string, phase: SqlitePhase):
     cause: error,
   });
 }
+
+/**
+ * A runner for one piece of the store (`what`: 'sessions', 'idempotency',
+ * 'consumers') on an opened file: CLOSED once the file is closed, and every
+ * driver error translated by `toCorbelError`.
+ *
+ * @example
+ * const guard = sqliteGuard(db, file, 'consumers');
+ * const row = guard(() => db.prepare('SELECT 1').get());
+ */
+export function sqliteGuard(
+  db: { readonly open: boolean },
+  file: string,
+  what: 'sessions' | 'idempotency' | 'consumers',
+): <T>(fn: () => T) => T {
+  return (fn) => {
+    if (!db.open) throw new CorbelError('CLOSED', `the ${what} store ${file} is closed`);
+    try {
+      return fn();
+    } catch (error) {
+      throw toCorbelError(error, file, what);
+    }
+  };
+}

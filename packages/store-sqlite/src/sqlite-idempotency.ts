@@ -1,12 +1,11 @@
 import {
-  CorbelError,
   IDEMPOTENCY_DEFAULTS,
   type IdempotencyStore,
   newClaimToken,
   type RecordedResponse,
 } from '@corbel/core';
 import type { OpenedDatabase } from './open-database.js';
-import { toCorbelError } from './sqlite-errors.js';
+import { sqliteGuard } from './sqlite-errors.js';
 
 export interface SqliteIdempotencyOptions {
   /** How long a done record is kept (default 24 h). */
@@ -60,14 +59,7 @@ export function createSqliteIdempotencyOn(
   const { db, file } = opened;
   const ttlMs = opts.ttlMs ?? IDEMPOTENCY_DEFAULTS.ttlMs;
   const maxRecords = opts.maxRecords ?? IDEMPOTENCY_DEFAULTS.maxRecords;
-  const guard = <T>(fn: () => T): T => {
-    if (!db.open) throw new CorbelError('CLOSED', `idempotency store ${file} is closed`);
-    try {
-      return fn();
-    } catch (error) {
-      throw toCorbelError(error, file, 'idempotency');
-    }
-  };
+  const guard = sqliteGuard(db, file, 'idempotency');
   guard(() => {
     db.exec(TABLE);
     // The file is locked to one process (STORE_LOCKED otherwise), so a pending

@@ -1,5 +1,4 @@
 import {
-  CorbelError,
   isSessionId,
   newSessionId,
   type SessionInfo,
@@ -7,7 +6,7 @@ import {
   sessionChannelName,
 } from '@corbel/core';
 import type { OpenedDatabase } from './open-database.js';
-import { toCorbelError } from './sqlite-errors.js';
+import { sqliteGuard } from './sqlite-errors.js';
 
 export interface SqliteSessionsOptions {
   /** Idle time after which a session expires (default 30 minutes). */
@@ -57,14 +56,7 @@ export function createSqliteSessionsOn(
     expiresAt: row.last_seen + row.ttl_ms,
     data: JSON.parse(row.data) as Record<string, unknown>,
   });
-  const guard = <T>(fn: () => T): T => {
-    if (!db.open) throw new CorbelError('CLOSED', `session store ${file} is closed`);
-    try {
-      return fn();
-    } catch (error) {
-      throw toCorbelError(error, file, 'sessions');
-    }
-  };
+  const guard = sqliteGuard(db, file, 'sessions');
   const removeAll = db.transaction((ids: string[]) => {
     for (const id of ids) {
       stmt.remove.run(id);
