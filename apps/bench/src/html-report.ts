@@ -7,7 +7,7 @@
  * Every plotted value is an SVG element carrying its data (`data-series`,
  * `data-x`, `data-y`), so a test can check the charts from the page itself.
  */
-import type { BenchReport } from './report.js';
+import { type BenchReport, CONTENDER_NAMES } from './report.js';
 
 /** One line of a chart: a contender and its (x, y) points. */
 export interface Series {
@@ -29,21 +29,6 @@ const COLORS: Record<string, string> = {
   'long poll': '#1c7ed6',
 };
 const PALETTE = ['#495057', '#0ca678', '#e8590c', '#5c7cfa'];
-
-const FANOUT_NAMES: Record<string, string> = {
-  corbel: 'Corbel',
-  trpc: 'stock tRPC 11',
-  raw: 'raw node:http',
-  socketio: 'Socket.IO 4',
-};
-const COMMAND_NAMES: Record<string, string> = {
-  corbel: 'Corbel',
-  'corbel-tsx': 'Corbel, source under tsx',
-  trpc: 'stock tRPC 11',
-  orpc: 'oRPC 1',
-  raw: 'raw node:http',
-  floor: 'raw + tRPC call',
-};
 
 const W = 560;
 const H = 300;
@@ -194,7 +179,7 @@ function fanoutSeries(report: BenchReport, pick: (s: Record<string, number>) => 
     .sort((a, b) => a - b);
   const contenders = [...new Set(sizes.flatMap((n) => Object.keys(f[n] ?? {})))];
   return contenders.map((k) => ({
-    name: FANOUT_NAMES[k] ?? k,
+    name: CONTENDER_NAMES[k] ?? k,
     points: sizes
       .filter((n) => (f[n] as any)?.[k])
       .map((n) => [n, pick((f[n] as any)[k])] as [number, number]),
@@ -233,7 +218,7 @@ export function renderHtmlReport(report: BenchReport): string {
         Object.entries(report.fanout.median).flatMap(([n, byKind]) =>
           Object.entries(byKind).map(([k, m]) => [
             num(Number(n)),
-            FANOUT_NAMES[k] ?? k,
+            CONTENDER_NAMES[k] ?? k,
             num(m.deliveredPerSec),
             num(m.p50Ms, 1),
             num(m.p99Ms, 1),
@@ -249,7 +234,7 @@ export function renderHtmlReport(report: BenchReport): string {
   if (c) {
     const keys = Object.keys(c).filter((k) => c[k]);
     const bars = (field: string) =>
-      keys.map((k) => [COMMAND_NAMES[k] ?? k, c[k]![field]!] as [string, number]);
+      keys.map((k) => [CONTENDER_NAMES[k] ?? k, c[k]![field]!] as [string, number]);
     sections.push(
       '<section id="commands"><h2>Commands</h2><p>zod-validated <code>add</code> mutation, keep-alive connections, each framework on its own wire.</p><div class="charts">',
       barChart('commands req/s', 'req/s', bars('rps')),
@@ -258,7 +243,7 @@ export function renderHtmlReport(report: BenchReport): string {
       htmlTable(
         ['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/call', 'Corbel ÷ it, req/s'],
         keys.map((k) => [
-          COMMAND_NAMES[k] ?? k,
+          CONTENDER_NAMES[k] ?? k,
           num(c[k]!.rps),
           num(c[k]!.p50Ms, 2),
           num(c[k]!.p99Ms, 2),

@@ -33,7 +33,8 @@ export interface Target {
   met: boolean;
 }
 
-const NAMES: Record<string, string> = {
+/** How each contender is named in tables and charts. */
+export const CONTENDER_NAMES: Record<string, string> = {
   corbel: 'Corbel',
   'corbel-tsx': 'Corbel, source under tsx',
   trpc: 'stock tRPC 11',
@@ -173,7 +174,7 @@ export function renderReport(report: BenchReport): string {
           if (!m) return [];
           return [
             [
-              NAMES[k]!,
+              CONTENDER_NAMES[k]!,
               fmt(m.rps),
               fmt(m.p50Ms, 2),
               fmt(m.p99Ms, 2),
@@ -193,7 +194,7 @@ export function renderReport(report: BenchReport): string {
           if (!m) return [];
           return [
             [
-              NAMES[k]!,
+              CONTENDER_NAMES[k]!,
               ratio(c.corbel.rps, m.rps),
               ratio(c.corbel.p50Ms, m.p50Ms),
               ratio(c.corbel.p99Ms, m.p99Ms),
@@ -223,7 +224,7 @@ export function renderReport(report: BenchReport): string {
         const m = byKind[k];
         rows.push([
           n,
-          NAMES[k]!,
+          CONTENDER_NAMES[k]!,
           fmt(m.deliveredPerSec),
           `${fmt(m.p50Ms, 1)} / ${fmt(m.p99Ms, 1)}${m.missing ? ` (${fmt(m.missing)} missing)` : ''}`,
           fmt(m.latencyRate),
@@ -298,7 +299,7 @@ export function renderReport(report: BenchReport): string {
       `\n### Scale: ${fmt(s.subscribers)} subscribers on one weather station process, ${fmt(s.perSec)} readings/s\n`,
     );
     const row = (r: ScaleResult) => [
-      NAMES[r.contender]!,
+      CONTENDER_NAMES[r.contender]!,
       fmt(r.connected),
       `${fmt(r.published)} of ${fmt((r.perSec * r.durationMs) / 1000)}`,
       `${fmt(r.received)} / ${fmt(r.expected)}`,
