@@ -12,6 +12,7 @@
  *   node --import tsx apps/bench/src/ack-bench.ts [--n 10] [--rate 1000] [--seconds 5] [--store memory|sqlite] [--json]
  */
 import { fork } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,8 @@ async function clients(url: string, mode: Mode) {
     latencies.push(nowMs() - sentAt);
   };
   const ac = new AbortController();
+  // One signal ends all N subscriptions, each of which listens to it.
+  setMaxListeners(N + 10, ac.signal);
   for (let i = 0; i < N; i++) {
     if (mode === 'sse') {
       void (async () => {
