@@ -1,5 +1,6 @@
 import type { ConsumerPositions } from '@corbel/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { fixtureOpener } from './fixture-opener.js';
 
 /** One consumer-position store under test, created afresh for every case. */
 export interface ConsumerFixture {
@@ -39,15 +40,7 @@ const KEY = 'alice\nbilling\nweather.readings';
  */
 export function runConsumerConformance(name: string, opts: ConsumerConformanceOptions): void {
   describe(`consumer positions conformance: ${name}`, () => {
-    const fixtures: ConsumerFixture[] = [];
-    afterEach(async () => {
-      for (const f of fixtures.splice(0)) await f.cleanup();
-    });
-    const open = async (ttlMs = 60_000) => {
-      const f = await opts.create({ ttlMs });
-      fixtures.push(f);
-      return f;
-    };
+    const open = fixtureOpener(opts.create, 60_000);
 
     it('an unknown consumer is null; a saved position is found again with its expiry', async () => {
       const { positions } = await open();

@@ -1,5 +1,6 @@
 import type { IdempotencyStore } from '@corbel/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { fixtureOpener } from './fixture-opener.js';
 
 /** One idempotency store under test, created afresh for every case. */
 export interface IdempotencyFixture {
@@ -36,15 +37,7 @@ const LONG = 60_000;
  */
 export function runIdempotencyConformance(name: string, opts: IdempotencyConformanceOptions): void {
   describe(`idempotency store conformance: ${name}`, () => {
-    const fixtures: IdempotencyFixture[] = [];
-    afterEach(async () => {
-      for (const f of fixtures.splice(0)) await f.cleanup();
-    });
-    const open = async (ttlMs = LONG) => {
-      const f = await opts.create({ ttlMs });
-      fixtures.push(f);
-      return f;
-    };
+    const open = fixtureOpener(opts.create, LONG);
 
     it('the first claim runs; after complete, a repeat gets the recorded response byte for byte', async () => {
       const { store } = await open();

@@ -1,5 +1,6 @@
 import type { SessionRegistry } from '@corbel/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { fixtureOpener } from './fixture-opener.js';
 
 /** One session registry under test, created afresh for every case. */
 export interface SessionFixture {
@@ -29,15 +30,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export function runSessionConformance(name: string, opts: SessionConformanceOptions): void {
   describe(`session registry conformance: ${name}`, () => {
-    const fixtures: SessionFixture[] = [];
-    afterEach(async () => {
-      for (const f of fixtures.splice(0)) await f.cleanup();
-    });
-    const open = async (ttlMs = 60_000) => {
-      const f = await opts.create({ ttlMs });
-      fixtures.push(f);
-      return f;
-    };
+    const open = fixtureOpener(opts.create, 60_000);
 
     it('opens a session with a 128-bit id, its owner and data, and finds it again', async () => {
       const { sessions } = await open();
