@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { createHub, createMemoryLog, defineChannel, type Hub, initCorbel } from '@corbel/core';
-import { type CorbelServer, createCorbelServer } from '@corbel/server';
-import { TRPCError } from '@trpc/server';
+import { type CorbelServer, type CorbelServerOptions, createCorbelServer } from '@corbel/server';
+import { type AnyTRPCRouter, TRPCError } from '@trpc/server';
 import { z } from 'zod';
 
 export const ticks = defineChannel('test.ticks', z.object({ n: z.number().int(), at: z.date() }));
@@ -54,8 +54,7 @@ export async function startTestService(
 ): Promise<TestService> {
   const hub = createHub({ log: createMemoryLog({ retention: { maxCount: opts.retention ?? 10_000 } }) });
   const authSeen: TestService['authSeen'] = [];
-  const streamSockets = new Set<Socket>();
-  const server = createCorbelServer({
+  const { server, url, streamSockets } = await listenTracked({
     router: createTestRouter(hub),
     sseRetryMs: 200,
     drainTimeoutMs: 2000,
@@ -67,6 +66,24 @@ export async function startTestService(
       }
       return { token: authorization ?? null };
     },
+  });
+  const close = async () => {
+    await server.close();
+    await hub.close();
+  };
+  return { url, hub, server, authSeen, streamSockets, close, [Symbol.asyncDispose]: close };
+}
+
+/**
+ * A real Corbel server on 127.0.0.1:0 that keeps the sockets of its open
+ * event streams, so a test can cut connections from the server side.
+ */
+export async function listenTracked<TRouter extends AnyTRPCRouter>(
+  options: Omit<CorbelServerOptions<TRouter>, 'streamHooks'>,
+): Promise<{ server: CorbelServer; url: string; streamSockets: Set<Socket> }> {
+  const streamSockets = new Set<Socket>();
+  const server = createCorbelServer({
+    ...options,
     streamHooks: {
       onOpen: ({ req }) => {
         streamSockets.add(req.socket);
@@ -75,11 +92,7 @@ export async function startTestService(
     },
   });
   const { url } = await server.listen({ port: 0, host: '127.0.0.1' });
-  const close = async () => {
-    await server.close();
-    await hub.close();
-  };
-  return { url, hub, server, authSeen, streamSockets, close, [Symbol.asyncDispose]: close };
+  return { server, url, streamSockets };
 }
 
 /** Polls `check` until it is true (bounded). */

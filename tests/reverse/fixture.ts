@@ -13,7 +13,6 @@ import {
 } from '@corbel/core';
 import {
   type CorbelServer,
-  createCorbelServer,
   createReverseRouter,
   createReverseService,
   createSessionRouter,
@@ -22,6 +21,7 @@ import {
   type ReverseServiceOptions,
 } from '@corbel/server';
 import { z } from 'zod';
+import { listenTracked } from '../foundation/fixture.js';
 
 /** The handlers test clients implement. */
 export const testHandlers = defineHandlers({
@@ -92,8 +92,7 @@ export async function startReverseServer(
   const registry = opts.registry ?? createMemorySessions();
   const reverse = createReverseService({ graceMs: 500, ...opts, hub, registry, handlers: testHandlers });
   const { router, service } = createTestRouter(hub, registry, reverse);
-  const streamSockets = new Set<Socket>();
-  const server = createCorbelServer({
+  const { server, url, streamSockets } = await listenTracked({
     router,
     sseRetryMs: 100,
     drainTimeoutMs: 1000,
@@ -101,14 +100,7 @@ export async function startReverseServer(
     createContext: ({ req }): Ctx => ({
       identity: req.headers.authorization?.replace(/^Bearer /, '') ?? null,
     }),
-    streamHooks: {
-      onOpen: ({ req }) => {
-        streamSockets.add(req.socket);
-        req.socket.once('close', () => streamSockets.delete(req.socket));
-      },
-    },
   });
-  const { url } = await server.listen({ port: 0, host: '127.0.0.1' });
   const close = async () => {
     reverse.close();
     service.close();
@@ -118,11 +110,4 @@ export async function startReverseServer(
   return { url, hub, reverse, server, streamSockets, close, [Symbol.asyncDispose]: close };
 }
 
-/** Polls `check` until it is true (bounded). */
-export async function until(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from '../foundation/fixture.js';

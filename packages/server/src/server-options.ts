@@ -15,7 +15,11 @@ import type { SharedLimitStore } from './shared-limits.js';
 
 export interface CorbelServerOptions<TRouter extends AnyTRPCRouter> {
   router: TRouter;
-  /** Builds the tRPC context of each request (auth, sessions, …). */
+  /**
+   * Builds the tRPC context of each request (auth, sessions, …): once per
+   * request, a batch's calls sharing it, after authentication and before the
+   * `authorize` rule, the same way for commands, streams and long polls.
+   */
   createContext?: ((opts: CreateContextOptions) => unknown | Promise<unknown>) | undefined;
   /** Where the router is mounted (default "/rpc"); checked as a real path prefix. */
   basePath?: string | undefined;

@@ -81,7 +81,7 @@ export class IdempotentCommands {
     type: ProcedureType | 'unknown',
   ): Promise<void> {
     const header = rc.req.headers[IDEMPOTENCY_HEADER];
-    if (header === undefined || type !== 'mutation') return serveCommands(rc, types, type);
+    if (header === undefined || type !== 'mutation') return serveCommands(rc, types);
     const key = Array.isArray(header) ? undefined : header;
     if (key === undefined || !KEY.test(key)) {
       return refuse(
@@ -103,7 +103,7 @@ export class IdempotentCommands {
       inputs = await rc.inputs();
     } catch {
       // Bad input never ran anything: answered as without a key (the read is remembered).
-      return serveCommands(rc, types, type);
+      return serveCommands(rc, types);
     }
     const scope = idempotencyScope(rc.identity?.id ?? '', rc.paths[0]!, key);
     const fingerprint = inputFingerprint(inputs[0]);
@@ -119,7 +119,7 @@ export class IdempotentCommands {
         } catch (error) {
           return refuse(rc, CorbelError.from(error, 'STORE_UNAVAILABLE'));
         }
-        if (claim.state === 'claimed') return this.run(rc, types, type, scope, fingerprint, claim.token);
+        if (claim.state === 'claimed') return this.run(rc, types, scope, fingerprint, claim.token);
         if (claim.state === 'done') {
           const path = rc.paths[0]!;
           this.metrics?.idempotentReplays.inc({ procedure: rc.bridge.typeOf(path) ? path : 'unknown' });
@@ -160,7 +160,6 @@ export class IdempotentCommands {
   private async run(
     rc: RequestContext,
     types: (ProcedureType | undefined)[],
-    type: ProcedureType | 'unknown',
     scope: string,
     fingerprint: string,
     token: string,
@@ -179,7 +178,7 @@ export class IdempotentCommands {
       // the event, or the record failed) gets the stored event back from the
       // log instead of publishing again.
       await runWithPublishKeys(scope, fingerprint, this.store.ttlMs, () =>
-        serveCommands(rc, types, type, (_res, status, body, headers) => {
+        serveCommands(rc, types, (_res, status, body, headers) => {
           answer = { status, body, headers };
         }),
       );
@@ -231,6 +230,6 @@ async function releaseWithRetries(store: IdempotencyStore, scope: string, token:
 /** An error answer in tRPC's wire shape, reported like any other. */
 function refuse(rc: RequestContext, error: CorbelError, headers: Record<string, string> = {}): void {
   const path = rc.isBatch ? undefined : rc.paths[0];
-  rc.reportError(error, path, 'mutation', undefined, undefined);
+  rc.reportError(error, path, 'mutation', undefined);
   sendError(rc.res, rc.bridge, error, { type: 'mutation', path, headers });
 }

@@ -29,10 +29,9 @@ type CallAnswer = { result: { data: unknown }; error?: undefined } | { error: un
 export function serveCommands(
   rc: RequestContext,
   types: (ProcedureType | undefined)[],
-  type: ProcedureType | 'unknown',
   respond: Respond = sendJson,
 ): Promise<void> {
-  return rc.isBatch ? serveBatch(rc, types, type, respond) : serveOne(rc, types[0], type, respond);
+  return rc.isBatch ? serveBatch(rc, types, respond) : serveOne(rc, types[0], respond);
 }
 
 /**
@@ -43,14 +42,12 @@ export function serveCommands(
 async function serveOne(
   rc: RequestContext,
   procedureType: ProcedureType | undefined,
-  type: ProcedureType | 'unknown',
   respond: Respond,
 ): Promise<void> {
   const { bridge, res, req } = rc;
   const path = rc.paths[0]!;
   let headers: Record<string, string> | undefined;
   let input: unknown;
-  let ctx: unknown;
   let data: unknown;
   let answer: CallAnswer | undefined;
   let error: TRPCError | undefined;
@@ -58,9 +55,9 @@ async function serveOne(
     input = (await rc.inputs())[0];
     // The in-flight slot, now that the body is in: only running procedures hold one.
     rc.opts.gate.hold(req, res);
-    ctx = rc.createContext(type);
-    // Awaited only when it is a promise (or thenable): most apps build it synchronously.
-    if (typeof (ctx as PromiseLike<unknown> | undefined)?.then === 'function') ctx = await ctx;
+    // Awaited only when it is a promise: most apps build their context synchronously.
+    const ctx = rc.context();
+    if (ctx instanceof Promise) await ctx;
     if (!procedureType) throw new TRPCError({ code: 'NOT_FOUND', message: rc.notFoundMessage(path) });
     const method = req.method;
     if (method !== ACCEPTED_METHOD[procedureType]) {
@@ -70,13 +67,11 @@ async function serveOne(
         message: `Unsupported ${method}-request to ${procedureType} procedure at path "${path}"`,
       });
     }
-    data = await rc.call({ path, type: procedureType, input, ctx, signal: rc.signal, batchIndex: 0 });
+    data = await rc.call({ path, type: procedureType, input, signal: rc.signal, batchIndex: 0 });
   } catch (cause) {
     // A request error (input, slot, context) is answered as the call's error, with what was known then.
     error = getTRPCErrorFromUnknown(cause);
-    const errorType = procedureType ?? 'unknown';
-    rc.reportError(error, path, errorType, input, ctx);
-    answer = { error: bridge.errorShape({ error, type: errorType, path, input, ctx }) };
+    answer = { error: rc.failed(error, path, procedureType ?? 'unknown', input) };
   }
   // Opt-in, after the command ran, so its own events are among them.
   if (wantsPiggyback(rc)) headers = Object.assign(headers ?? {}, await piggybackHeaders(rc));
@@ -98,26 +93,23 @@ const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, s
 async function serveBatch(
   rc: RequestContext,
   types: (ProcedureType | undefined)[],
-  type: ProcedureType | 'unknown',
   respond: Respond,
 ): Promise<void> {
   const { bridge, paths, res } = rc;
   const errors: TRPCError[] = [];
   const headers: Record<string, string> = {};
   let inputs: unknown[] = [];
-  let ctx: unknown;
   let requestError: TRPCError | undefined;
   try {
     inputs = await rc.inputs();
     // The in-flight slot, now that the body is in: only running procedures hold one.
     rc.opts.gate.hold(rc.req, res);
-    ctx = rc.createContext(type);
-    if (typeof (ctx as PromiseLike<unknown> | undefined)?.then === 'function') ctx = await ctx;
+    await rc.context();
   } catch (cause) {
     requestError = getTRPCErrorFromUnknown(cause);
   }
   const results = await Promise.all(
-    paths.map((path, i) => callOne(rc, types[i], path, i, inputs[i], ctx, requestError, errors, headers)),
+    paths.map((path, i) => callOne(rc, types[i], path, i, inputs[i], requestError, errors, headers)),
   );
   if (wantsPiggyback(rc)) Object.assign(headers, await piggybackHeaders(rc));
   const status = bridge.statusOf(results, errors);
@@ -131,7 +123,6 @@ async function callOne(
   path: string,
   index: number,
   input: unknown,
-  ctx: unknown,
   requestError: TRPCError | undefined,
   errors: TRPCError[],
   headers: Record<string, string>,
@@ -147,12 +138,11 @@ async function callOne(
         message: `Unsupported ${method}-request to ${type} procedure at path "${path}"`,
       });
     }
-    const data = await rc.call({ path, type, input, ctx, signal: rc.signal, batchIndex: index });
+    const data = await rc.call({ path, type, input, signal: rc.signal, batchIndex: index });
     return { result: { data } };
   } catch (cause) {
     const error = getTRPCErrorFromUnknown(cause);
     errors[index] = error;
-    rc.reportError(error, path, type ?? 'unknown', input, ctx);
-    return { error: rc.bridge.errorShape({ error, type: type ?? 'unknown', path, input, ctx }) };
+    return { error: rc.failed(error, path, type ?? 'unknown', input) };
   }
 }

@@ -37,8 +37,11 @@ export interface StreamInfo {
   readonly events?: number;
 }
 
-/** Builds a stream's error frame (and reports the error), from what the stream keeps of its call. */
-export type StreamErrorShape = (error: TRPCError, stream: EventStream) => unknown;
+/** Builds a stream's (or long poll's) error frame and reports the error, from what it keeps of its call. */
+export type StreamErrorShape = (
+  error: TRPCError,
+  call: { req: IncomingMessage; path: string; input: unknown; ctx: unknown },
+) => unknown;
 
 // Where the server's one 'close' listener of a request finds its stream: a
 // listener (and closure) of the stream's own would cost memory per subscriber.

@@ -43,7 +43,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     type: ProcedureType | 'unknown',
   ) => {
     const path = rc.isBatch ? undefined : rc.paths[0];
-    rc.reportError(error, path, type, undefined, undefined);
+    rc.reportError(error, path, type, undefined);
     sendError(res, bridge, error, { type, path });
   };
 
@@ -100,6 +100,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       }
       type = t;
     }
+    rc.type = type;
 
     // A stream's own controller, made before anything is awaited so a client
     // that leaves during set-up is seen; the stream (or long poll) aborts it when it ends.
@@ -141,7 +142,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       // Only a mutation that carries the header goes through the idempotency records.
       await (opts.idempotency && type === 'mutation' && req.headers[IDEMPOTENCY_HEADER] !== undefined
         ? opts.idempotency.serve(rc, types, type)
-        : serveCommands(rc, types, type));
+        : serveCommands(rc, types));
       // One place reports every command request, whichever way it was answered.
       opts.onCommand?.(paths, res.statusCode);
       opts.onCommandDone?.(req, paths, res.statusCode, performance.now() - started);
@@ -153,7 +154,6 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
     const path = paths[0]!;
     const streamAbort = abort!;
     let input: unknown;
-    let ctx: unknown;
     try {
       if (isBatch) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Cannot batch subscription calls' });
       if (req.method !== 'GET') {
@@ -171,13 +171,12 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
         if (typeof input === 'object' && input !== null) input = { ...input, lastEventId };
         else input ??= { lastEventId };
       }
-      await gate.authorize({ identity: rc.identity, path, type: 'subscription', input, req }, res);
-      ctx = await rc.createContext(type);
-      const source = await bridge.call({
+      // The same steps as a command's: context, authorization, tRPC's call.
+      await rc.context();
+      const source = await rc.call({
         path,
         type: 'subscription',
         input,
-        ctx,
         signal: streamAbort.signal,
         batchIndex: 0,
       });
@@ -202,21 +201,21 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
           source,
           request: longPoll,
           abort: streamAbort,
-          errorShape: streamErrorShape(opts, req, path, input, ctx),
+          errorShape: (error) => streamError(error, { req, path, input, ctx: rc.ctx }),
           path,
           metrics: gate.metrics,
         });
         return true;
       }
-      const stream = new EventStream(streams, res, path, req, streamAbort, streamError, input, ctx);
+      const stream = new EventStream(streams, res, path, req, streamAbort, streamError, input, rc.ctx);
       const expiresAt = rc.identity?.expiresAt;
       if (expiresAt !== undefined) endAtExpiry(stream, res, expiresAt);
       stream.run(source);
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);
       if (res.headersSent) return true;
-      rc.reportError(error, path, 'subscription', input, ctx);
-      sendError(res, bridge, error, { type: 'subscription', path, input, ctx });
+      rc.reportError(error, path, 'subscription', input);
+      sendError(res, bridge, error, { type: 'subscription', path, input, ctx: rc.ctx });
     }
     return true;
   };
@@ -226,22 +225,6 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
 // (listeners, timers, error callbacks). They live outside `handle` on purpose:
 // a closure made inside it would keep the whole request's scope (URL, inputs,
 // request context) alive per subscriber.
-
-/** The error frame's shape for a stream, reported once like any other error. */
-function streamErrorShape(
-  opts: RpcHandlerOptions,
-  req: IncomingMessage,
-  path: string,
-  input: unknown,
-  ctx: unknown,
-): (error: TRPCError) => unknown {
-  // Only what the report needs is kept, not the handler options as a whole.
-  const report = { gate: opts.gate, bridge: opts.bridge, onError: opts.onError };
-  return (error) => {
-    reportRequestError(report, req, error, path, 'subscription', input, ctx);
-    return report.bridge.errorShape({ error, type: 'subscription', path, input, ctx });
-  };
-}
 
 /**
  * The credentials end, so does the stream: a retryable TOKEN_EXPIRED error

@@ -61,16 +61,9 @@ export async function piggybackHeaders(rc: RequestContext): Promise<Record<strin
       if (typeof input === 'object' && input !== null) input = { ...input, lastEventId };
       else input ??= { lastEventId };
     }
-    let ctx = rc.createContext('subscription');
-    if (typeof (ctx as PromiseLike<unknown> | undefined)?.then === 'function') ctx = await ctx;
-    const source = await rc.call({
-      path,
-      type: 'subscription',
-      input,
-      ctx,
-      signal: abort.signal,
-      batchIndex: 0,
-    });
+    // The command's own context (made once per request), and the same authorization as a stream's.
+    await rc.context();
+    const source = await rc.call({ path, type: 'subscription', input, signal: abort.signal, batchIndex: 0 });
     if (typeof source !== 'object' || source === null || !(Symbol.asyncIterator in source)) {
       throw new TRPCError({
         code: 'INTERNAL_SERVER_ERROR',

@@ -29,7 +29,7 @@ export function requestAbort(req: IncomingMessage): AbortController {
  * (see `abortIfUnfinished`), and it is dropped once aborted.
  *
  * @example
- * bridge.call({ path, type: 'mutation', input, ctx, signal: commandSignal(req), batchIndex: 0 });
+ * bridge.call({ path, type: 'mutation', input, signal: commandSignal(req), batchIndex: 0 }, ctx);
  */
 export function commandSignal(req: IncomingMessage): AbortSignal {
   const own = (req as WithAbort)[ABORT];

@@ -12,13 +12,18 @@ type CallOptions = Parameters<RouterBridge['call']>[0];
 
 /**
  * One RPC request on its way through the serving path: what was asked
- * (paths, batch), by whom, and the steps every call of it shares (inputs,
- * context, the procedure call with its authorization, error reports).
- * Methods rather than closures: a command builds one object, not ten
- * functions.
+ * (paths, batch), by whom, and the steps every call of it shares, for
+ * commands and event streams alike: inputs, the tRPC context (made once),
+ * the authorization rule, the procedure call, error reports. Methods rather
+ * than closures: a command builds one object, not ten functions.
  */
 export class RequestContext {
   identity: Identity | null = null;
+  /** The request's procedure type, once known (what `createContext` is told). */
+  type: ProcedureType | 'unknown' = 'unknown';
+  /** The tRPC context once made (undefined before, or without `createContext`): error reports and shapes read it. */
+  ctx: unknown;
+  private ctxMade = false;
 
   constructor(
     readonly opts: RpcHandlerOptions,
@@ -39,24 +44,55 @@ export class RequestContext {
     return this.opts.bridge;
   }
 
-  /** Builds the tRPC context (none without `createContext`). */
-  createContext(type: ProcedureType | 'unknown'): unknown {
+  /**
+   * Makes the tRPC context, once per request (a batch's calls share it), before
+   * any procedure is looked up, as tRPC does, so error formatters and onError
+   * see it. A promise only when `createContext` returns one: most apps build
+   * it synchronously, and a command then pays for no extra turn.
+   */
+  context(): unknown {
+    if (this.ctxMade) return this.ctx;
+    this.ctxMade = true;
     const create = this.opts.createContext;
     if (!create) return undefined;
-    const { req, res, paths, isBatch, identity } = this;
-    return create({ req, res, info: { paths, type, isBatch }, identity });
+    const { req, res, paths, isBatch, identity, type } = this;
+    const made = create({ req, res, info: { paths, type, isBatch }, identity });
+    if (typeof (made as PromiseLike<unknown> | undefined)?.then !== 'function') {
+      this.ctx = made;
+      return made;
+    }
+    return Promise.resolve(made).then((ctx) => {
+      this.ctx = ctx;
+      return ctx;
+    });
   }
 
-  /** Calls one procedure through tRPC, after the server's authorization rule when it has one. */
+  /**
+   * Calls one procedure through tRPC with the request's context (made by
+   * `context()` first), after the server's authorization rule when it has one:
+   * the same steps for a query, a mutation and a subscription.
+   */
   call(call: CallOptions): Promise<unknown> {
     const { gate, bridge } = this.opts;
-    if (!gate.authorizes) return bridge.call(call);
+    if (!gate.authorizes) return bridge.call(call, this.ctx);
     return gate
       .authorize(
         { identity: this.identity, path: call.path, type: call.type, input: call.input, req: this.req },
         this.res,
       )
-      .then(() => bridge.call(call));
+      .then(() => bridge.call(call, this.ctx));
+  }
+
+  /** Reports an error of this request (limit metrics, the log line, the server's onError) and shapes it with the router's formatter. */
+  failed(
+    error: TRPCError,
+    path: string | undefined,
+    type: ProcedureType | 'unknown',
+    input: unknown,
+  ): unknown {
+    const { ctx } = this;
+    reportRequestError(this.opts, this.req, error, path, type, input, ctx);
+    return this.opts.bridge.errorShape({ error, type, path, input, ctx });
   }
 
   /** Reports an error of this request: limit metrics, the log line, the server's onError. */
@@ -65,9 +101,8 @@ export class RequestContext {
     path: string | undefined,
     type: ProcedureType | 'unknown',
     input: unknown,
-    ctx: unknown,
   ): void {
-    reportRequestError(this.opts, this.req, error, path, type, input, ctx);
+    reportRequestError(this.opts, this.req, error, path, type, input, this.ctx);
   }
 
   notFoundMessage(path: string): string {

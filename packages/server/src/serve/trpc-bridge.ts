@@ -40,14 +40,17 @@ export interface RouterBridge {
   deserializeInput(raw: unknown, spent?: SuperjsonDecodeSpent): unknown;
   serializeOutput(value: unknown): unknown;
   sse: SseConfig;
-  call(opts: {
-    path: string;
-    type: ProcedureType;
-    input: unknown;
-    ctx: unknown;
-    signal: AbortSignal | undefined;
-    batchIndex: number;
-  }): Promise<unknown>;
+  /** Runs one procedure through tRPC's own call (middleware, validation), with the request's context. */
+  call(
+    opts: {
+      path: string;
+      type: ProcedureType;
+      input: unknown;
+      signal: AbortSignal | undefined;
+      batchIndex: number;
+    },
+    ctx: unknown,
+  ): Promise<unknown>;
   errorShape(opts: {
     error: TRPCError;
     type: ProcedureType | 'unknown';
@@ -87,7 +90,7 @@ export function bridgeRouter(
       reconnectAfterInactivityMs: sse.client?.reconnectAfterInactivityMs,
       maxDurationMs: sse.maxDurationMs,
     },
-    call: ({ path, type, input, ctx, signal, batchIndex }) => {
+    call: ({ path, type, input, signal, batchIndex }, ctx) => {
       const getRawInput = () => Promise.resolve(input);
       // A procedure the router holds is called directly with tRPC's procedure
       // call options (what `callTRPCProcedure` does after its lookup): its
