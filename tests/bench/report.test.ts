@@ -41,7 +41,7 @@ const fan = (deliveredPerSec: number, p99Ms: number, rssKbPerSubscriber: number,
 });
 const SIZES = [100, 1000, 5000] as const;
 /** One rate step: `published` of `perSec` × 10 offered, every one delivered to all 19,000 when held. */
-const step = (perSec: number, published: number, p99Ms: number) => {
+const step = (perSec: number, published: number, p99Ms: number, cpuUsPerDelivery: number) => {
   const offered = perSec * 10;
   const reached = published >= 0.95 * offered;
   return {
@@ -58,7 +58,8 @@ const step = (perSec: number, published: number, p99Ms: number) => {
     maxMs: p99Ms * 1.5,
     serverCpuPct: 95,
     clientCpuPct: 80,
-    cpuUsPerDelivery: 25,
+    cpuUsPerDelivery,
+    oneCorePerSec: 1e6 / (cpuUsPerDelivery * 19_000),
   };
 };
 /**
@@ -68,8 +69,8 @@ const step = (perSec: number, published: number, p99Ms: number) => {
 const scale = (contender: 'station' | 'raw', p99Ms: number) => {
   const steps =
     contender === 'station'
-      ? [step(10, 20, p99Ms * 8), step(5, 19, p99Ms * 6), step(2, 20, p99Ms * 2), step(1, 10, p99Ms)]
-      : [step(10, 16, p99Ms * 9), step(5, 17, p99Ms * 7), step(2, 17, p99Ms * 5), step(1, 10, p99Ms)];
+      ? [10, 5, 2, 1].map((perSec, i) => step(perSec, [20, 19, 20, 10][i]!, p99Ms * [8, 6, 2, 1][i]!, 25))
+      : [10, 5, 2, 1].map((perSec, i) => step(perSec, [16, 17, 17, 10][i]!, p99Ms * [9, 7, 5, 1][i]!, 30));
   const first = steps[0]!;
   return {
     contender,
@@ -177,7 +178,9 @@ describe('the bench HTML report', () => {
     expect(text).toContain(
       '10/s NOT held by either server on this machine: weather station took 20 of 100 (2/s), raw node:http took 16 of 100 (1.6/s).',
     );
-    expect(text).toContain('Highest rate held: weather station 2/s, raw node:http 1/s.');
+    expect(text).toContain(
+      'Highest rate held: weather station 2/s (one core would take 2.1/s), raw node:http 1/s (one core would take 1.8/s).',
+    );
     expect(text).toContain('At 1/s, the highest both held: p99 40.0 ms vs 35.0 ms, 1.14× raw.');
     const targets = judgeTargets(r);
     const atTarget = targets.find((t) => t.name === 'scale p99 at 10 readings/s')!;

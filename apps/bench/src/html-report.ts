@@ -315,6 +315,7 @@ export function renderHtmlReport(report: BenchReport): string {
           'server CPU %',
           'clients CPU %',
           'server µs/delivery',
+          'one core takes/s',
         ],
         scale.flatMap((s) =>
           (s.steps ?? []).map((st) => [
@@ -331,6 +332,7 @@ export function renderHtmlReport(report: BenchReport): string {
             num(st.serverCpuPct),
             num(st.clientCpuPct),
             num(st.cpuUsPerDelivery, 1),
+            num(st.oneCorePerSec, 1),
           ]),
         ),
       ),

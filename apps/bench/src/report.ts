@@ -121,7 +121,11 @@ export function scaleSummary(s: ScaleResult, r: ScaleResult): string {
       : `${name(k)} took ${st ? `${fmt(st.published)} of ${fmt(st.offered)} (${rate(st.sustainedPerSec)})` : 'none'}`;
   };
   const both = `${rate(s.perSec)} NOT held by ${v.target.station?.reached ? 'raw node SSE' : v.target.raw?.reached ? 'the station' : 'either server'} on this machine: ${missed('station')}, ${missed('raw')}.`;
-  const held = ` Highest rate held: ${name('station')} ${v.held.station ? rate(v.held.station) : 'none'}, ${name('raw')} ${v.held.raw ? rate(v.held.raw) : 'none'}.`;
+  const ceiling = (x: ScaleResult) => {
+    const st = x.steps?.[0];
+    return st && Number.isFinite(st.oneCorePerSec) ? ` (one core would take ${rate(st.oneCorePerSec)})` : '';
+  };
+  const held = ` Highest rate held: ${name('station')} ${v.held.station ? rate(v.held.station) : 'none'}${ceiling(s)}, ${name('raw')} ${v.held.raw ? rate(v.held.raw) : 'none'}${ceiling(r)}.`;
   return v.common
     ? `${both}${held} At ${rate(v.common.perSec)}, the highest both held: ${p99(v.common.station, v.common.raw)}.`
     : `${both}${held} No rate of the check was held by both, so no p99 is compared.`;
@@ -259,6 +263,7 @@ function scaleStepsTable(sides: ScaleResult[]): string {
         fmt(st.serverCpuPct),
         fmt(st.clientCpuPct),
         fmt(st.cpuUsPerDelivery, 1),
+        fmt(st.oneCorePerSec, 1),
       ]);
     }
   }
@@ -277,6 +282,7 @@ function scaleStepsTable(sides: ScaleResult[]): string {
       'server CPU %',
       'clients CPU %',
       'server µs/delivery',
+      'one core takes/s',
     ],
     rows,
   );
@@ -453,7 +459,8 @@ export function renderReport(report: BenchReport): string {
     parts.push('');
     parts.push(scaleStepsTable(sides));
     parts.push(
-      '\nasked: readings/s offered (a tick a publish overran is skipped, not made up); taken/s: readings published over the step; held: ≥ 95 % published and every one delivered to every subscriber; min/sub: fewest readings any subscriber got; CPU: % of one core over the step (2 cores in all).',
+      '\nasked: readings/s offered (a tick a publish overran is skipped, not made up); taken/s: readings published over the step; held: ≥ 95 % published and every one delivered to every subscriber; min/sub: fewest readings any subscriber got; CPU: % of one core over the step (the machine has ' +
+        `${report.machine.cpus}); one core takes/s: readings a second the server could fan out with a whole core to itself at that CPU cost (1 s ÷ µs/delivery × N). A server below ~90 % CPU on a rate it did not hold was held back by the rest of the machine (clients, other load), not by its own cost alone.`,
     );
     if (report.scaleRaw) parts.push(`\n${scaleSummary(s, report.scaleRaw)}`);
   }

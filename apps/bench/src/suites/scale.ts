@@ -28,6 +28,12 @@ export interface ScaleStep {
   clientCpuPct: number;
   /** Server CPU time per delivery. */
   cpuUsPerDelivery: number;
+  /**
+   * Readings a second one whole core would take at that cost (1 s ÷ the CPU
+   * time of one reading's fan-out): the server's own ceiling, whatever else
+   * the machine runs.
+   */
+  oneCorePerSec: number;
 }
 
 export interface ScaleResult {
@@ -191,10 +197,12 @@ export async function runScale(
         serverCpuPct: ((server1.cpuMs - server0.cpuMs) * 100) / wallMs,
         clientCpuPct: ((now.cpuMs - clients0.cpuMs) * 100) / wallMs,
         cpuUsPerDelivery: ((server1.cpuMs - server0.cpuMs) * 1000) / Math.max(1, now.received),
+        oneCorePerSec: 0,
       };
+      step.oneCorePerSec = 1e6 / (step.cpuUsPerDelivery * Math.max(1, connected));
       steps.push(step);
       progress(
-        `scale ${contender} at ${perSec}/s: ${step.published} of ${step.offered} published (${step.sustainedPerSec.toFixed(1)}/s${step.reached ? '' : ', rate NOT held'}), ${step.received}/${step.expected} deliveries, p50 ${step.p50Ms.toFixed(1)} ms, p99 ${step.p99Ms.toFixed(1)} ms; server CPU ${step.serverCpuPct.toFixed(0)} %, clients ${step.clientCpuPct.toFixed(0)} %`,
+        `scale ${contender} at ${perSec}/s: ${step.published} of ${step.offered} published (${step.sustainedPerSec.toFixed(1)}/s${step.reached ? '' : ', rate NOT held'}), ${step.received}/${step.expected} deliveries, p50 ${step.p50Ms.toFixed(1)} ms, p99 ${step.p99Ms.toFixed(1)} ms; server CPU ${step.serverCpuPct.toFixed(0)} % (${step.cpuUsPerDelivery.toFixed(1)} µs/delivery: one core takes ${step.oneCorePerSec.toFixed(1)}/s), clients ${step.clientCpuPct.toFixed(0)} %`,
       );
     }
     const { dropped } = await status();
