@@ -1,4 +1,5 @@
 import type { LongPollBenchRow } from './long-poll-bench.js';
+import { median } from './stats.js';
 import type { CommandSummary } from './suites/commands.js';
 import type { DurableResult } from './suites/durable.js';
 import type { FanoutContender, FanoutStats } from './suites/fanout.js';
@@ -121,9 +122,10 @@ export function scaleSummary(s: ScaleResult, r: ScaleResult): string {
       : `${name(k)} took ${st ? `${fmt(st.published)} of ${fmt(st.offered)} (${rate(st.sustainedPerSec)})` : 'none'}`;
   };
   const both = `${rate(s.perSec)} NOT held by ${v.target.station?.reached ? 'raw node SSE' : v.target.raw?.reached ? 'the station' : 'either server'} on this machine: ${missed('station')}, ${missed('raw')}.`;
+  // The median over the steps: one step's CPU figure may be disturbed by the rest of the machine.
   const ceiling = (x: ScaleResult) => {
-    const st = x.steps?.[0];
-    return st && Number.isFinite(st.oneCorePerSec) ? ` (one core would take ${rate(st.oneCorePerSec)})` : '';
+    const perSec = median((x.steps ?? []).map((st) => st.oneCorePerSec));
+    return Number.isFinite(perSec) ? ` (one core would take ${rate(perSec)})` : '';
   };
   const held = ` Highest rate held: ${name('station')} ${v.held.station ? rate(v.held.station) : 'none'}${ceiling(s)}, ${name('raw')} ${v.held.raw ? rate(v.held.raw) : 'none'}${ceiling(r)}.`;
   return v.common
