@@ -7,7 +7,7 @@
  * Every plotted value is an SVG element carrying its data (`data-series`,
  * `data-x`, `data-y`), so a test can check the charts from the page itself.
  */
-import { type BenchReport, CONTENDER_NAMES, scaleSummary } from './report.js';
+import { type BenchReport, CONTENDER_NAMES, scaleLegend, scaleSummary } from './report.js';
 import type { ScaleStep } from './suites/scale.js';
 
 /** One line of a chart: a contender and its (x, y) points. */
@@ -336,6 +336,7 @@ export function renderHtmlReport(report: BenchReport): string {
           ]),
         ),
       ),
+      `<p class="meta">${esc(scaleLegend(report.machine.cpus))}</p>`,
       '</section>',
     );
   }

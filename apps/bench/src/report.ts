@@ -246,6 +246,17 @@ export function judgeTargets(report: BenchReport): Target[] {
   return out;
 }
 
+/** What the scale check's step columns mean (the text and HTML reports). */
+export function scaleLegend(cpus: number): string {
+  return (
+    'asked: readings/s offered (a tick a publish overran is skipped, not made up); taken/s: readings published over the step; ' +
+    'held: ≥ 95 % published and every one delivered to every subscriber; min/sub: fewest readings any subscriber got; ' +
+    `CPU: % of one core over the step (the machine has ${cpus}); one core takes/s: readings a second the server could fan out ` +
+    'with a whole core to itself at that CPU cost (1 s ÷ µs/delivery × N). A server below ~90 % CPU on a rate it did not hold ' +
+    'was held back by the rest of the machine (clients, other load), not by its own cost alone.'
+  );
+}
+
 /** Every rate step of the scale check, for each server. */
 function scaleStepsTable(sides: ScaleResult[]): string {
   const rows: string[][] = [];
@@ -460,10 +471,7 @@ export function renderReport(report: BenchReport): string {
     );
     parts.push('');
     parts.push(scaleStepsTable(sides));
-    parts.push(
-      '\nasked: readings/s offered (a tick a publish overran is skipped, not made up); taken/s: readings published over the step; held: ≥ 95 % published and every one delivered to every subscriber; min/sub: fewest readings any subscriber got; CPU: % of one core over the step (the machine has ' +
-        `${report.machine.cpus}); one core takes/s: readings a second the server could fan out with a whole core to itself at that CPU cost (1 s ÷ µs/delivery × N). A server below ~90 % CPU on a rate it did not hold was held back by the rest of the machine (clients, other load), not by its own cost alone.`,
-    );
+    parts.push(`\n${scaleLegend(report.machine.cpus)}`);
     if (report.scaleRaw) parts.push(`\n${scaleSummary(s, report.scaleRaw)}`);
   }
   if (report.targets.length) {
