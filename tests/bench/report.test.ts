@@ -48,6 +48,8 @@ const step = (perSec: number, published: number, p99Ms: number, cpuUsPerDelivery
     perSec,
     offered,
     published,
+    publishMeanMs: 500,
+    publishMaxMs: 600,
     sustainedPerSec: published / 10,
     reached,
     expected: published * 19_000,

@@ -6,6 +6,9 @@ export interface Paced {
   published: number;
   /** From the first tick to the end of the last call (ms). */
   ms: number;
+  /** How long a call took, on average and at most (ms): a publish that waits behind the previous fan-out shows here. */
+  callMeanMs: number;
+  callMaxMs: number;
 }
 
 /**
@@ -23,13 +26,19 @@ export async function paced(perSec: number, durationMs: number, publish: () => u
   const offered = Math.max(1, Math.round((perSec * durationMs) / 1000));
   const t0 = performance.now();
   let published = 0;
+  let callMs = 0;
+  let callMaxMs = 0;
   for (let tick = 0; tick < offered; ) {
     const wait = t0 + tick * period - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const called = performance.now();
     await publish();
+    const took = performance.now() - called;
+    callMs += took;
+    callMaxMs = Math.max(callMaxMs, took);
     published++;
     // The next tick not yet due: any that fell due during this call are skipped.
     tick = Math.max(tick + 1, Math.ceil((performance.now() - t0) / period));
   }
-  return { offered, published, ms: performance.now() - t0 };
+  return { offered, published, ms: performance.now() - t0, callMeanMs: callMs / published, callMaxMs };
 }

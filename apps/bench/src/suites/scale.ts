@@ -11,6 +11,13 @@ export interface ScaleStep {
   offered: number;
   /** Readings published: fewer than offered when a publish took longer than the period (those ticks are skipped). */
   published: number;
+  /**
+   * How long one publish took, on average and at most (ms): for the station a
+   * weather.report round trip, which waits behind the fan-out of the reading
+   * before it; for raw SSE the synchronous fan-out itself.
+   */
+  publishMeanMs: number;
+  publishMaxMs: number;
   /** Readings a second the server actually took: published over the step's duration (or longer, when the last publish ran over). */
   sustainedPerSec: number;
   /** The rate held: at least 95 % of the offered readings published, and every one delivered to every subscriber. */
@@ -183,6 +190,8 @@ export async function runScale(
         perSec,
         offered: paced.offered,
         published: paced.published,
+        publishMeanMs: paced.callMeanMs,
+        publishMaxMs: paced.callMaxMs,
         sustainedPerSec: (paced.published * 1000) / Math.max(opts.durationMs, paced.ms),
         reached:
           paced.published >= 0.95 * paced.offered &&
@@ -202,7 +211,7 @@ export async function runScale(
       step.oneCorePerSec = 1e6 / (step.cpuUsPerDelivery * Math.max(1, connected));
       steps.push(step);
       progress(
-        `scale ${contender} at ${perSec}/s: ${step.published} of ${step.offered} published (${step.sustainedPerSec.toFixed(1)}/s${step.reached ? '' : ', rate NOT held'}), ${step.received}/${step.expected} deliveries, p50 ${step.p50Ms.toFixed(1)} ms, p99 ${step.p99Ms.toFixed(1)} ms; server CPU ${step.serverCpuPct.toFixed(0)} % (${step.cpuUsPerDelivery.toFixed(1)} µs/delivery: one core takes ${step.oneCorePerSec.toFixed(1)}/s), clients ${step.clientCpuPct.toFixed(0)} %`,
+        `scale ${contender} at ${perSec}/s: ${step.published} of ${step.offered} published (${step.sustainedPerSec.toFixed(1)}/s${step.reached ? '' : ', rate NOT held'}; a publish took ${step.publishMeanMs.toFixed(0)} ms, at most ${step.publishMaxMs.toFixed(0)}), ${step.received}/${step.expected} deliveries, p50 ${step.p50Ms.toFixed(1)} ms, p99 ${step.p99Ms.toFixed(1)} ms; server CPU ${step.serverCpuPct.toFixed(0)} % (${step.cpuUsPerDelivery.toFixed(1)} µs/delivery: one core takes ${step.oneCorePerSec.toFixed(1)}/s), clients ${step.clientCpuPct.toFixed(0)} %`,
       );
     }
     const { dropped } = await status();
