@@ -250,7 +250,7 @@ export function judgeTargets(report: BenchReport): Target[] {
 export function scaleLegend(cpus: number): string {
   return (
     'asked: readings/s offered (a tick a publish overran is skipped, not made up); taken/s: readings published over the step; ' +
-    'publish ms: one publish call (the station: a weather.report round trip, which waits behind the previous fan-out; raw: the fan-out itself); ' +
+    'publish ms: one publish call (the station: a weather.report round trip, which waits behind the previous fan-out; raw: its res.write loop, which node finishes with the socket writes on the next tick, so not the whole fan-out); ' +
     'held: ≥ 95 % published and every one delivered to every subscriber; min/sub: fewest readings any subscriber got; ' +
     `CPU: % of one core over the step (the machine has ${cpus}); one core takes/s: readings a second the server could fan out ` +
     'with a whole core to itself at that CPU cost (1 s ÷ µs/delivery × N). A server below ~90 % CPU on a rate it did not hold ' +

@@ -14,7 +14,8 @@ export interface ScaleStep {
   /**
    * How long one publish took, on average and at most (ms): for the station a
    * weather.report round trip, which waits behind the fan-out of the reading
-   * before it; for raw SSE the synchronous fan-out itself.
+   * before it; for raw SSE its loop of res.write calls (node corks each
+   * response and does the socket writes on the next tick, after the call).
    */
   publishMeanMs: number;
   publishMaxMs: number;
