@@ -6,7 +6,8 @@
  * 127.0.0.1; load and subscribers run in other processes; every process is
  * stopped at the end.
  *
- *   npm run bench                      full run (3 repetitions, N = 100/1,000/5,000, 19,000-subscriber scale check)
+ *   npm run bench                      full run (3 repetitions, N = 100/1,000/5,000, 19,000-subscriber scale check
+ *                                      at 10 readings/s, then 5, 2 and 1)
  *   npm run bench -- --quick           one repetition, N = 1,000 (under 2 minutes on an idle machine; CI)
  *   npm run bench -- --smoke           a few seconds per suite, N = 20 (the test suite's check)
  *   npm run bench -- --json            JSON instead of the table (progress goes to stderr)
@@ -16,6 +17,7 @@
  *   npm run bench -- --out file.json   also write the JSON report to a file
  *   npm run bench -- --html file.html  where the HTML report with charts goes (default apps/bench/results/report.html)
  *   npm run bench -- --profile dir     write a CPU profile (.cpuprofile) of every Corbel server process to dir
+ *                                      (the scale check: also raw SSE's and the client processes'; see profile-top.ts)
  *
  * The exit status is 1 when the run is broken (a contender that never
  * answered, a Corbel event lost, a suite that failed; see check.ts), never

@@ -7,7 +7,8 @@
  * Every plotted value is an SVG element carrying its data (`data-series`,
  * `data-x`, `data-y`), so a test can check the charts from the page itself.
  */
-import { type BenchReport, CONTENDER_NAMES } from './report.js';
+import { type BenchReport, CONTENDER_NAMES, scaleLegend, scaleSummary } from './report.js';
+import type { ScaleStep } from './suites/scale.js';
 
 /** One line of a chart: a contender and its (x, y) points. */
 export interface Series {
@@ -61,13 +62,19 @@ function niceMax(v: number): number {
 }
 
 /**
- * A line chart of y against N for several series, x on a log scale when N
- * spans more than a decade; each point a `<circle class="point">`.
+ * A line chart of y against x (N unless `xLabel` says otherwise) for several
+ * series, x on a log scale when it spans more than a decade; each point a
+ * `<circle class="point">`.
  *
  * @example
  * lineChart('delivered/s', 'events/s', [{ name: 'Corbel', points: [[100, 5e4], [1000, 1.2e5]] }]);
  */
-export function lineChart(title: string, yLabel: string, series: Series[]): string {
+export function lineChart(
+  title: string,
+  yLabel: string,
+  series: Series[],
+  xLabel: { axis: string; short: string } = { axis: 'subscribers (N)', short: 'N' },
+): string {
   const finite = series.map((s) => ({
     ...s,
     points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)),
@@ -101,7 +108,7 @@ export function lineChart(title: string, yLabel: string, series: Series[]): stri
     );
   }
   parts.push(
-    `<text class="axis" x="${PAD.left + plotW / 2}" y="${H - 6}" text-anchor="middle">subscribers (N)${log ? ', log scale' : ''}</text>`,
+    `<text class="axis" x="${PAD.left + plotW / 2}" y="${H - 6}" text-anchor="middle">${esc(xLabel.axis)}${log ? ', log scale' : ''}</text>`,
     `<text class="axis" transform="translate(14 ${PAD.top + plotH / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`,
   );
   finite.forEach((s, i) => {
@@ -113,7 +120,7 @@ export function lineChart(title: string, yLabel: string, series: Series[]): stri
     }
     for (const [x, y] of pts) {
       parts.push(
-        `<circle class="point" cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="4" fill="${c}" data-series="${esc(s.name)}" data-x="${x}" data-y="${y}"><title>${esc(s.name)}, N=${x}: ${esc(short(y))}</title></circle>`,
+        `<circle class="point" cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="4" fill="${c}" data-series="${esc(s.name)}" data-x="${x}" data-y="${y}"><title>${esc(s.name)}, ${esc(xLabel.short)}=${x}: ${esc(short(y))}</title></circle>`,
       );
     }
   });
@@ -256,21 +263,82 @@ export function renderHtmlReport(report: BenchReport): string {
   }
   const scale = [report.scale, report.scaleRaw].filter((s) => s !== undefined);
   if (scale.length) {
+    const name = (k: string) => (k === 'station' ? 'weather station' : 'raw node SSE');
+    const perRate = { axis: 'readings/s asked', short: 'asked' };
+    const series = (y: (st: ScaleStep) => number) =>
+      scale.map((s) => ({
+        name: name(s.contender),
+        points: (s.steps ?? []).map((st) => [st.perSec, y(st)] as [number, number]),
+      }));
     sections.push(
-      `<section id="scale"><h2>Scale: ${num(scale[0]!.subscribers)} subscribers, ${num(scale[0]!.perSec)} readings/s</h2>`,
+      `<section id="scale"><h2>Scale: ${num(scale[0]!.subscribers)} subscribers, ${num(scale[0]!.perSec)} readings/s, then lower rates</h2>`,
+      report.scale && report.scaleRaw
+        ? `<p class="verdict">${esc(scaleSummary(report.scale, report.scaleRaw))}</p>`
+        : '',
+      '<div class="charts">',
+      lineChart(
+        'scale readings/s taken against asked',
+        'readings/s published',
+        series((st) => st.sustainedPerSec),
+        perRate,
+      ),
+      lineChart(
+        'scale p99 latency against readings/s',
+        'ms',
+        series((st) => st.p99Ms),
+        perRate,
+      ),
+      '</div>',
       htmlTable(
-        ['server', 'connected', 'deliveries', 'p50 ms', 'p99 ms', 'max ms', 'RSS KB/sub', 'CPU µs/delivery'],
+        ['server', 'connected', 'connect s', 'RSS KB/sub', 'server RSS MB', 'streams ended'],
         scale.map((s) => [
-          s.contender === 'station' ? 'weather station' : 'raw node SSE',
+          name(s.contender),
           num(s.connected),
-          `${num(s.received)} / ${num(s.expected)}`,
-          num(s.p50Ms, 1),
-          num(s.p99Ms, 1),
-          num(s.maxMs, 1),
+          num(s.connectMs / 1000, 1),
           num(s.rssKbPerSubscriber, 1),
-          num(s.cpuUsPerDelivery, 2),
+          num(s.serverRssMb),
+          num(s.dropped),
         ]),
       ),
+      htmlTable(
+        [
+          'server',
+          'asked/s',
+          'published',
+          'taken/s',
+          'held',
+          'publish ms mean / max',
+          'deliveries',
+          'min/sub',
+          'p50 ms',
+          'p99 ms',
+          'max ms',
+          'server CPU %',
+          'clients CPU %',
+          'server µs/delivery',
+          'one core takes/s',
+        ],
+        scale.flatMap((s) =>
+          (s.steps ?? []).map((st) => [
+            name(s.contender),
+            num(st.perSec),
+            `${num(st.published)} of ${num(st.offered)}`,
+            num(st.sustainedPerSec, 1),
+            st.reached ? 'yes' : 'NO',
+            `${num(st.publishMeanMs)} / ${num(st.publishMaxMs)}`,
+            `${num(st.received)} / ${num(st.expected)}`,
+            num(st.minPerSubscriber),
+            num(st.p50Ms, 1),
+            num(st.p99Ms, 1),
+            num(st.maxMs, 1),
+            num(st.serverCpuPct),
+            num(st.clientCpuPct),
+            num(st.cpuUsPerDelivery, 1),
+            num(st.oneCorePerSec, 1),
+          ]),
+        ),
+      ),
+      `<p class="meta">${esc(scaleLegend(report.machine.cpus))}</p>`,
       '</section>',
     );
   }

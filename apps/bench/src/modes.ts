@@ -19,9 +19,16 @@ export interface BenchMode {
   };
   /**
    * One station holding `subscribers` streams (as many as a process's 20,000
-   * descriptors allow), opened from `clients` processes.
+   * descriptors allow), opened from `clients` processes, with readings at
+   * `perSec` and then at each rate of `stepDown`, `durationMs` each.
    */
-  scale: { subscribers: number; perSec: number; durationMs: number; clients: number } | null;
+  scale: {
+    subscribers: number;
+    perSec: number;
+    stepDown?: number[];
+    durationMs: number;
+    clients: number;
+  } | null;
 }
 
 export const MODES: Record<BenchMode['name'], BenchMode> = {
@@ -37,7 +44,7 @@ export const MODES: Record<BenchMode['name'], BenchMode> = {
       latencyMs: 2000,
       drainMs: 3000,
     },
-    scale: { subscribers: 19_000, perSec: 10, durationMs: 10_000, clients: 4 },
+    scale: { subscribers: 19_000, perSec: 10, stepDown: [5, 2, 1], durationMs: 10_000, clients: 4 },
   },
   quick: {
     name: 'quick',

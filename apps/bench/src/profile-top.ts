@@ -2,7 +2,10 @@
  * Summarizes .cpuprofile files (from `npm run bench -- --profile dir`): the
  * functions with the most self time, as a share of the profile.
  *
- *   node --import tsx apps/bench/src/profile-top.ts dir/*.cpuprofile [--top 30]
+ *   node --import tsx apps/bench/src/profile-top.ts dir/*.cpuprofile [--top 30] [--window 30,70]
+ *
+ * `--window from,to` counts only the samples taken that many seconds after the
+ * profile started (e.g. a scale check's publishing, not its connecting).
  */
 import { readFileSync } from 'node:fs';
 
@@ -15,10 +18,23 @@ interface ProfileNode {
 const files = process.argv.slice(2).filter((a) => a.endsWith('.cpuprofile'));
 const topIndex = process.argv.indexOf('--top');
 const top = topIndex > 0 ? Number(process.argv[topIndex + 1]) : 30;
+const windowIndex = process.argv.indexOf('--window');
+const [from, to] =
+  windowIndex > 0
+    ? process.argv[windowIndex + 1]!.split(',').map((s) => Number(s) * 1e6)
+    : [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
 for (const file of files) {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: ProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+  };
   const hits = new Map<number, number>();
-  for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
+  let t = 0;
+  profile.samples.forEach((id, i) => {
+    t += profile.timeDeltas[i] ?? 0;
+    if (t >= from! && t < to!) hits.set(id, (hits.get(id) ?? 0) + 1);
+  });
   const byFrame = new Map<string, number>();
   let total = 0;
   for (const node of profile.nodes) {

@@ -1,8 +1,9 @@
 import type { LongPollBenchRow } from './long-poll-bench.js';
+import { median } from './stats.js';
 import type { CommandSummary } from './suites/commands.js';
 import type { DurableResult } from './suites/durable.js';
 import type { FanoutContender, FanoutStats } from './suites/fanout.js';
-import type { ScaleResult } from './suites/scale.js';
+import type { ScaleResult, ScaleStep } from './suites/scale.js';
 import type { StartupResult } from './suites/startup.js';
 
 export interface BenchReport {
@@ -55,6 +56,81 @@ function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+/** What the scale check shows when its two servers are set side by side. */
+export interface ScaleVerdict {
+  /** Both servers held the target rate (every reading published on time and delivered to all). */
+  targetHeld: boolean;
+  /** Each server's step at the target rate. */
+  target: { station?: ScaleStep | undefined; raw?: ScaleStep | undefined };
+  /** The highest rate both held, when the target was not, with each server's step there. */
+  common?: { perSec: number; station: ScaleStep; raw: ScaleStep } | undefined;
+  /** The highest rate each server held (0: none), and the most readings/s each took when asked for more. */
+  held: { station: number; raw: number };
+  most: { station: number; raw: number };
+}
+
+/** Sets the station's scale check beside raw SSE's: the target rate if both held it, else the highest rate both held. */
+export function scaleVerdict(s: ScaleResult, r: ScaleResult): ScaleVerdict {
+  const stepsOf = (x: ScaleResult) => x.steps ?? [];
+  const at = (x: ScaleResult, perSec: number) => stepsOf(x).find((st) => st.perSec === perSec);
+  const held = (x: ScaleResult) =>
+    Math.max(
+      0,
+      ...stepsOf(x)
+        .filter((st) => st.reached)
+        .map((st) => st.perSec),
+    );
+  const most = (x: ScaleResult) => Math.max(0, ...stepsOf(x).map((st) => st.sustainedPerSec));
+  const ts = at(s, s.perSec);
+  const tr = at(r, s.perSec);
+  const targetHeld = ts?.reached === true && tr?.reached === true;
+  let common: ScaleVerdict['common'];
+  if (!targetHeld) {
+    for (const st of [...stepsOf(s)].sort((a, b) => b.perSec - a.perSec)) {
+      const other = at(r, st.perSec);
+      if (st.reached && other?.reached) {
+        common = { perSec: st.perSec, station: st, raw: other };
+        break;
+      }
+    }
+  }
+  return {
+    targetHeld,
+    target: { station: ts, raw: tr },
+    common,
+    held: { station: held(s), raw: held(r) },
+    most: { station: most(s), raw: most(r) },
+  };
+}
+
+/** One sentence on the scale check's rates: what each server held, and the p99 comparison that stands. */
+export function scaleSummary(s: ScaleResult, r: ScaleResult): string {
+  const v = scaleVerdict(s, r);
+  const rate = (x: number) => `${fmt(x, x % 1 ? 1 : 0)}/s`;
+  const name = (k: 'station' | 'raw') => CONTENDER_NAMES[k]!;
+  const p99 = (a: ScaleStep, b: ScaleStep) =>
+    `p99 ${fmt(a.p99Ms, 1)} ms vs ${fmt(b.p99Ms, 1)} ms, ${ratio(a.p99Ms, b.p99Ms)} raw`;
+  if (v.targetHeld) {
+    return `Both held ${rate(s.perSec)} with ${fmt(s.connected)} and ${fmt(r.connected)} subscribers: ${p99(v.target.station!, v.target.raw!)}.`;
+  }
+  const missed = (k: 'station' | 'raw') => {
+    const st = v.target[k];
+    return st?.reached
+      ? `${name(k)} held it`
+      : `${name(k)} took ${st ? `${fmt(st.published)} of ${fmt(st.offered)} (${rate(st.sustainedPerSec)})` : 'none'}`;
+  };
+  const both = `${rate(s.perSec)} NOT held by ${v.target.station?.reached ? 'raw node SSE' : v.target.raw?.reached ? 'the station' : 'either server'} on this machine: ${missed('station')}, ${missed('raw')}.`;
+  // The median over the steps: one step's CPU figure may be disturbed by the rest of the machine.
+  const ceiling = (x: ScaleResult) => {
+    const perSec = median((x.steps ?? []).map((st) => st.oneCorePerSec));
+    return Number.isFinite(perSec) ? ` (one core would take ${rate(perSec)})` : '';
+  };
+  const held = ` Highest rate held: ${name('station')} ${v.held.station ? rate(v.held.station) : 'none'}${ceiling(s)}, ${name('raw')} ${v.held.raw ? rate(v.held.raw) : 'none'}${ceiling(r)}.`;
+  return v.common
+    ? `${both}${held} At ${rate(v.common.perSec)}, the highest both held: ${p99(v.common.station, v.common.raw)}.`
+    : `${both}${held} No rate of the check was held by both, so no p99 is compared.`;
 }
 
 /** The targets of issue 16, judged from this run. */
@@ -126,27 +202,106 @@ export function judgeTargets(report: BenchReport): Target[] {
   }
   const s = report.scale;
   if (s) {
+    const steps = s.steps ?? [];
     out.push({
       name: `${fmt(s.subscribers)} subscribers on one station`,
       goal: 'every reading delivered to all',
-      actual: `${fmt(s.received)}/${fmt(s.expected)} deliveries`,
+      actual: `${fmt(steps.reduce((n, st) => n + st.received, 0) || s.received)}/${fmt(steps.reduce((n, st) => n + st.expected, 0) || s.expected)} deliveries${steps.length > 1 ? ` over ${steps.length} rates` : ''}`,
       met: s.allDelivered,
     });
     const r = report.scaleRaw;
     if (r) {
-      // A p99 is only "at 10 readings/s" when (nearly) that many were published:
-      // on a starved machine the publishers fall behind and the figure is not judged.
-      const offered = (x: ScaleResult) => (x.perSec * x.durationMs) / 1000;
-      const atRate = s.published >= 0.9 * offered(s) && r.published >= 0.9 * offered(r);
+      // A p99 is only "at 10 readings/s" when both servers held that rate:
+      // otherwise it is not judged there, and the highest rate both held is.
+      const v = scaleVerdict(s, r);
+      const ts = v.target.station;
+      const tr = v.target.raw;
+      const took = (st: ScaleStep | undefined) =>
+        st
+          ? `${fmt(st.published)} of ${fmt(st.offered)} published (${fmt(st.sustainedPerSec, 1)}/s)`
+          : 'not run';
       out.push({
         name: `scale p99 at ${fmt(s.perSec)} readings/s`,
         goal: '≤ 1.2 × raw SSE, same N',
-        actual: `${ratio(s.p99Ms, r.p99Ms)} (${fmt(s.p99Ms, 1)} vs ${fmt(r.p99Ms, 1)} ms)${atRate ? '' : `; rate not reached: ${fmt(s.published)} and ${fmt(r.published)} of ${fmt(offered(s))} published`}`,
-        met: atRate && s.p99Ms <= 1.2 * r.p99Ms,
+        actual: v.targetHeld
+          ? `${ratio(s.p99Ms, r.p99Ms)} (${fmt(s.p99Ms, 1)} vs ${fmt(r.p99Ms, 1)} ms)`
+          : `rate NOT held: station ${took(ts)}, raw ${took(tr)}`,
+        met: v.targetHeld && s.p99Ms <= 1.2 * r.p99Ms,
       });
+      if (!v.targetHeld) {
+        const c = v.common;
+        out.push({
+          name: c
+            ? `scale p99 at ${fmt(c.perSec)} readings/s (highest rate both held)`
+            : 'scale p99 at a rate both held',
+          goal: `≤ 1.2 × raw SSE (${fmt(s.perSec)}/s was not held)`,
+          actual: c
+            ? `${ratio(c.station.p99Ms, c.raw.p99Ms)} (${fmt(c.station.p99Ms, 1)} vs ${fmt(c.raw.p99Ms, 1)} ms)`
+            : 'no rate held by both',
+          met: c !== undefined && c.station.p99Ms <= 1.2 * c.raw.p99Ms,
+        });
+      }
     }
   }
   return out;
+}
+
+/** What the scale check's step columns mean (the text and HTML reports). */
+export function scaleLegend(cpus: number): string {
+  return (
+    'asked: readings/s offered (a tick a publish overran is skipped, not made up); taken/s: readings published over the step; ' +
+    'publish ms: one publish call (the station: a weather.report round trip, which waits behind the previous fan-out; raw: its res.write loop, which node finishes with the socket writes on the next tick, so not the whole fan-out); ' +
+    'held: ≥ 95 % published and every one delivered to every subscriber; min/sub: fewest readings any subscriber got; ' +
+    `CPU: % of one core over the step (the machine has ${cpus}); one core takes/s: readings a second the server could fan out ` +
+    'with a whole core to itself at that CPU cost (1 s ÷ µs/delivery × N). A server below ~90 % CPU on a rate it did not hold ' +
+    'was held back by the rest of the machine (clients, other load), not by its own cost alone.'
+  );
+}
+
+/** Every rate step of the scale check, for each server. */
+function scaleStepsTable(sides: ScaleResult[]): string {
+  const rows: string[][] = [];
+  for (const r of sides) {
+    for (const st of r.steps ?? []) {
+      rows.push([
+        CONTENDER_NAMES[r.contender]!,
+        fmt(st.perSec),
+        `${fmt(st.published)} of ${fmt(st.offered)}`,
+        fmt(st.sustainedPerSec, 1),
+        st.reached ? 'yes' : 'NO',
+        `${fmt(st.publishMeanMs)} / ${fmt(st.publishMaxMs)}`,
+        `${fmt(st.received)} / ${fmt(st.expected)}`,
+        fmt(st.minPerSubscriber),
+        fmt(st.p50Ms, 1),
+        fmt(st.p99Ms, 1),
+        fmt(st.maxMs, 1),
+        fmt(st.serverCpuPct),
+        fmt(st.clientCpuPct),
+        fmt(st.cpuUsPerDelivery, 1),
+        fmt(st.oneCorePerSec, 1),
+      ]);
+    }
+  }
+  return table(
+    [
+      'server',
+      'asked/s',
+      'published',
+      'taken/s',
+      'held',
+      'publish ms mean / max',
+      'deliveries',
+      'min/sub',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'server CPU %',
+      'clients CPU %',
+      'server µs/delivery',
+      'one core takes/s',
+    ],
+    rows,
+  );
 }
 
 /** The human-readable report: one table per suite, ratios, and the targets. */
@@ -295,38 +450,32 @@ export function renderReport(report: BenchReport): string {
   }
   const s = report.scale;
   if (s) {
+    const sides = [s, ...(report.scaleRaw ? [report.scaleRaw] : [])];
     parts.push(
-      `\n### Scale: ${fmt(s.subscribers)} subscribers on one weather station process, ${fmt(s.perSec)} readings/s\n`,
+      `\n### Scale: ${fmt(s.subscribers)} subscribers on one weather station process, ${fmt(s.perSec)} readings/s, then ${
+        (s.steps ?? [])
+          .slice(1)
+          .map((st) => fmt(st.perSec))
+          .join(', ') || 'no lower rate'
+      } (${fmt(s.durationMs / 1000)} s each)\n`,
     );
-    const row = (r: ScaleResult) => [
-      CONTENDER_NAMES[r.contender]!,
-      fmt(r.connected),
-      `${fmt(r.published)} of ${fmt((r.perSec * r.durationMs) / 1000)}`,
-      `${fmt(r.received)} / ${fmt(r.expected)}`,
-      fmt(r.p50Ms, 1),
-      fmt(r.p99Ms, 1),
-      fmt(r.maxMs, 1),
-      fmt(r.rssKbPerSubscriber, 1),
-      fmt(r.serverRssMb),
-      fmt(r.cpuUsPerDelivery, 2),
-    ];
     parts.push(
       table(
-        [
-          'server',
-          'connected',
-          'events published',
-          'deliveries',
-          'p50 ms',
-          'p99 ms',
-          'max ms',
-          'RSS KB/sub',
-          'server RSS MB',
-          'CPU µs/delivery',
-        ],
-        [row(s), ...(report.scaleRaw ? [row(report.scaleRaw)] : [])],
+        ['server', 'connected', 'connect s', 'RSS KB/sub', 'server RSS MB', 'streams ended'],
+        sides.map((r) => [
+          CONTENDER_NAMES[r.contender]!,
+          fmt(r.connected),
+          fmt(r.connectMs / 1000, 1),
+          fmt(r.rssKbPerSubscriber, 1),
+          fmt(r.serverRssMb),
+          fmt(r.dropped),
+        ]),
       ),
     );
+    parts.push('');
+    parts.push(scaleStepsTable(sides));
+    parts.push(`\n${scaleLegend(report.machine.cpus)}`);
+    if (report.scaleRaw) parts.push(`\n${scaleSummary(s, report.scaleRaw)}`);
   }
   if (report.targets.length) {
     parts.push('\n### Targets (issue 16)\n');

@@ -22,6 +22,7 @@ import { atRate } from '../at-rate.js';
 import { benchChannel, benchEvent, createBenchRouter } from '../bench-router.js';
 import { BENCH_LIMITS } from '../corbel-limits.js';
 import { argsOf, collect, emit, processStats, serveIpc } from '../ipc.js';
+import { paced } from '../paced.js';
 
 const args = argsOf();
 const kind = args.kind ?? 'corbel';
@@ -151,6 +152,9 @@ async function main() {
       ).then(() => {});
       return { published };
     },
+    /** Publishes `perSec` for `durationMs`, skipping the ticks a publish overran (the scale check). */
+    pace: ({ perSec, durationMs }: { perSec: number; durationMs: number }) =>
+      paced(perSec, durationMs, () => publish(++published)),
     ack: ({ delivered }: { delivered: number }) => {
       acked = Math.max(acked, delivered);
       const wake = wakeOnAck;

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProcess } from '@corbel/testing/process';
 import superjson from 'superjson';
-import { atRate } from '../at-rate.js';
 import { startChild } from '../child.js';
+import { type Paced, paced } from '../paced.js';
 
 /** A server process the scale check subscribes to and publishes through. */
 export interface ScaleTarget {
@@ -15,9 +15,8 @@ export interface ScaleTarget {
   stats(): Promise<{ cpuMs: number; rss: number }>;
   /** A full GC where the target can be asked for one. */
   gc(): Promise<void>;
-  publishAt(perSec: number): void;
-  /** Stops publishing; resolves with the number of events published. */
-  stopPublishing(): Promise<number>;
+  /** Publishes at `perSec` for `durationMs` (see paced.ts); resolves with what it managed. */
+  pace(perSec: number, durationMs: number): Promise<Paced>;
   stop(): Promise<void>;
 }
 
@@ -37,14 +36,13 @@ export async function stationTarget(): Promise<ScaleTarget> {
   const proc = await startProcess(
     process.execPath,
     ['--import', 'tsx', ...profiling, stationEntry, '--port', '0', '--data', dataDir],
-    { ready: /listening on (\S+)/, timeoutMs: 60_000 },
+    // As the bench's own server processes run (child.ts).
+    { ready: /listening on (\S+)/, timeoutMs: 60_000, env: { NODE_ENV: 'production' } },
   );
   const base = proc.ready;
   const pid = proc.child.pid!;
   const input = encodeURIComponent(JSON.stringify(superjson.serialize({})));
-  let running = false;
   let published = 0;
-  let loop: Promise<void> = Promise.resolve();
   const report = async (n: number) => {
     const res = await fetch(`${base}/rpc/weather.report`, {
       method: 'POST',
@@ -59,24 +57,10 @@ export async function stationTarget(): Promise<ScaleTarget> {
     stampField: 'at',
     stats: async () => procStats(pid),
     gc: async () => {},
-    publishAt(perSec) {
-      running = true;
-      loop = atRate(
-        perSec,
-        async () => {
-          await report(published + 1);
-          published++;
-        },
-        () => running,
-      ).then(() => {});
-    },
-    async stopPublishing() {
-      running = false;
-      await loop;
-      return published;
-    },
+    pace: (perSec, durationMs) => paced(perSec, durationMs, () => report(++published)),
     async stop() {
-      await proc.stop();
+      // A profiled station writes its profile on the way out: give it time to.
+      await proc.stop('SIGTERM', profileDir ? 60_000 : 10_000);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -84,16 +68,15 @@ export async function stationTarget(): Promise<ScaleTarget> {
 
 /** Raw node:http SSE (servers/fanout-server.ts --kind raw): what this machine allows. */
 export async function rawTarget(): Promise<ScaleTarget> {
-  const { child, ready } = await startChild('./servers/fanout-server.ts', ['--kind', 'raw']);
+  const { child, ready } = await startChild('./servers/fanout-server.ts', ['--kind', 'raw'], {
+    profile: true,
+  });
   return {
     url: `${ready.url}${ready.path}`,
     stampField: 'sentAt',
     stats: () => child.call('stats'),
     gc: () => child.call('gc'),
-    publishAt: (perSec) => {
-      void child.call('rate', { perSec });
-    },
-    stopPublishing: async () => (await child.call('stop')).published,
+    pace: (perSec, durationMs) => child.call('pace', { perSec, durationMs }, durationMs + 120_000),
     stop: () => child.stop(),
   };
 }
