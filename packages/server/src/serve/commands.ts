@@ -19,7 +19,7 @@ export type Respond = (
   headers: Record<string, string>,
 ) => void;
 
-type CallAnswer = { result: { data: unknown }; error?: undefined } | { error: unknown; result?: undefined };
+export type CallAnswer = { result: { data: unknown }; error?: undefined } | { error: unknown; result?: undefined };
 
 /**
  * Runs queries and mutations, single or batched, exactly as tRPC's HTTP
@@ -125,7 +125,7 @@ async function serveBatch(
 }
 
 /** One call of the request: its result, or its error shaped by the router's formatter. */
-async function callOne(
+export async function callOne(
   rc: RequestContext,
   type: ProcedureType | undefined,
   path: string,
