@@ -18,7 +18,7 @@ import {
   initCorbel,
   inputFingerprint,
 } from '@corbel/core';
-import { type CorbelServer, createCorbelServer } from '@corbel/server';
+import { createCorbelServer } from '@corbel/server';
 import { type FaultProxy, startFaultProxy } from '@corbel/testing';
 import { TRPCError } from '@trpc/server';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -70,6 +70,7 @@ async function startCountingServer(idempotency?: { store: IdempotencyStore; wait
   });
   const { url } = await server.listen({ port: 0, host: '127.0.0.1' });
   return {
+    router,
     server,
     hub,
     url,
@@ -85,6 +86,8 @@ async function startCountingServer(idempotency?: { store: IdempotencyStore; wait
     },
   };
 }
+
+type CountingRouter = Awaited<ReturnType<typeof startCountingServer>>['router'];
 
 const waitFor = async (what: string, ok: () => boolean) => {
   for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -109,7 +112,7 @@ describe('keyed mutations go out batched, one key per call, and each applies onc
 
   it('120 concurrent keyed reports travel in 3 requests of at most 50 calls', async () => {
     const s = await serve();
-    const client = createCorbelClient<any>({ url: s.url });
+    const client = createCorbelClient<CountingRouter>({ url: s.url });
     const n = 120;
     const answers = await Promise.all(
       Array.from({ length: n }, (_, i) => client.report.mutate({ city: `c${i}`, celsius: i % 50 })),
@@ -120,16 +123,19 @@ describe('keyed mutations go out batched, one key per call, and each applies onc
     expect(keys).toHaveLength(n);
     expect(new Set(keys).size).toBe(n);
     expect(keys.every((k) => /^[0-9a-f-]{36}$/.test(k))).toBe(true);
-    expect(new Set(answers.map((a: { id: string }) => a.id)).size).toBe(n);
+    expect(new Set(answers.map((a) => a.id)).size).toBe(n);
     expect([...s.applied.values()].every((count) => count === 1)).toBe(true);
     expect(s.applied.size).toBe(n);
   });
 
   it('a lone keyed report still works, and a caller’s own key is sent alone as before', async () => {
     const s = await serve();
-    const client = createCorbelClient<any>({ url: s.url });
+    const client = createCorbelClient<CountingRouter>({ url: s.url });
     await client.report.mutate({ city: 'lone', celsius: 1 });
-    const own = await client.report.mutate({ city: 'own', celsius: 2 }, { context: { idempotencyKey: 'a,b' } });
+    const own = await client.report.mutate(
+      { city: 'own', celsius: 2 },
+      { context: { idempotencyKey: 'a,b' } },
+    );
     const again = await client.report.mutate(
       { city: 'own', celsius: 2 },
       { context: { idempotencyKey: 'a,b' } },
@@ -144,11 +150,17 @@ describe('keyed mutations go out batched, one key per call, and each applies onc
   }, async () => {
     const s = await serve();
     const p = await proxy(s.port);
-    const client = createCorbelClient<any>({ url: p.url });
-    const cities = [...Array.from({ length: 5 }, (_, i) => `fast${i}`), ...Array.from({ length: 5 }, (_, i) => `slow${i}`)];
+    const client = createCorbelClient<CountingRouter>({ url: p.url });
+    const cities = [
+      ...Array.from({ length: 5 }, (_, i) => `fast${i}`),
+      ...Array.from({ length: 5 }, (_, i) => `slow${i}`),
+    ];
     const calls = Promise.all(cities.map((city, i) => client.report.mutate({ city, celsius: i })));
     // The fast calls ran (and were recorded) and the slow ones are running: cut the connection.
-    await waitFor('the fast calls to apply', () => cities.every((c) => s.started.has(c)) && s.applied.size === 5);
+    await waitFor(
+      'the fast calls to apply',
+      () => cities.every((c) => s.started.has(c)) && s.applied.size === 5,
+    );
     p.cutAll();
     s.gate.open = true;
     const answers = (await calls) as { id: string }[];
@@ -175,15 +187,18 @@ describe('keyed mutations go out batched, one key per call, and each applies onc
     const store: IdempotencyStore = {
       kind: inner.kind,
       ttlMs: inner.ttlMs,
-      claim: (scope, fingerprint, leaseMs) =>
-        fingerprint === busy && Date.now() < (heldUntil ??= Date.now() + 300)
+      claim: (scope, fingerprint, leaseMs) => {
+        if (fingerprint !== busy) return inner.claim(scope, fingerprint, leaseMs);
+        heldUntil ??= Date.now() + 300;
+        return Date.now() < heldUntil
           ? Promise.resolve({ state: 'pending' })
-          : inner.claim(scope, fingerprint, leaseMs),
+          : inner.claim(scope, fingerprint, leaseMs);
+      },
       complete: (...args) => inner.complete(...args),
       release: (...args) => inner.release(...args),
     };
     const s = await serve({ store, waitMs: 100 });
-    const client = createCorbelClient<any>({ url: s.url });
+    const client = createCorbelClient<CountingRouter>({ url: s.url });
     const answers = (await Promise.all([
       client.report.mutate({ city: 'a', celsius: 0 }),
       client.report.mutate({ city: 'busy', celsius: 1 }),

@@ -101,8 +101,8 @@ function retryableCallStatus(body: ArrayBuffer): number | undefined {
   if (!Array.isArray(calls)) return undefined;
   let found: number | undefined;
   for (const call of calls) {
-    const status = (call as { error?: { json?: { data?: { httpStatus?: unknown } } } } | null)?.error?.json?.data
-      ?.httpStatus;
+    const status = (call as { error?: { json?: { data?: { httpStatus?: unknown } } } } | null)?.error?.json
+      ?.data?.httpStatus;
     if (typeof status === 'number' && RETRY_STATUS.has(status) && (found === undefined || status > found)) {
       found = status;
     }

@@ -36,13 +36,17 @@ describe('parseIdempotencyKeys', () => {
   });
 
   it('a wrong count, an empty key, a bad key and a repeated key are each refused, saying which', () => {
-    expect(refusal(() => parseIdempotencyKeys('k0,k1', 3, true))).toMatch(/batch of 3 calls needs 3 keys.*has 2/);
+    expect(refusal(() => parseIdempotencyKeys('k0,k1', 3, true))).toMatch(
+      /batch of 3 calls needs 3 keys.*has 2/,
+    );
     expect(refusal(() => parseIdempotencyKeys('k0,k1,k2,k3', 3, true))).toMatch(/has 4/);
     expect(refusal(() => parseIdempotencyKeys('k0,,k2', 3, true))).toMatch(/call 1 is empty/);
     expect(refusal(() => parseIdempotencyKeys('k0,k1,', 3, true))).toMatch(/call 2 is empty/);
     expect(refusal(() => parseIdempotencyKeys('k0,k 1,k2', 3, true))).toMatch(/call 1 must be 1-255 visible/);
     expect(refusal(() => parseIdempotencyKeys(`k0,${'x'.repeat(256)}`, 2, true))).toMatch(/call 1 must be/);
-    expect(refusal(() => parseIdempotencyKeys('k0,k1,k0', 3, true))).toMatch(/calls 0 and 2 have the same key/);
+    expect(refusal(() => parseIdempotencyKeys('k0,k1,k0', 3, true))).toMatch(
+      /calls 0 and 2 have the same key/,
+    );
     expect(refusal(() => parseIdempotencyKeys('k0, k0', 2, true))).toMatch(/calls 0 and 1/);
   });
 
@@ -54,7 +58,9 @@ describe('parseIdempotencyKeys', () => {
     const padded = `k0,${' '.repeat(calls * (MAX_KEY_LENGTH + 4))}k1`;
     expect(refusal(() => parseIdempotencyKeys(padded, 2, true))).toMatch(/too long for a batch of 2 calls/);
     // Commas alone: the count is wrong, found from one split.
-    expect(refusal(() => parseIdempotencyKeys(','.repeat(calls * 200), calls, true))).toMatch(/needs 50 keys/);
+    expect(refusal(() => parseIdempotencyKeys(','.repeat(calls * 200), calls, true))).toMatch(
+      /needs 50 keys/,
+    );
   });
 
   it('long runs of whitespace inside the bound cost a linear trim, not a backtracking regex', () => {

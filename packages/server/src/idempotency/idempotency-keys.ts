@@ -6,7 +6,6 @@ export const MAX_KEY_LENGTH = 255;
 /** One key: 1-255 visible ASCII characters (a UUID, a ULID, a hash...). */
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
-
 /**
  * The keys of a keyed mutation request, one per call, in call order, read
  * from its `Idempotency-Key` header (protocol.md §3.3):

@@ -60,7 +60,9 @@ describe('Idempotency-Key on mutations', () => {
       rawRequest(`${url}/rpc/${paths.join(',')}?batch=1`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': keys },
-        body: JSON.stringify(Object.fromEntries(inputs.map((input, i) => [i, JSON.parse(mutationBody(input))]))),
+        body: JSON.stringify(
+          Object.fromEntries(inputs.map((input, i) => [i, JSON.parse(mutationBody(input))])),
+        ),
       });
     return { ...fixture, url, post, batch };
   };

@@ -192,7 +192,13 @@ export class IdempotentCommands {
       if (o.kind === 'refused') {
         rc.reportError(o.error, paths[i], 'mutation', inputs[i], ctx);
         Object.assign(headers, o.headers);
-        const shape = bridge.errorShape({ error: o.error, type: 'mutation', path: paths[i], input: inputs[i], ctx });
+        const shape = bridge.errorShape({
+          error: o.error,
+          type: 'mutation',
+          path: paths[i],
+          input: inputs[i],
+          ctx,
+        });
         statuses.add(bridge.statusOfError(o.error));
         return JSON.stringify(bridge.wire({ error: shape }));
       }
@@ -233,7 +239,11 @@ export class IdempotentCommands {
         try {
           claim = await this.store.claim(scope, fingerprint, this.leaseMs);
         } catch (error) {
-          return { kind: 'refused', error: CorbelError.from(error, 'STORE_UNAVAILABLE'), headers: NO_HEADERS };
+          return {
+            kind: 'refused',
+            error: CorbelError.from(error, 'STORE_UNAVAILABLE'),
+            headers: NO_HEADERS,
+          };
         }
         if (claim.state === 'claimed') return this.run(scope, fingerprint, claim.token, run);
         if (claim.state === 'done') {

@@ -19,7 +19,7 @@ export type Respond = (
   headers: Record<string, string>,
 ) => void;
 
-export type CallAnswer = { result: { data: unknown }; error?: undefined } | { error: unknown; result?: undefined };
+type CallAnswer = { result: { data: unknown }; error?: undefined } | { error: unknown; result?: undefined };
 
 /**
  * Runs queries and mutations, single or batched, exactly as tRPC's HTTP
