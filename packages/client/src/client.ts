@@ -14,6 +14,7 @@ import superjson from 'superjson';
 import { type AuthOptions, authHeaders } from './auth.js';
 import { eventSourceFetch } from './event-source-fetch.js';
 import { createInstancePool, failoverFetch, isRetrySafe } from './failover.js';
+import { keyedBatchFallback } from './keyed-batch-fallback.js';
 import { autoTransportLink } from './links/auto-transport-link.js';
 import { idempotencyKeyLink, idempotencyKeyOf, madeIdempotencyKey } from './links/idempotency-key-link.js';
 import { longPollLink } from './links/long-poll-link.js';
@@ -115,7 +116,8 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
       headers: () => authHeaders(opts),
       fetch: failoverFetch(pool, commandFetch, mode) as any,
     } as any);
-  const keyedFetch = mutationRetryFetch(pool, commandFetch, opts.mutationRetry);
+  // Keyed batches fall back to one call per request on a server from before batched keys.
+  const keyedFetch = keyedBatchFallback(mutationRetryFetch(pool, commandFetch, opts.mutationRetry));
   const canRefresh = typeof opts.getToken === 'function';
   const sse = httpSubscriptionLink({
     url,
