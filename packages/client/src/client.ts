@@ -14,8 +14,9 @@ import superjson from 'superjson';
 import { type AuthOptions, authHeaders } from './auth.js';
 import { eventSourceFetch } from './event-source-fetch.js';
 import { createInstancePool, failoverFetch, isRetrySafe } from './failover.js';
+import { keyedBatchFallback } from './keyed-batch-fallback.js';
 import { autoTransportLink } from './links/auto-transport-link.js';
-import { idempotencyKeyLink, idempotencyKeyOf } from './links/idempotency-key-link.js';
+import { idempotencyKeyLink, idempotencyKeyOf, madeIdempotencyKey } from './links/idempotency-key-link.js';
 import { longPollLink } from './links/long-poll-link.js';
 import { type StateChange, stateLink } from './links/state-link.js';
 import { timeoutLink } from './links/timeout-link.js';
@@ -35,11 +36,13 @@ export interface CorbelClientOptions extends AuthOptions {
   idempotent?: readonly string[] | undefined;
   /**
    * Send every mutation with an `Idempotency-Key` (one per logical call, the
-   * same on every retry and failover), unbatched, and retry it after a reset,
-   * a timeout or a 502/503/504 on any instance: the server runs it once.
+   * same on every retry and failover), batched with one key per call, and
+   * retry it after a reset, a timeout or a 502/503/504 on any instance: the
+   * server runs each call once.
    * Default true; false sends mutations batched and unkeyed, retried only
    * when never sent (or listed in `idempotent`). A call's own
-   * `context: { idempotencyKey }` is always honoured.
+   * `context: { idempotencyKey }` is always honoured (such a call is sent
+   * alone, as its key may not be fit to share a batch).
    */
   idempotencyKeys?: boolean | undefined;
   /** How keyed mutations are retried (attempts, per-attempt timeout). */
@@ -113,6 +116,8 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
       headers: () => authHeaders(opts),
       fetch: failoverFetch(pool, commandFetch, mode) as any,
     } as any);
+  // Keyed batches fall back to one call per request on a server from before batched keys.
+  const keyedFetch = keyedBatchFallback(mutationRetryFetch(pool, commandFetch, opts.mutationRetry));
   const canRefresh = typeof opts.getToken === 'function';
   const sse = httpSubscriptionLink({
     url,
@@ -143,17 +148,32 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
         timeoutLink<TRouter>(opts.timeoutMs ?? 30_000),
         ...(opts.idempotencyKeys === false ? [] : [idempotencyKeyLink<TRouter>()]),
         splitLink<TRouter>({
-          // A keyed mutation goes alone (the key names one call) and is retried until answered.
+          // A keyed mutation is retried until answered, on any instance: the server runs it once.
           condition: (op) => op.type === 'mutation' && idempotencyKeyOf(op) !== undefined,
-          true: httpLink({
-            url,
-            transformer: superjson,
-            headers: async ({ op }: { op: { context?: Record<string, unknown> } }) => ({
-              ...(await authHeaders(opts)),
-              'idempotency-key': idempotencyKeyOf(op)!,
-            }),
-            fetch: mutationRetryFetch(pool, commandFetch, opts.mutationRetry),
-          } as any),
+          true: splitLink<TRouter>({
+            // Keys this client made share batches, one key per call in call order (protocol.md §3.3).
+            condition: madeIdempotencyKey,
+            true: httpBatchLink({
+              url,
+              transformer: superjson,
+              maxItems: 50,
+              headers: async ({ opList }: { opList: { context?: Record<string, unknown> }[] }) => ({
+                ...(await authHeaders(opts)),
+                'idempotency-key': opList.map((op) => idempotencyKeyOf(op)!).join(', '),
+              }),
+              fetch: keyedFetch,
+            } as any),
+            // A caller's own key goes alone, exactly as before batches took keys.
+            false: httpLink({
+              url,
+              transformer: superjson,
+              headers: async ({ op }: { op: { context?: Record<string, unknown> } }) => ({
+                ...(await authHeaders(opts)),
+                'idempotency-key': idempotencyKeyOf(op)!,
+              }),
+              fetch: keyedFetch,
+            } as any),
+          }),
           // Unkeyed: only commands that are safe to repeat may be tried on another instance after being sent.
           false: splitLink<TRouter>({
             condition: isRetrySafe(opts.idempotent),

@@ -22,11 +22,13 @@ const sleep = (ms: number, signal: AbortSignal | null | undefined) =>
   });
 
 /**
- * The fetch of mutations that carry an `Idempotency-Key`: since the server
- * runs a keyed call at most once, every failure a retry may fix is retried,
+ * The fetch of mutations that carry an `Idempotency-Key` (one call, or a
+ * batch with one key per call): since the server runs a keyed call at most
+ * once, every failure a retry may fix is retried,
  * on the pool's current instance: a connection refused or reset (before or
  * after the response started), an attempt that outlives `attemptTimeoutMs`,
- * and 502/503/504 (the pool moves on) or 409 IDEMPOTENCY_IN_FLIGHT. The
+ * and 502/503/504 (the pool moves on) or 409 IDEMPOTENCY_IN_FLIGHT, for the
+ * request or for any call of a batch (207). The
  * whole answer is read before it is returned, so a reset mid-body is retried
  * too. The caller's own abort (the client's timeout) stops it.
  *
@@ -62,6 +64,15 @@ export function mutationRetryFetch(
         }
         // Read it all now: a connection cut mid-body is one more failure to retry.
         const body = await res.arrayBuffer();
+        // A batch whose calls ended differently (207): if one of them may
+        // succeed on a retry, the whole batch goes again with the same keys;
+        // the calls that finished are replayed, not run.
+        const again = res.status === 207 && !last ? retryableCallStatus(body) : undefined;
+        if (again !== undefined) {
+          if (again !== 409 && base !== null) pool.failed(base);
+          await sleep(backoff(attempt, res.headers.get('retry-after')), outer);
+          continue;
+        }
         return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
       } catch (error) {
         lastError = error;
@@ -73,6 +84,30 @@ export function mutationRetryFetch(
     }
     throw lastError ?? outer?.reason ?? new DOMException('the request was aborted', 'AbortError');
   };
+}
+
+/**
+ * The status of a call in a batch's answer that a retry may change (the
+ * highest of them: a 502-504 moves the pool on, a lone 409 does not), or
+ * undefined when every call's answer is final.
+ */
+function retryableCallStatus(body: ArrayBuffer): number | undefined {
+  let calls: unknown;
+  try {
+    calls = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(calls)) return undefined;
+  let found: number | undefined;
+  for (const call of calls) {
+    const status = (call as { error?: { json?: { data?: { httpStatus?: unknown } } } } | null)?.error?.json
+      ?.data?.httpStatus;
+    if (typeof status === 'number' && RETRY_STATUS.has(status) && (found === undefined || status > found)) {
+      found = status;
+    }
+  }
+  return found;
 }
 
 /** 50 ms doubling to 1 s, with jitter; a server's Retry-After (seconds) wins up to 2 s. */

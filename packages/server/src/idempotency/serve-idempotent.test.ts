@@ -56,7 +56,15 @@ describe('Idempotency-Key on mutations', () => {
         },
         ...(input === undefined ? {} : { body: mutationBody(input) }),
       });
-    return { ...fixture, url, post };
+    const batch = (paths: string[], inputs: unknown[], keys: string) =>
+      rawRequest(`${url}/rpc/${paths.join(',')}?batch=1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': keys },
+        body: JSON.stringify(
+          Object.fromEntries(inputs.map((input, i) => [i, JSON.parse(mutationBody(input))])),
+        ),
+      });
+    return { ...fixture, url, post, batch };
   };
 
   it('a repeat gets the recorded response byte for byte and the procedure runs once', async () => {
@@ -170,19 +178,123 @@ describe('Idempotency-Key on mutations', () => {
     expect(runs.fails).toBe(1);
   });
 
-  it('a batch with a key, a malformed key and a repeated header are 400', async () => {
-    const { url, post, runs } = await serve();
-    const batch = await rawRequest(`${url}/rpc/add,add?batch=1`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'k' },
-      body: JSON.stringify({ 0: { json: { a: 1, b: 1 } }, 1: { json: { a: 2, b: 2 } } }),
-    });
-    expect(batch.status).toBe(400);
-    expect(errorShape(batch.json).message).toMatch(/unbatched/);
+  it('a malformed key and a malformed key list are 400 BAD_REQUEST, and run nothing', async () => {
+    const { post, batch, runs } = await serve();
     expect((await post('add', { a: 1, b: 1 }, '')).status).toBe(400);
     expect((await post('add', { a: 1, b: 1 }, 'x'.repeat(256))).status).toBe(400);
     expect((await post('add', { a: 1, b: 1 }, 'has space')).status).toBe(400);
+    const two = [
+      { a: 1, b: 1 },
+      { a: 2, b: 2 },
+    ];
+    for (const [keys, message] of [
+      ['k', /batch of 2 calls needs 2 keys/],
+      ['k0,k1,k2', /needs 2 keys.*has 3/],
+      ['k0,', /call 1 is empty/],
+      ['k0,k 1', /call 1 must be/],
+      ['k0,k0', /calls 0 and 1 have the same key/],
+      [`k0,${'x'.repeat(2000)}`, /too long/],
+    ] as const) {
+      const refused = await batch(['add', 'add'], two, keys);
+      expect(refused.status).toBe(400);
+      expect(errorShape(refused.json).data).toMatchObject({ corbelCode: 'BAD_REQUEST', retryable: false });
+      expect(errorShape(refused.json).message).toMatch(message);
+    }
     expect(runs.add).toBe(0);
+  });
+
+  it('a batch with one key per call: each call runs once, a repeated batch replays them all', async () => {
+    const { batch, runs } = await serve();
+    const inputs = [
+      { a: 1, b: 2 },
+      { a: 3, b: 4 },
+      { a: 5, b: 6 },
+    ];
+    const first = await batch(['add', 'add', 'add'], inputs, 'b0, b1, b2');
+    expect(first.status).toBe(200);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    expect((first.json as unknown[]).map((r) => (resultData(r) as { sum: number }).sum)).toEqual([3, 7, 11]);
+    expect(runs.add).toBe(3);
+    const again = await batch(['add', 'add', 'add'], inputs, 'b0,b1,b2');
+    expect(again.status).toBe(200);
+    expect(again.text).toBe(first.text);
+    expect(again.headers.get('idempotent-replayed')).toBe('true, true, true');
+    expect(runs.add).toBe(3);
+  });
+
+  it('a retried batch replays the calls that finished and runs the rest', async () => {
+    const { post, batch, runs } = await serve();
+    // The first call was answered alone (an older client, or the first attempt of a failover).
+    const alone = await post('add', { a: 1, b: 1 }, 'p0');
+    expect(runs.add).toBe(1);
+    const retried = await batch(
+      ['add', 'add'],
+      [
+        { a: 1, b: 1 },
+        { a: 2, b: 2 },
+      ],
+      'p0, p1',
+    );
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true, false');
+    const [zero, one] = retried.json as unknown[];
+    // The same record answers the call alone and in a batch, byte for byte.
+    expect(JSON.stringify(zero)).toBe(alone.text);
+    expect(resultData(one)).toMatchObject({ sum: 4, run: 2 });
+    expect(runs.add).toBe(2);
+    // And a call recorded in a batch is replayed when it comes alone.
+    const single = await post('add', { a: 2, b: 2 }, 'p1');
+    expect(single.headers.get('idempotent-replayed')).toBe('true');
+    expect(single.text).toBe(JSON.stringify(one));
+    expect(runs.add).toBe(2);
+  });
+
+  it('in a batch, a reused key or a key in flight answers that call only (207)', async () => {
+    const store = createMemoryIdempotency();
+    const { post, batch, runs, release } = await serve({ idempotency: { store, waitMs: 200 } });
+    expect((await post('add', { a: 1, b: 1 }, 'used')).status).toBe(200);
+    const reused = await batch(
+      ['add', 'add'],
+      [
+        { a: 9, b: 9 },
+        { a: 2, b: 2 },
+      ],
+      'used, fresh',
+    );
+    expect(reused.status).toBe(207);
+    const [refusedCall, ranCall] = reused.json as unknown[];
+    expect(errorShape(refusedCall).data).toMatchObject({
+      corbelCode: 'IDEMPOTENCY_KEY_REUSED',
+      httpStatus: 422,
+    });
+    expect(resultData(ranCall)).toMatchObject({ sum: 4 });
+    expect(runs.add).toBe(2);
+
+    const slow = post('slow', { n: 1 }, 'busy');
+    await new Promise((r) => setTimeout(r, 50));
+    const inFlight = await batch(['slow', 'add'], [{ n: 1 }, { a: 3, b: 3 }], 'busy, other');
+    expect(inFlight.status).toBe(207);
+    expect(inFlight.headers.get('retry-after')).toBe('1');
+    const [waited, ran] = inFlight.json as unknown[];
+    expect(errorShape(waited).data).toMatchObject({ corbelCode: 'IDEMPOTENCY_IN_FLIGHT', retryable: true });
+    expect(resultData(ran)).toMatchObject({ sum: 6 });
+    release();
+    expect((await slow).status).toBe(200);
+    expect(runs.slow).toBe(1);
+    expect(runs.add).toBe(3);
+  });
+
+  it('the largest batch with the longest keys is served (within the default header limit)', async () => {
+    const { batch, runs } = await serve();
+    const n = 50;
+    const keys = Array.from({ length: n }, (_, i) => `${i}-`.padEnd(255, 'k'));
+    const inputs = Array.from({ length: n }, (_, i) => ({ a: i, b: 0 }));
+    const res = await batch(Array(n).fill('add'), inputs, keys.join(','));
+    expect(res.status).toBe(200);
+    expect(runs.add).toBe(n);
+    const again = await batch(Array(n).fill('add'), inputs, keys.join(','));
+    expect(again.text).toBe(res.text);
+    expect(runs.add).toBe(n);
   });
 
   it('bad input with a key is answered as without one, and does not hold the key', async () => {

@@ -117,7 +117,7 @@ async function serveBatch(
 }
 
 /** One call of the request: its result, or its error shaped by the router's formatter. */
-async function callOne(
+export async function callOne(
   rc: RequestContext,
   type: ProcedureType | undefined,
   path: string,
