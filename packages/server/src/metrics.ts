@@ -51,8 +51,12 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       help: 'Events written to event streams, by procedure',
       labelNames: ['procedure'],
       registers,
+      // Counted per stream write in `eventsSent` below, added here when scraped.
+      collect() {
+        flushEventsSent();
+      },
     }),
-    batchDepth: new Histogram({
+    batchDepth: new FastHistogram({
       name: `${p}stream_queue_depth`,
       help: 'Events waiting for a subscriber each time its stream writes (the per-subscriber queue depth; capped at 256 per write)',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
@@ -224,7 +228,17 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
       }
     }
   }
-  const eventsSent = new Map<string, { inc(n: number): void }>();
+  // Written per subscriber per event (19,000 times a reading at scale): plain
+  // counts here, handed to prom-client when scraped, as for commands.
+  const eventsSent = new Map<string, { n: number }>();
+  function flushEventsSent(): void {
+    for (const [procedure, sent] of eventsSent) {
+      if (sent.n === 0) continue;
+      m.eventsSent.inc({ procedure }, sent.n);
+      sent.n = 0;
+    }
+  }
+  let batchDepth: HistogramSeries | undefined;
 
   const hubHooks: HubHooks = {
     onPublish(channel, _event, appendMs) {
@@ -280,11 +294,12 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     framesWritten(procedure: string, events: number) {
       let sent = eventsSent.get(procedure);
       if (!sent) {
-        sent = m.eventsSent.labels({ procedure });
+        sent = { n: 0 };
         eventsSent.set(procedure, sent);
       }
-      sent.inc(events);
-      m.batchDepth.observe(events);
+      sent.n += events;
+      batchDepth ??= m.batchDepth.series();
+      batchDepth.observe(events);
     },
     /** Counts one long poll from when it is held until it is answered; call the result with its answer. */
     longPollHeld(procedure: string) {
@@ -340,7 +355,7 @@ class HistogramSeries {
 }
 
 /**
- * A prom-client Histogram with a fast path for one label (`series(value)`):
+ * A prom-client Histogram with a fast path for one label or none (`series(value)`):
  * observations there cost a bucket search, not a label hash and validation.
  * Its exposition is the Histogram's own plus these series, in the same shape.
  */
@@ -361,12 +376,12 @@ class FastHistogram<T extends string> extends Histogram<T> {
     self.getForPromString = async () => this.withFast(await base());
   }
 
-  /** The series of the histogram's (single) label with this value. */
-  series(value: string): HistogramSeries {
+  /** The series of the histogram's (single) label with this value; the one series of a histogram without labels. */
+  series(value = ''): HistogramSeries {
     let s = this.fast.get(value);
     if (!s) {
-      const label = (this as unknown as { labelNames: string[] }).labelNames[0]!;
-      s = new HistogramSeries(this.bounds, { [label]: value });
+      const label = (this as unknown as { labelNames: string[] }).labelNames[0];
+      s = new HistogramSeries(this.bounds, label === undefined ? {} : { [label]: value });
       this.fast.set(value, s);
     }
     return s;
@@ -380,6 +395,10 @@ class FastHistogram<T extends string> extends Histogram<T> {
   /** prom-client's exposition of this histogram plus the fast series (what both `get()` and the registry read). */
   private withFast(data: { values: unknown[] }): { values: unknown[] } {
     const bucket = `${this.metricName}_bucket`;
+    // Without labels prom-client always shows its own (zero) series: the fast
+    // one, once it has observations, takes its place instead of repeating it.
+    const unlabelled = (this as unknown as { labelNames: string[] }).labelNames.length === 0;
+    if (unlabelled && (this.fast.get('')?.count ?? 0) > 0) data.values = [];
     for (const s of this.fast.values()) {
       if (s.count === 0) continue;
       let acc = 0;
