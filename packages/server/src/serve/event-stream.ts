@@ -10,6 +10,7 @@ import {
 } from '@corbel/core/internal';
 import type { TRPCError } from '@trpc/server';
 import { requestIdOf } from '../request-id.js';
+import { abortStream, holdStreamAbort, type StreamAbort } from './request-abort.js';
 import { PING_FRAME, RETURN_FRAME, SseFrameEncoder } from './sse-frame-encoder.js';
 import { getTRPCErrorFromUnknown, type RouterBridge } from './trpc-bridge.js';
 
@@ -167,11 +168,16 @@ export class EventStream implements StreamInfo {
     private readonly res: ServerResponse,
     readonly path: string,
     readonly req: IncomingMessage,
-    private readonly abort: AbortController,
+    abort: AbortController,
     private readonly errorShape: StreamErrorShape,
     readonly input: unknown,
     readonly ctx: unknown,
-  ) {}
+  ) {
+    this.abort = abort;
+  }
+
+  // The procedure's signal, held strongly or weakly once the source is known (see holdStreamAbort).
+  private abort: StreamAbort;
 
   /**
    * Sends headers and the `connected` frame, then pumps events in the
@@ -182,6 +188,7 @@ export class EventStream implements StreamInfo {
   run(source: AsyncIterable<unknown>): void {
     const { res, registry } = this;
     this.source = source;
+    this.abort = holdStreamAbort(this.req, this.abort as AbortController, source);
     res.writeHead(200, { ...SSE_HEADERS, 'x-request-id': requestIdOf(this.req) });
     res.write(
       registry.encoder.connectedFrame(registry.retryMs, registry.bridge.sse.reconnectAfterInactivityMs),
@@ -357,7 +364,7 @@ export class EventStream implements StreamInfo {
     this.ended = true;
     (this.req as WithStream)[STREAM] = undefined;
     this.registry.delete(this);
-    this.abort.abort();
+    abortStream(this.abort);
     // Stop the source so hub queues, listeners and timers are released now.
     const source = this.source as any;
     if (this.iterator?.return) this.iterator.return().catch(() => {});
