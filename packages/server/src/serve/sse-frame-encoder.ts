@@ -37,7 +37,7 @@ const encoders = new WeakMap<RouterBridge, SseFrameEncoder>();
  *
  * @example
  * const encoder = SseFrameEncoder.of(bridge);
- * socket.write(encoder.chunkOf(encoder.framesOf(batch)));
+ * res.socket?.write(encoder.chunkOf(encoder.framesOf([input])));
  */
 export class SseFrameEncoder {
   /** The encoder of a router bridge (created on first use). */
