@@ -90,6 +90,7 @@ export function longPollRequestOf(url: URL, lastEventId: string | null): LongPol
 
 export interface LongPollAnswer {
   bridge: RouterBridge;
+  /** The request (the answer names its id, read through `res.req`). */
   req: IncomingMessage;
   res: ServerResponse;
   /** What the subscription procedure returned. */

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HubSubscription } from '@corbel/core/internal';
 import { describe, expect, it } from 'vitest';
 import {
   abortIfUnfinished,
@@ -78,7 +79,8 @@ describe('requestAbort', () => {
 });
 
 describe('stream aborts', () => {
-  const source = { handleEvent() {} };
+  // A hub subscription: the one source the stream ends itself.
+  const source = Object.assign(Object.create(HubSubscription.prototype), { handleEvent() {} });
 
   it('are held weakly when only the stream source listens, and still abort a signal someone kept', () => {
     const { req } = exchange({ destroyed: false });
@@ -90,6 +92,14 @@ describe('stream aborts', () => {
     expect(requestAbort(req)).not.toBe(abort);
     abortStream(hold);
     expect(abort.signal.aborted).toBe(true);
+  });
+
+  it('are held as they are when the only listener is a source of another kind', () => {
+    const other = { handleEvent() {} };
+    const { req } = exchange({ destroyed: false });
+    const abort = requestAbort(req);
+    abort.signal.addEventListener('abort', other);
+    expect(holdStreamAbort(req, abort, other)).toBe(abort);
   });
 
   it('are held as they are when anything else listens, or nothing does', () => {

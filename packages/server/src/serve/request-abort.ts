@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { HubSubscription } from '@corbel/core/internal';
 
 // Kept on the request, so the server's one 'close' listener can reach it
 // without a listener (and a closure) of its own per request.
@@ -32,8 +33,8 @@ export type StreamAbort = AbortController | WeakRef<AbortSignal>;
  * procedure returned `source`. An AbortSignal costs some 0.7 KB, the largest
  * thing an idle subscriber held; it cannot be made lazily (tRPC's middleware
  * chain copies the call options, `signal` included, at every step), but it
- * need not be kept alive by the server when nothing but `source` listens to
- * it: the stream ends `source` itself. The signal is then held weakly, with
+ * need not be kept alive by the server when nothing but `source`, a hub
+ * subscription, listens to it: the stream ends `source` itself. The signal is then held weakly, with
  * its controller hung on it: whoever kept the signal (a procedure that reads
  * `signal.aborted` later) keeps the controller too, and the end of the
  * stream still aborts it; when nobody kept it, nothing can observe it, and
@@ -49,7 +50,10 @@ export function holdStreamAbort(req: IncomingMessage, abort: AbortController, so
   const signal = abort.signal as WithController;
   if (signal.aborted) return abort;
   const listeners = getEventListeners(signal, 'abort');
-  if (listeners.length !== 1 || listeners[0] !== source) return abort;
+  // Only a hub subscription is known to need nothing but the stream's own end
+  // (any other listener may clean up on abort alone).
+  if (!(source instanceof HubSubscription) || listeners.length !== 1 || listeners[0] !== (source as unknown))
+    return abort;
   signal[CONTROLLER] = abort;
   if ((req as WithAbort)[ABORT] === abort) (req as WithAbort)[ABORT] = undefined;
   return new WeakRef(signal);
