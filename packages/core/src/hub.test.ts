@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineChannel } from './channel.js';
@@ -175,6 +176,22 @@ describe('hub', () => {
       await hub.subscribe(ticks, { signal: c.signal });
       c.abort();
     }
+    expect(hub.stats().subscribers).toBe(0);
+    await hub.close();
+  });
+
+  it('stops listening to a long-lived signal when the subscription ends first', async () => {
+    const hub = createHub();
+    const shared = new AbortController();
+    for (let i = 0; i < 100; i++) {
+      const sub = await hub.subscribe(ticks, { signal: shared.signal });
+      await sub[Symbol.asyncIterator]().return?.();
+    }
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+    const live = await hub.subscribe(ticks, { signal: shared.signal });
+    expect(getEventListeners(shared.signal, 'abort')).toEqual([live]);
+    shared.abort();
+    expect(live.endReason).toBe('client-gone');
     expect(hub.stats().subscribers).toBe(0);
     await hub.close();
   });

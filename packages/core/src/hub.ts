@@ -145,6 +145,13 @@ export function createHub(opts: HubOptions = {}): Hub {
     return entry;
   };
 
+  // The callbacks every subscription of this hub shares.
+  const subscriptionEnded = (sub: HubSubscription<any>, reason: EndReason) =>
+    detach(sub.channel, sub, reason);
+  const replayed = (n: number, sub: HubSubscription<any>) => hooks.onReplay?.(sub.channel, n);
+  const droppedBy = (n: number, sub: HubSubscription<any>) =>
+    hooks.onDrop?.(sub.channel, n, sub.policy ?? 'cut-and-resume');
+
   const detach = (name: string, sub: HubSubscription<any>, reason: EndReason) => {
     const entry = channels.get(name);
     if (!entry) return;
@@ -220,27 +227,27 @@ export function createHub(opts: HubOptions = {}): Hub {
         }
       }
       if (subOpts.signal?.aborted) throw new CorbelError('CLOSED', 'the subscriber went away');
-      const signal = subOpts.signal;
-      const onAbort = () => sub.end('client-gone');
-      const sub = new HubSubscription<any>({
-        log,
-        channel: name,
-        after,
-        fromStart,
-        filter: subOpts.filter,
-        maxQueue,
-        pageSize,
-        onEnd: (s, reason) => {
-          signal?.removeEventListener('abort', onAbort);
-          detach(name, s, reason);
+      // Nothing made here closes over the subscriber's options or signal: the
+      // callbacks are the hub's own (see subscriptionEnded), so an idle
+      // subscriber keeps only its subscription object.
+      const sub = new HubSubscription<any>(
+        {
+          log,
+          channel: name,
+          after,
+          fromStart,
+          filter: subOpts.filter,
+          maxQueue,
+          pageSize,
+          onEnd: subscriptionEnded,
+          onReplay: replayed,
+          policy: subOpts.policy,
+          keyOf: subOpts.key,
+          onDrop: droppedBy,
         },
-        onReplay: (n) => hooks.onReplay?.(name, n),
-        policy: subOpts.policy,
-        keyOf: subOpts.key,
-        onDrop: (n) => hooks.onDrop?.(name, n, subOpts.policy ?? 'cut-and-resume'),
-      });
+        subOpts.signal,
+      );
       entryFor(name).subs.add(sub);
-      signal?.addEventListener('abort', onAbort, { once: true });
       hooks.onSubscribe?.(name, after !== undefined || fromStart);
       return sub;
     },

@@ -104,14 +104,16 @@ export interface SubscriptionInit<T> {
   filter: ((payload: T) => boolean) | undefined;
   maxQueue: number;
   pageSize: number;
+  // The callbacks get the subscription, so a hub passes the same functions to
+  // all of its subscriptions: closures per subscriber were memory per subscriber.
   onEnd: (sub: HubSubscription<T>, reason: EndReason) => void;
-  onReplay?: ((count: number) => void) | undefined;
+  onReplay?: ((count: number, sub: HubSubscription<T>) => void) | undefined;
   /** What a full live queue does (default cut-and-resume). */
   policy?: DeliveryPolicy | undefined;
   /** The key `latest-per-key` coalesces by. */
   keyOf?: ((payload: T) => string) | undefined;
   /** Events dropped by the policy (count of this drop). */
-  onDrop?: ((count: number) => void) | undefined;
+  onDrop?: ((count: number, sub: HubSubscription<T>) => void) | undefined;
 }
 
 /**
@@ -141,12 +143,43 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
   // The drop count the subscriber was last told (on the id of an event it received).
   private droppedTold = 0;
 
-  constructor(private readonly init: SubscriptionInit<T>) {
+  // The signal that ends this subscription, held weakly: only to stop
+  // listening when the subscription ends first. Whoever can abort the signal
+  // holds it; when nobody does, it can never fire, and a server that ends the
+  // subscription itself need not keep a signal (and its controller) per
+  // subscriber alive just for this.
+  private readonly signal: WeakRef<AbortSignal> | undefined;
+
+  /** `signal` ends the subscription (as `client-gone`) when it aborts. */
+  constructor(
+    private readonly init: SubscriptionInit<T>,
+    signal?: AbortSignal,
+  ) {
     this.lastId = init.after;
     const replay = init.after !== undefined || init.fromStart === true;
     this.phase = replay ? 'replay' : 'live';
     this.dedupe = replay;
     this.fromStart = init.fromStart === true;
+    if (signal) {
+      this.signal = new WeakRef(signal);
+      // The subscription is its own listener: no closure per subscriber.
+      signal.addEventListener('abort', this, { once: true });
+    }
+  }
+
+  /** The channel this subscription reads. */
+  get channel(): string {
+    return this.init.channel;
+  }
+
+  /** The delivery policy it was asked for, if any. */
+  get policy(): DeliveryPolicy | undefined {
+    return this.init.policy;
+  }
+
+  /** @internal The abort listener of its signal (an EventListener object): ends the subscription. */
+  handleEvent(): void {
+    this.end('client-gone');
   }
 
   /** Live delivery from the hub; never blocks the publisher. */
@@ -158,7 +191,7 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
       const replaced = replaceSameKey(this.queue, event, this.init.keyOf);
       if (replaced) {
         this.dropped++;
-        this.init.onDrop?.(1);
+        this.init.onDrop?.(1, this);
         this.notify();
         return;
       }
@@ -174,7 +207,7 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
       if (policy !== 'cut-and-resume') {
         const n = applyDeliveryPolicy(this.queue, event, policy, this.init.keyOf);
         this.dropped += n;
-        this.init.onDrop?.(n);
+        this.init.onDrop?.(n, this);
         this.notify();
         return;
       }
@@ -241,6 +274,7 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
   private finish() {
     if (this.finished) return;
     this.finished = true;
+    this.signal?.deref()?.removeEventListener('abort', this);
     this.init.onEnd(this, this.ended?.reason ?? 'done');
   }
 
@@ -287,7 +321,7 @@ export class HubSubscription<T> implements ReadyIterable<TrackedEnvelope<T>> {
     if (this.ended) return;
     if (page.length < this.init.pageSize && !this.lostDuringReplay) this.phase = 'live';
     this.replayPage = page;
-    this.init.onReplay?.(page.length);
+    this.init.onReplay?.(page.length, this);
   }
 
   async [pullBatch](max: number): Promise<TrackedEnvelope<T>[] | null> {

@@ -1,10 +1,8 @@
 import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
 import type { StreamRegistry } from './serve/event-stream.js';
 
 export interface DrainOptions {
   httpServer: Server;
-  sockets: Set<Socket>;
   streams: StreamRegistry;
   /** Requests whose response has not closed yet. */
   inFlight(): number;
@@ -19,11 +17,11 @@ export interface DrainOptions {
  * within the timeout, then closes every socket. `close()` is idempotent.
  *
  * @example
- * const drain = createDrain({ httpServer, sockets, streams, inFlight: () => inFlight });
+ * const drain = createDrain({ httpServer, streams, inFlight: () => inFlight });
  * if (drain.draining) refuse(res);
  */
 export function createDrain(opts: DrainOptions) {
-  const { httpServer, sockets, streams } = opts;
+  const { httpServer, streams } = opts;
   let draining = false;
   let closing: Promise<void> | undefined;
   return {
@@ -44,8 +42,8 @@ export function createDrain(opts: DrainOptions) {
           await new Promise((r) => setTimeout(r, 20));
           httpServer.closeIdleConnections();
         }
+        // Every connection Node holds, whatever state it is in (Node tracks them all from accept).
         httpServer.closeAllConnections();
-        for (const socket of sockets) socket.destroy();
         await stopped;
       })();
       return closing;

@@ -1,3 +1,4 @@
+import { connect, createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createCorbelMetrics } from './metrics.js';
 
@@ -40,5 +41,34 @@ describe('stream write metrics', () => {
     const metrics = createCorbelMetrics({ processMetrics: false });
     const depth = await lines(metrics, 'corbel_stream_queue_depth_count');
     expect(depth).toEqual(['corbel_stream_queue_depth_count 0']);
+  });
+});
+
+// Open connections are Node's own count, read at scrape time (no listener of
+// ours on every socket): the gauge must follow connections as they come and go.
+describe('open connections', () => {
+  it("reads every registered server's connections when scraped, and forgets a closed server", async () => {
+    const metrics = createCorbelMetrics({ processMetrics: false });
+    const server = createServer((socket) => socket.on('error', () => {}));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const stop = metrics.countConnections(server);
+    const { port } = server.address() as { port: number };
+    const open = async (): Promise<Socket> => {
+      const socket = connect(port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      return socket;
+    };
+    const a = await open();
+    const b = await open();
+    const count = async () => Number((await lines(metrics, 'corbel_connections_open '))[0]?.split(' ')[1]);
+    for (let i = 0; i < 50 && (await count()) !== 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await count()).toBe(2);
+    a.destroy();
+    for (let i = 0; i < 50 && (await count()) !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await count()).toBe(1);
+    b.destroy();
+    stop();
+    await new Promise((resolve) => server.close(resolve));
+    expect(await count()).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import type { Server } from 'node:net';
 import type { DurableConsumerHooks, HubHooks } from '@corbel/core';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { LimitKind } from './limits.js';
@@ -27,13 +28,26 @@ export interface CorbelMetricsOptions {
  */
 export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
   const registry = new Registry();
+  const connectionCounts = new Set<Pick<Server, 'getConnections'>>();
   const p = opts.prefix ?? 'corbel_';
   const registers = [registry];
   const processRegistry = (opts.processMetrics ?? true) ? processRegistryFor(p) : undefined;
 
   const m = {
     registry,
-    connections: new Gauge({ name: `${p}connections_open`, help: 'Open TCP/TLS connections', registers }),
+    connections: new Gauge({
+      name: `${p}connections_open`,
+      help: 'Open TCP/TLS connections',
+      registers,
+      // Node counts them; asked when scraped (summed over the servers sharing these metrics).
+      async collect() {
+        let open = 0;
+        for (const server of connectionCounts) {
+          open += await new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n ?? 0)));
+        }
+        this.set(open);
+      },
+    }),
     streams: new Gauge({
       name: `${p}streams_open`,
       help: 'Open event streams (SSE responses) by subscription procedure',
@@ -289,6 +303,11 @@ export function createCorbelMetrics(opts: CorbelMetricsOptions = {}) {
     command(procedure: string, status: string, seconds: number) {
       commandSeries(procedure, status).n++;
       m.commandSeconds.series(procedure).observe(seconds);
+    },
+    /** Counts a server's open connections in `connections_open`; call the result when the server is closed. */
+    countConnections(server: Pick<Server, 'getConnections'>): () => void {
+      connectionCounts.add(server);
+      return () => connectionCounts.delete(server);
     },
     /** Counts events written in one stream write. */
     framesWritten(procedure: string, events: number) {

@@ -21,15 +21,14 @@ export interface NodeServerOptions {
 
 /**
  * The node:http(s) server and its sockets: request-head limits and timeouts,
- * the connection cap, open connections counted (and kept, so a drain can
- * close them), and malformed or oversized heads answered on the raw socket.
+ * the connection cap, open connections counted for the metrics, and
+ * malformed or oversized heads answered on the raw socket.
  *
  * @example
- * const { httpServer, sockets } = createNodeServer({ limits, tls, gate, metrics, bridge, onRequest });
+ * const { httpServer } = createNodeServer({ limits, tls, gate, metrics, bridge, onRequest });
  */
-export function createNodeServer(opts: NodeServerOptions): { httpServer: Server; sockets: Set<Socket> } {
+export function createNodeServer(opts: NodeServerOptions): { httpServer: Server } {
   const { limits, gate, metrics, bridge, onRequest } = opts;
-  const sockets = new Set<Socket>();
   const serverOptions = {
     maxHeaderSize: limits.maxHeaderBytes,
     // Slow clients cannot hold a socket while sending their request; the
@@ -49,17 +48,11 @@ export function createNodeServer(opts: NodeServerOptions): { httpServer: Server;
   httpServer.on('drop', (data?: { remoteAddress?: string }) =>
     gate.limitHit(undefined, 'connections', data?.remoteAddress),
   );
-  // One function for every socket ('close' comes once): a closure (and a
-  // once-wrapper) per connection was memory per open stream.
-  const onSocketClose = function (this: Socket) {
-    sockets.delete(this);
-    metrics?.connections.dec();
-  };
-  httpServer.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    metrics?.connections.inc();
-    socket.on('close', onSocketClose);
-  });
+  // Open connections are counted by Node itself, read when metrics are
+  // scraped, and closed by a drain with closeAllConnections: a 'close'
+  // listener of our own on every socket made Node grow each socket's listener
+  // array (~180 bytes per open stream).
+  if (metrics) httpServer.once('close', metrics.countConnections(httpServer));
   httpServer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Malformed requests, oversized heads and slow heads: answer and drop.
     const status =
@@ -78,5 +71,5 @@ export function createNodeServer(opts: NodeServerOptions): { httpServer: Server;
       `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
   });
-  return { httpServer, sockets };
+  return { httpServer };
 }

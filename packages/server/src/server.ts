@@ -121,7 +121,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
       } else res.destroy();
     });
   };
-  const { httpServer, sockets } = createNodeServer({
+  const { httpServer } = createNodeServer({
     limits,
     tls: opts.tls,
     gate,
@@ -131,7 +131,6 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
   });
   const drain = createDrain({
     httpServer,
-    sockets,
     streams,
     inFlight: () => inFlight,
     drainTimeoutMs: opts.drainTimeoutMs,

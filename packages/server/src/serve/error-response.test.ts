@@ -1,7 +1,7 @@
 import { CorbelError, initCorbel } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
-import { errorBody } from './error-response.js';
+import { errorBody, errorCodeOf } from './error-response.js';
 import { bridgeRouter } from './trpc-bridge.js';
 
 const t = initCorbel();
@@ -38,5 +38,20 @@ describe('errorBody', () => {
     );
     expect(status).toBe(404);
     expect(JSON.parse(body).error.json.data).toMatchObject({ code: 'NOT_FOUND', path: 'pong' });
+  });
+
+  it('takes a shape the caller built (and reported) already, with the status of the code', () => {
+    const error = new CorbelError('HISTORY_GONE', 'too old');
+    const shape = bridge.errorShape({ error, type: 'subscription', path: 'ticks', input: {}, ctx: {} });
+    const { status, body } = errorBody(bridge, error, { shape });
+    expect(status).toBe(412);
+    expect(JSON.parse(body).error.json.data).toMatchObject({ corbelCode: 'HISTORY_GONE', path: 'ticks' });
+  });
+});
+
+describe('errorCodeOf', () => {
+  it('names the Corbel code when there is one, else the tRPC code', () => {
+    expect(errorCodeOf(new CorbelError('INVALID_EVENT_ID', 'bad id'))).toBe('INVALID_EVENT_ID');
+    expect(errorCodeOf(new TRPCError({ code: 'BAD_REQUEST', message: 'no' }))).toBe('BAD_REQUEST');
   });
 });

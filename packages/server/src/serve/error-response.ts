@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { CorbelError } from '@corbel/core';
 import type { TRPCError } from '@trpc/server';
 import { sendJson } from './respond.js';
 import type { ProcedureType, RouterBridge } from './trpc-bridge.js';
@@ -13,6 +14,11 @@ export interface ErrorResponseOptions {
   ctx?: unknown;
   /** Extra response headers (connection, retry-after...). */
   headers?: Record<string, string | number> | undefined;
+  /**
+   * The error's shape when the caller built it already (a long poll's, built
+   * and reported like its stream's error frame); the router's formatter is not run twice.
+   */
+  shape?: unknown;
 }
 
 /**
@@ -29,13 +35,15 @@ export function errorBody(
   error: TRPCError,
   opts: ErrorResponseOptions = {},
 ): { status: number; body: string } {
-  const shape = bridge.errorShape({
-    error,
-    type: opts.type ?? 'unknown',
-    path: opts.path,
-    input: opts.input,
-    ctx: opts.ctx,
-  });
+  const shape =
+    (opts.shape as ReturnType<RouterBridge['errorShape']>) ??
+    bridge.errorShape({
+      error,
+      type: opts.type ?? 'unknown',
+      path: opts.path,
+      input: opts.input,
+      ctx: opts.ctx,
+    });
   const status = opts.status ?? bridge.statusOfError(error);
   if (opts.status !== undefined && shape?.data && typeof shape.data === 'object')
     shape.data.httpStatus = status;
@@ -57,4 +65,16 @@ export function sendError(
 ): void {
   const { status, body } = errorBody(bridge, error, opts);
   sendJson(res, status, body, opts.headers);
+}
+
+/**
+ * The code an answer names for an error: its Corbel code when it has one
+ * (what the body's `data.corbelCode` says), else its tRPC code (`data.code`).
+ * For answers that carry a code alone, such as the piggyback's `corbel-events-error` header.
+ *
+ * @example
+ * errorCodeOf(new CorbelError('HISTORY_GONE', 'the id is older than the retained history')); // 'HISTORY_GONE'
+ */
+export function errorCodeOf(error: TRPCError): string {
+  return CorbelError.find(error)?.corbelCode ?? error.code;
 }

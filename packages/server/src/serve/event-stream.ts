@@ -8,13 +8,12 @@ import {
   pullReady,
   type ReadyIterable,
 } from '@corbel/core/internal';
-import { isTrackedEnvelope, type TRPCError } from '@trpc/server';
+import type { TRPCError } from '@trpc/server';
 import { requestIdOf } from '../request-id.js';
+import { abortStream, holdStreamAbort, type StreamAbort } from './request-abort.js';
+import { PING_FRAME, RETURN_FRAME, SseFrameEncoder } from './sse-frame-encoder.js';
 import { getTRPCErrorFromUnknown, type RouterBridge } from './trpc-bridge.js';
 
-const PING_FRAME = Buffer.from('event: ping\ndata: \n\n');
-const RETURN_FRAME = Buffer.from('event: return\ndata: \n\n');
-const CRLF = Buffer.from('\r\n');
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache, no-transform',
@@ -66,15 +65,17 @@ export interface StreamHooks {
 export class StreamRegistry {
   private readonly open = new Set<EventStream>();
   private pingTimer: NodeJS.Timeout | undefined;
-  // Serialized frames of shared tracked envelopes: one serialization per event.
-  readonly frames = new WeakMap<object, Buffer>();
+  /** Serializes events once for every stream (and long poll) of the router. */
+  readonly encoder: SseFrameEncoder;
 
   constructor(
     readonly bridge: RouterBridge,
     readonly retryMs: number,
     readonly stallTimeoutMs: number,
     readonly hooks: StreamHooks = {},
-  ) {}
+  ) {
+    this.encoder = SseFrameEncoder.of(bridge);
+  }
 
   get size(): number {
     return this.open.size;
@@ -139,72 +140,6 @@ export class StreamRegistry {
     const all = [...this.open];
     await Promise.all(all.map((s) => s.drain()));
   }
-
-  // The last multi-event write: subscribers woken in the same turn usually
-  // take the very same events, so they share one buffer instead of each
-  // concatenating their own copy.
-  private lastBatch: unknown[] | undefined;
-  private lastBatchFrames: Buffer | undefined;
-
-  /** The frames of several events as one buffer (shared with the previous caller when the events are the same). */
-  framesOf(batch: unknown[]): Buffer {
-    if (batch.length === 1) return this.frameOf(batch[0]);
-    const last = this.lastBatch;
-    if (last && last.length === batch.length && this.lastBatchFrames) {
-      let same = true;
-      for (let i = 0; i < batch.length; i++) {
-        if (last[i] !== batch[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.lastBatchFrames;
-    }
-    const frames = Buffer.concat(batch.map((v) => this.frameOf(v)));
-    this.lastBatch = batch;
-    this.lastBatchFrames = frames;
-    return frames;
-  }
-
-  // Event frames framed as one HTTP/1.1 chunk, shared by every stream that
-  // writes the same frames: a delivery is then a single socket write of a
-  // ready buffer, with no per-subscriber chunk header, cork or writev.
-  private readonly chunks = new WeakMap<Buffer, Buffer>();
-
-  /** `frames` as one chunk of a chunked HTTP/1.1 body. */
-  chunkOf(frames: Buffer): Buffer {
-    // Every subscriber writes the same frames in turn: remember the last one.
-    if (frames === this.lastFrames) return this.lastChunk!;
-    let chunk = this.chunks.get(frames);
-    if (!chunk) {
-      chunk = Buffer.concat([Buffer.from(`${frames.length.toString(16)}\r\n`, 'latin1'), frames, CRLF]);
-      this.chunks.set(frames, chunk);
-    }
-    this.lastFrames = frames;
-    this.lastChunk = chunk;
-    return chunk;
-  }
-  private lastFrames: Buffer | undefined;
-  private lastChunk: Buffer | undefined;
-  private lastEnvelope: unknown;
-  private lastFrame: Buffer | undefined;
-
-  /** The serialized SSE frame of an envelope (cached for shared ones). */
-  frameOf(value: unknown): Buffer {
-    if (value === this.lastEnvelope && this.lastFrame) return this.lastFrame;
-    if (isTrackedEnvelope(value)) {
-      let frame = this.frames.get(value);
-      if (!frame) {
-        const [id, data] = value;
-        frame = Buffer.from(`id: ${id}\ndata: ${JSON.stringify(this.bridge.serializeOutput(data))}\n\n`);
-        this.frames.set(value, frame);
-      }
-      this.lastEnvelope = value;
-      this.lastFrame = frame;
-      return frame;
-    }
-    return Buffer.from(`data: ${JSON.stringify(this.bridge.serializeOutput(value))}\n\n`);
-  }
 }
 
 /**
@@ -236,11 +171,16 @@ export class EventStream implements StreamInfo {
     private readonly res: ServerResponse,
     readonly path: string,
     readonly req: IncomingMessage,
-    private readonly abort: AbortController,
+    abort: AbortController,
     private readonly errorShape: StreamErrorShape,
     readonly input: unknown,
     readonly ctx: unknown,
-  ) {}
+  ) {
+    this.abort = abort;
+  }
+
+  // The procedure's signal, held strongly or weakly once the source is known (see holdStreamAbort).
+  private abort: StreamAbort;
 
   /**
    * Sends headers and the `connected` frame, then pumps events in the
@@ -251,11 +191,11 @@ export class EventStream implements StreamInfo {
   run(source: AsyncIterable<unknown>): void {
     const { res, registry } = this;
     this.source = source;
+    this.abort = holdStreamAbort(this.req, this.abort as AbortController, source);
     res.writeHead(200, { ...SSE_HEADERS, 'x-request-id': requestIdOf(this.req) });
-    const client = registry.bridge.sse.reconnectAfterInactivityMs
-      ? { reconnectAfterInactivityMs: registry.bridge.sse.reconnectAfterInactivityMs }
-      : {};
-    res.write(`retry: ${registry.retryMs}\nevent: connected\ndata: ${JSON.stringify(client)}\n\n`);
+    res.write(
+      registry.encoder.connectedFrame(registry.retryMs, registry.bridge.sse.reconnectAfterInactivityMs),
+    );
     flattenHead(res);
     // Headers are out: event chunks go straight to the socket (in order with
     // anything `res` writes, which goes to the same socket). Without chunked
@@ -301,7 +241,7 @@ export class EventStream implements StreamInfo {
         }
         if (batch.length === 0) continue;
         this.wrote(batch.length);
-        if (!this.writeFrames(registry.framesOf(batch))) {
+        if (!this.writeFrames(registry.encoder.framesOf(batch))) {
           this.whenDrained(this.pumpReady);
           return;
         }
@@ -320,7 +260,7 @@ export class EventStream implements StreamInfo {
           if (this.ended) return;
           if (batch === null) break;
           if (batch.length === 0) continue;
-          const frames = registry.framesOf(batch);
+          const frames = registry.encoder.framesOf(batch);
           this.wrote(batch.length);
           if (!this.writeFrames(frames)) await this.drained();
           if (this.ended) return;
@@ -332,7 +272,7 @@ export class EventStream implements StreamInfo {
           if (this.ended) return;
           if (next.done) break;
           this.wrote(1);
-          if (!this.writeFrames(registry.frameOf(next.value))) await this.drained();
+          if (!this.writeFrames(registry.encoder.frameOf(next.value))) await this.drained();
           if (this.ended) return;
         }
       }
@@ -359,7 +299,7 @@ export class EventStream implements StreamInfo {
   private writeFrames(frames: Buffer): boolean {
     this.wroteAt = this.registry.tick;
     const socket = this.socket;
-    if (socket) return socket.write(this.registry.chunkOf(frames));
+    if (socket) return socket.write(this.registry.encoder.chunkOf(frames));
     return this.res.write(frames);
   }
 
@@ -394,9 +334,7 @@ export class EventStream implements StreamInfo {
   fail(error: TRPCError): void {
     if (this.ended) return;
     const shape = this.errorShape(error, this);
-    this.res.write(
-      `event: serialized-error\ndata: ${JSON.stringify(this.registry.bridge.serializeOutput(shape))}\n\n`,
-    );
+    this.res.write(this.registry.encoder.errorFrame(shape));
     this.finish('error', error);
   }
 
@@ -429,7 +367,7 @@ export class EventStream implements StreamInfo {
     this.ended = true;
     (this.req as WithStream)[STREAM] = undefined;
     this.registry.delete(this);
-    this.abort.abort();
+    abortStream(this.abort);
     // Stop the source so hub queues, listeners and timers are released now.
     const source = this.source as any;
     if (this.iterator?.return) this.iterator.return().catch(() => {});

@@ -6,7 +6,7 @@ import { requestIdOf } from '../request-id.js';
 import { serveCommands } from './commands.js';
 import { sendError } from './error-response.js';
 import { EventStream, type StreamErrorShape } from './event-stream.js';
-import { answerLongPoll, longPollRequestOf } from './long-poll.js';
+import { answerLongPoll, longPollRequestOf, withResumeId } from './long-poll.js';
 import { requestAbort } from './request-abort.js';
 import { RequestContext, reportRequestError } from './request-context.js';
 import { getTRPCErrorFromUnknown, type ProcedureType } from './trpc-bridge.js';
@@ -167,10 +167,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       // A long poll (section 4.4 of the protocol) is refused for the same reasons, at the same point.
       const longPoll = longPollRequestOf(url, lastEventId);
       [input] = await rc.inputs();
-      if (lastEventId !== null) {
-        if (typeof input === 'object' && input !== null) input = { ...input, lastEventId };
-        else input ??= { lastEventId };
-      }
+      input = withResumeId(input, lastEventId);
       // The same steps as a command's: context, authorization, tRPC's call.
       await rc.context();
       const source = await rc.call({
@@ -196,7 +193,6 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       if (longPoll) {
         await answerLongPoll({
           bridge,
-          req,
           res,
           source,
           request: longPoll,

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import {
   HubSubscription,
   isBatchIterable,
@@ -9,7 +9,9 @@ import {
 } from '@corbel/core/internal';
 import { isTrackedEnvelope, TRPCError } from '@trpc/server';
 import type { CorbelMetrics } from '../metrics.js';
-import { requestIdOf } from '../request-id.js';
+import { sendError } from './error-response.js';
+import { sendJson } from './respond.js';
+import { SseFrameEncoder } from './sse-frame-encoder.js';
 import { getTRPCErrorFromUnknown, type RouterBridge } from './trpc-bridge.js';
 
 /** How long a poll waits for its first event when the client names no wait (ms). */
@@ -25,12 +27,22 @@ const PULL = 32;
 /** How long a poll that waits for nothing live still waits for a backlog page from the store. */
 const REPLAY_WAIT_MS = 10_000;
 
-const HEADERS = {
-  'content-type': 'application/json',
-  // A poll's answer depends on when it was asked: no cache may keep or reuse it.
-  'cache-control': 'no-store',
-  vary: 'trpc-accept, accept',
-};
+/**
+ * The input a subscription procedure is called with: the client's own input
+ * with the resume id it sent (header or query) as `lastEventId`, which wins
+ * over one inside the input. Streams, long polls and piggybacks read it alike.
+ *
+ * @example
+ * withResumeId({ city: 'Oslo' }, '42'); // { city: 'Oslo', lastEventId: '42' }
+ */
+export function withResumeId(input: unknown, lastEventId: string | null): unknown {
+  if (lastEventId === null) return input;
+  if (typeof input === 'object' && input !== null) return { ...input, lastEventId };
+  return input ?? { lastEventId };
+}
+
+// A poll's answer depends on when it was asked: no cache may keep or reuse it.
+const NO_STORE = { 'cache-control': 'no-store' };
 
 /**
  * The reason a poll's (or piggyback's) procedure signal ends with: one shared
@@ -76,31 +88,9 @@ export function longPollRequestOf(url: URL, lastEventId: string | null): LongPol
   return { waitMs, lastEventId };
 }
 
-// One serialized `{"id":…,"data":…}` per shared envelope and router: a poll
-// answered to a thousand clients serializes each event once, as SSE does.
-const serialized = new WeakMap<RouterBridge, WeakMap<object, string>>();
-
-function eventJson(bridge: RouterBridge, value: unknown): string {
-  let cache = serialized.get(bridge);
-  if (!cache) {
-    cache = new WeakMap();
-    serialized.set(bridge, cache);
-  }
-  if (isTrackedEnvelope(value)) {
-    let json = cache.get(value);
-    if (json === undefined) {
-      const [id, data] = value;
-      json = `{"id":${JSON.stringify(id)},"data":${JSON.stringify(bridge.serializeOutput(data))}}`;
-      cache.set(value, json);
-    }
-    return json;
-  }
-  return `{"data":${JSON.stringify(bridge.serializeOutput(value))}}`;
-}
-
 export interface LongPollAnswer {
   bridge: RouterBridge;
-  req: IncomingMessage;
+  /** The response (the answer names the request's id, read through `res.req`). */
   res: ServerResponse;
   /** What the subscription procedure returned. */
   source: AsyncIterable<unknown>;
@@ -161,6 +151,7 @@ export async function collectEvents(
   try {
     if (hub && request.lastEventId === null) head = await hub.latestId();
     const deadline = Date.now() + request.waitMs;
+    const encoder = SseFrameEncoder.of(bridge);
     for (;;) {
       const wait = parts.length > 0 ? 0 : deadline - Date.now();
       const batch = await puller.next(Math.min(PULL, bounds.maxEvents - parts.length), wait, signal);
@@ -170,7 +161,7 @@ export async function collectEvents(
       }
       if (batch === undefined) break;
       for (const value of batch) {
-        const json = eventJson(bridge, value);
+        const json = encoder.entryOf(value);
         parts.push(json);
         bytes += json.length + 1;
         if (isTrackedEnvelope(value)) lastId = value[0];
@@ -203,10 +194,10 @@ export async function collectEvents(
  * polls holds nothing on the server.
  *
  * @example
- * await answerLongPoll({ bridge, req, res, source, request, abort, errorShape });
+ * await answerLongPoll({ bridge, res, source, request, abort, errorShape });
  */
 export async function answerLongPoll(a: LongPollAnswer): Promise<void> {
-  const { bridge, req, res, source, request, abort } = a;
+  const { bridge, res, source, request, abort } = a;
   const answered = a.metrics?.longPollHeld(a.path ?? 'unknown');
   const { data, count, failure } = await collectEvents(bridge, source, request, abort.signal);
   answered?.(count, failure !== undefined);
@@ -215,19 +206,11 @@ export async function answerLongPoll(a: LongPollAnswer): Promise<void> {
   // return() waits for the next event), so its `finally` (e.g. a session's
   // stream count) would otherwise run only when an event comes.
   abort.abort(POLL_ANSWERED);
-  if (res.destroyed || res.headersSent) return;
-  let status = 200;
-  let text = `{"result":{"data":${data}}}`;
   if (failure) {
-    status = bridge.statusOfError(failure);
-    text = JSON.stringify(bridge.wire({ error: a.errorShape(failure) }));
+    sendError(res, bridge, failure, { shape: a.errorShape(failure), headers: NO_STORE });
+    return;
   }
-  res.writeHead(status, {
-    ...HEADERS,
-    'content-length': Buffer.byteLength(text),
-    'x-request-id': requestIdOf(req),
-  });
-  res.end(text);
+  sendJson(res, 200, `{"result":{"data":${data}}}`, NO_STORE);
 }
 
 interface Puller {

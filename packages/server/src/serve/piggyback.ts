@@ -1,7 +1,7 @@
-import { CorbelError } from '@corbel/core';
 import { TRPCError } from '@trpc/server';
 import { parseJson } from './body.js';
-import { collectEvents, POLL_ANSWERED } from './long-poll.js';
+import { errorCodeOf } from './error-response.js';
+import { collectEvents, POLL_ANSWERED, withResumeId } from './long-poll.js';
 import type { RequestContext } from './request-context.js';
 import { getTRPCErrorFromUnknown } from './trpc-bridge.js';
 
@@ -57,10 +57,7 @@ export async function piggybackHeaders(rc: RequestContext): Promise<Record<strin
       input = bridge.deserializeInput(parseJson(text, `the ${INPUT_HEADER} header`));
     }
     const lastEventId = one(req.headers[LAST_EVENT_ID_HEADER]) || null;
-    if (lastEventId !== null) {
-      if (typeof input === 'object' && input !== null) input = { ...input, lastEventId };
-      else input ??= { lastEventId };
-    }
+    input = withResumeId(input, lastEventId);
     // The command's own context (made once per request), and the same authorization as a stream's.
     await rc.context();
     const source = await rc.call({ path, type: 'subscription', input, signal: abort.signal, batchIndex: 0 });
@@ -77,16 +74,11 @@ export async function piggybackHeaders(rc: RequestContext): Promise<Record<strin
       abort.signal,
       BOUNDS,
     );
-    if (collected.failure) return { [EVENTS_ERROR_HEADER]: codeOf(collected.failure) };
+    if (collected.failure) return { [EVENTS_ERROR_HEADER]: errorCodeOf(collected.failure) };
     return { [EVENTS_HEADER]: Buffer.from(collected.data).toString('base64url') };
   } catch (cause) {
-    return { [EVENTS_ERROR_HEADER]: codeOf(getTRPCErrorFromUnknown(cause)) };
+    return { [EVENTS_ERROR_HEADER]: errorCodeOf(getTRPCErrorFromUnknown(cause)) };
   } finally {
     abort.abort(POLL_ANSWERED);
   }
-}
-
-/** The Corbel code of an error when it has one, else its tRPC code. */
-function codeOf(error: TRPCError): string {
-  return CorbelError.find(error)?.corbelCode ?? error.code;
 }

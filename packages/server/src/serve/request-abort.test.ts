@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HubSubscription } from '@corbel/core/internal';
 import { describe, expect, it } from 'vitest';
-import { abortIfUnfinished, commandSignal, requestAbort } from './request-abort.js';
+import {
+  abortIfUnfinished,
+  abortStream,
+  commandSignal,
+  holdStreamAbort,
+  requestAbort,
+} from './request-abort.js';
 
 /** A request on `socket` and its response, as far as these functions look at them. */
 function exchange(socket: object) {
@@ -68,5 +75,43 @@ describe('requestAbort', () => {
   it('is one controller per request', () => {
     const { req } = exchange(new EventEmitter());
     expect(requestAbort(req)).toBe(requestAbort(req));
+  });
+});
+
+describe('stream aborts', () => {
+  // A hub subscription: the one source the stream ends itself.
+  const source = Object.assign(Object.create(HubSubscription.prototype), { handleEvent() {} });
+
+  it('are held weakly when only the stream source listens, and still abort a signal someone kept', () => {
+    const { req } = exchange({ destroyed: false });
+    const abort = requestAbort(req);
+    abort.signal.addEventListener('abort', source, { once: true });
+    const hold = holdStreamAbort(req, abort, source);
+    expect(hold).toBeInstanceOf(WeakRef);
+    // The request no longer holds it either: a new one would be made.
+    expect(requestAbort(req)).not.toBe(abort);
+    abortStream(hold);
+    expect(abort.signal.aborted).toBe(true);
+  });
+
+  it('are held as they are when the only listener is a source of another kind', () => {
+    const other = { handleEvent() {} };
+    const { req } = exchange({ destroyed: false });
+    const abort = requestAbort(req);
+    abort.signal.addEventListener('abort', other);
+    expect(holdStreamAbort(req, abort, other)).toBe(abort);
+  });
+
+  it('are held as they are when anything else listens, or nothing does', () => {
+    for (const listeners of [[() => {}], [source, () => {}], []]) {
+      const { req } = exchange({ destroyed: false });
+      const abort = requestAbort(req);
+      for (const l of listeners) abort.signal.addEventListener('abort', l);
+      const hold = holdStreamAbort(req, abort, source);
+      expect(hold).toBe(abort);
+      expect(requestAbort(req)).toBe(abort);
+      abortStream(hold);
+      expect(abort.signal.aborted).toBe(true);
+    }
   });
 });

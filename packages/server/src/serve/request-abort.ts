@@ -1,11 +1,12 @@
 import { getEventListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { HubSubscription } from '@corbel/core/internal';
 
 // Kept on the request, so the server's one 'close' listener can reach it
 // without a listener (and a closure) of its own per request.
 const ABORT = Symbol('corbel.abort');
-type WithAbort = IncomingMessage & { [ABORT]?: AbortController };
+type WithAbort = IncomingMessage & { [ABORT]?: AbortController | undefined };
 // A keep-alive connection's reusable controller for its commands.
 const SHARED = Symbol('corbel.commandAbort');
 type WithShared = Socket & { [SHARED]?: AbortController | undefined };
@@ -18,6 +19,50 @@ export function requestAbort(req: IncomingMessage): AbortController {
     (req as WithAbort)[ABORT] = abort;
   }
   return abort;
+}
+
+// The controller of a signal the server holds only weakly (see `holdStreamAbort`).
+const CONTROLLER = Symbol('corbel.controller');
+type WithController = AbortSignal & { [CONTROLLER]?: AbortController };
+
+/** What an open stream keeps to abort its procedure's signal when it ends. */
+export type StreamAbort = AbortController | WeakRef<AbortSignal>;
+
+/**
+ * What an open event stream keeps of its request's controller, once its
+ * procedure returned `source`. An AbortSignal costs some 0.7 KB, the largest
+ * thing an idle subscriber held; it cannot be made lazily (tRPC's middleware
+ * chain copies the call options, `signal` included, at every step), but it
+ * need not be kept alive by the server when nothing but `source`, a hub
+ * subscription, listens to it: the stream ends `source` itself. The signal is then held weakly, with
+ * its controller hung on it: whoever kept the signal (a procedure that reads
+ * `signal.aborted` later) keeps the controller too, and the end of the
+ * stream still aborts it; when nobody kept it, nothing can observe it, and
+ * both are collected. Any other listener (a user's cleanup) keeps today's
+ * strong hold, so it fires when the client leaves.
+ *
+ * @example
+ * const hold = holdStreamAbort(req, requestAbort(req), source);
+ * // ... when the stream ends:
+ * abortStream(hold);
+ */
+export function holdStreamAbort(req: IncomingMessage, abort: AbortController, source: unknown): StreamAbort {
+  const signal = abort.signal as WithController;
+  if (signal.aborted) return abort;
+  const listeners = getEventListeners(signal, 'abort');
+  // Only a hub subscription is known to need nothing but the stream's own end
+  // (any other listener may clean up on abort alone).
+  if (!(source instanceof HubSubscription) || listeners.length !== 1 || listeners[0] !== (source as unknown))
+    return abort;
+  signal[CONTROLLER] = abort;
+  if ((req as WithAbort)[ABORT] === abort) (req as WithAbort)[ABORT] = undefined;
+  return new WeakRef(signal);
+}
+
+/** Aborts a stream's procedure signal (see `holdStreamAbort`), if anyone can still see it. */
+export function abortStream(hold: StreamAbort): void {
+  if (hold instanceof AbortController) hold.abort();
+  else (hold.deref() as WithController | undefined)?.[CONTROLLER]?.abort();
 }
 
 /**
