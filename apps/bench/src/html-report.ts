@@ -7,7 +7,15 @@
  * Every plotted value is an SVG element carrying its data (`data-series`,
  * `data-x`, `data-y`), so a test can check the charts from the page itself.
  */
-import { type BenchReport, CONTENDER_NAMES, scaleLegend, scaleSummary } from './report.js';
+import {
+  type BenchReport,
+  CONTENDER_NAMES,
+  fmt,
+  SCALE_STEP_COLUMNS,
+  scaleLegend,
+  scaleStepCells,
+  scaleSummary,
+} from './report.js';
 import type { ScaleStep } from './suites/scale.js';
 
 /** One line of a chart: a contender and its (x, y) points. */
@@ -173,10 +181,7 @@ function htmlTable(head: string[], rows: string[][]): string {
     .join('')}</tbody></table>`;
 }
 
-const num = (v: number | undefined, digits = 0) =>
-  v !== undefined && Number.isFinite(v)
-    ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
-    : '—';
+const num = fmt;
 
 /** The per-contender series of one fan-out figure against N. */
 function fanoutSeries(report: BenchReport, pick: (s: Record<string, number>) => number): Series[] {
@@ -300,44 +305,7 @@ export function renderHtmlReport(report: BenchReport): string {
           num(s.dropped),
         ]),
       ),
-      htmlTable(
-        [
-          'server',
-          'asked/s',
-          'published',
-          'taken/s',
-          'held',
-          'publish ms mean / max',
-          'deliveries',
-          'min/sub',
-          'p50 ms',
-          'p99 ms',
-          'max ms',
-          'server CPU %',
-          'clients CPU %',
-          'server µs/delivery',
-          'one core takes/s',
-        ],
-        scale.flatMap((s) =>
-          (s.steps ?? []).map((st) => [
-            name(s.contender),
-            num(st.perSec),
-            `${num(st.published)} of ${num(st.offered)}`,
-            num(st.sustainedPerSec, 1),
-            st.reached ? 'yes' : 'NO',
-            `${num(st.publishMeanMs)} / ${num(st.publishMaxMs)}`,
-            `${num(st.received)} / ${num(st.expected)}`,
-            num(st.minPerSubscriber),
-            num(st.p50Ms, 1),
-            num(st.p99Ms, 1),
-            num(st.maxMs, 1),
-            num(st.serverCpuPct),
-            num(st.clientCpuPct),
-            num(st.cpuUsPerDelivery, 1),
-            num(st.oneCorePerSec, 1),
-          ]),
-        ),
-      ),
+      htmlTable(SCALE_STEP_COLUMNS, scaleStepCells(scale)),
       `<p class="meta">${esc(scaleLegend(report.machine.cpus))}</p>`,
       '</section>',
     );

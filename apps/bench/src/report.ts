@@ -46,7 +46,8 @@ export const CONTENDER_NAMES: Record<string, string> = {
   socketio: 'Socket.IO 4',
 };
 
-const fmt = (v: number | undefined, digits = 0) =>
+/** A figure for a report: grouped thousands, fixed digits, '—' when there is none. */
+export const fmt = (v: number | undefined, digits = 0) =>
   v !== undefined && Number.isFinite(v)
     ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : '—';
@@ -258,50 +259,50 @@ export function scaleLegend(cpus: number): string {
   );
 }
 
-/** Every rate step of the scale check, for each server. */
-function scaleStepsTable(sides: ScaleResult[]): string {
-  const rows: string[][] = [];
-  for (const r of sides) {
-    for (const st of r.steps ?? []) {
-      rows.push([
-        CONTENDER_NAMES[r.contender]!,
-        fmt(st.perSec),
-        `${fmt(st.published)} of ${fmt(st.offered)}`,
-        fmt(st.sustainedPerSec, 1),
-        st.reached ? 'yes' : 'NO',
-        `${fmt(st.publishMeanMs)} / ${fmt(st.publishMaxMs)}`,
-        `${fmt(st.received)} / ${fmt(st.expected)}`,
-        fmt(st.minPerSubscriber),
-        fmt(st.p50Ms, 1),
-        fmt(st.p99Ms, 1),
-        fmt(st.maxMs, 1),
-        fmt(st.serverCpuPct),
-        fmt(st.clientCpuPct),
-        fmt(st.cpuUsPerDelivery, 1),
-        fmt(st.oneCorePerSec, 1),
-      ]);
-    }
-  }
-  return table(
-    [
-      'server',
-      'asked/s',
-      'published',
-      'taken/s',
-      'held',
-      'publish ms mean / max',
-      'deliveries',
-      'min/sub',
-      'p50 ms',
-      'p99 ms',
-      'max ms',
-      'server CPU %',
-      'clients CPU %',
-      'server µs/delivery',
-      'one core takes/s',
-    ],
-    rows,
+/** The columns of the scale check's step table (the text and HTML reports). */
+export const SCALE_STEP_COLUMNS = [
+  'server',
+  'asked/s',
+  'published',
+  'taken/s',
+  'held',
+  'publish ms mean / max',
+  'deliveries',
+  'min/sub',
+  'p50 ms',
+  'p99 ms',
+  'max ms',
+  'server CPU %',
+  'clients CPU %',
+  'server µs/delivery',
+  'one core takes/s',
+];
+
+/** Every rate step of the scale check, for each server: the cells under `SCALE_STEP_COLUMNS`. */
+export function scaleStepCells(sides: ScaleResult[]): string[][] {
+  return sides.flatMap((r) =>
+    (r.steps ?? []).map((st) => [
+      CONTENDER_NAMES[r.contender]!,
+      fmt(st.perSec),
+      `${fmt(st.published)} of ${fmt(st.offered)}`,
+      fmt(st.sustainedPerSec, 1),
+      st.reached ? 'yes' : 'NO',
+      `${fmt(st.publishMeanMs)} / ${fmt(st.publishMaxMs)}`,
+      `${fmt(st.received)} / ${fmt(st.expected)}`,
+      fmt(st.minPerSubscriber),
+      fmt(st.p50Ms, 1),
+      fmt(st.p99Ms, 1),
+      fmt(st.maxMs, 1),
+      fmt(st.serverCpuPct),
+      fmt(st.clientCpuPct),
+      fmt(st.cpuUsPerDelivery, 1),
+      fmt(st.oneCorePerSec, 1),
+    ]),
   );
+}
+
+function scaleStepsTable(sides: ScaleResult[]): string {
+  return table(SCALE_STEP_COLUMNS, scaleStepCells(sides));
 }
 
 /** The human-readable report: one table per suite, ratios, and the targets. */

@@ -12,6 +12,7 @@
 import { connect, type Socket } from 'node:net';
 import { nowMs } from '../bench-router.js';
 import { emit, serveIpc } from '../ipc.js';
+import { openAll } from './open-all.js';
 
 /** More than a process may hold descriptors for (20,000 here). */
 const MAX = 20_000;
@@ -258,32 +259,7 @@ serveIpc({
       `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n`,
       'latin1',
     );
-    const started = performance.now();
-    let next = 0;
-    let failed = 0;
-    let retried = 0;
-    let firstError = '';
-    const worker = async () => {
-      while (next < n) {
-        const c = next++;
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await open(c, u.hostname, Number(u.port), request, source);
-            break;
-          } catch (error) {
-            firstError ||= (error as Error).message;
-            if (attempt >= retries) {
-              failed++;
-              break;
-            }
-            retried++;
-            await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
-          }
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
-    return { connected: n - failed, failed, retried, firstError, ms: performance.now() - started };
+    return openAll(n, concurrency, retries, (c) => open(c, u.hostname, Number(u.port), request, source));
   },
   /** Events received, streams that ended, this process's CPU time (ms). */
   status: () => ({ received, ended, open: opened - ended, cpuMs: cpu() }),

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { nowMs } from '../bench-router.js';
 import { emit, serveIpc } from '../ipc.js';
 import { percentile } from '../stats.js';
+import { openAll } from './open-all.js';
 
 let stamp = '"sentAt":';
 
@@ -159,33 +160,8 @@ serveIpc({
   }) => {
     stamp = stampField === 'at' ? '"at":"' : '"sentAt":';
     localAddress = source;
-    const started = performance.now();
     const open = kind === 'socketio' ? openSocketIo : openSse;
-    let next = 0;
-    let failed = 0;
-    let retried = 0;
-    let firstError = '';
-    const worker = async () => {
-      while (next < n) {
-        next++;
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await open(url);
-            break;
-          } catch (error) {
-            firstError ||= (error as Error).message;
-            if (attempt >= retries) {
-              failed++;
-              break;
-            }
-            retried++;
-            await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
-          }
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
-    return { connected: n - failed, failed, retried, firstError, ms: performance.now() - started };
+    return openAll(n, concurrency, retries, () => open(url));
   },
   status: () => ({ received, streamErrors, ended, t: nowMs() }),
   /** Sends `progress` events with the running total every `everyMs`. */
