@@ -22,7 +22,7 @@ import { timeoutLink } from './links/timeout-link.js';
 import { type MutationRetryOptions, mutationRetryFetch } from './mutation-retry.js';
 import { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
 import { createPiggyback } from './piggyback.js';
-import { backoffMs, shouldReconnect } from './retry-policy.js';
+import { reconnectDelayMs, shouldReconnect } from './retry-policy.js';
 
 export interface CorbelClientOptions extends AuthOptions {
   /**
@@ -103,7 +103,9 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
   const baseFetch = opts.fetch ?? (opts.tls ? createNodeFetch(opts.tls) : fetch);
   const piggyback = opts.piggyback === true ? createPiggyback() : undefined;
   const commandFetch = piggyback ? piggyback.commandFetch(baseFetch) : baseFetch;
-  const esFetch = eventSourceFetch(opts, failoverFetch(pool, baseFetch, 'always'));
+  // Streams and polls leave an instance that accepts them but answers nothing (see FailoverFetchOptions).
+  const streamFetch = failoverFetch(pool, baseFetch, 'always', { abandonIsFailure: true });
+  const esFetch = eventSourceFetch(opts, streamFetch);
   const batch = (mode: 'always' | 'unsent') =>
     httpBatchLink({
       url,
@@ -114,6 +116,7 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
       fetch: failoverFetch(pool, commandFetch, mode) as any,
     } as any);
   const canRefresh = typeof opts.getToken === 'function';
+  let retryError: unknown;
   const sse = httpSubscriptionLink({
     url,
     transformer: superjson,
@@ -133,11 +136,15 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
             // Refused or ended by the server with a retryable error (CONSUMER_ELSEWHERE, DRAINING, …):
             // the retry happens below the state link, so say here why the stream is reconnecting.
             if (again) opts.onStateChange?.({ path: op.path, state: 'reconnecting', error });
+            retryError = error;
             return again;
           },
-          retryDelayMs: (attempts) => backoffMs(attempts, opts.maxReconnectDelayMs),
+          // retryDelayMs is given only the attempt count; tRPC's retryLink calls it right after
+          // retry(), synchronously, for the same failure, so the error kept above is that failure's
+          // and its Retry-After (a 429's) is waited out instead of a 250 ms backoff.
+          retryDelayMs: (attempts) => reconnectDelayMs(retryError, attempts, opts.maxReconnectDelayMs),
         }),
-        subscriptionTransport<TRouter>(opts, url, failoverFetch(pool, baseFetch, 'always'), sse),
+        subscriptionTransport<TRouter>(opts, url, streamFetch, sse),
       ],
       false: [
         timeoutLink<TRouter>(opts.timeoutMs ?? 30_000),

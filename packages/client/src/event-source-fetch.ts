@@ -1,4 +1,5 @@
 import { type AuthOptions, authHeaders } from './auth.js';
+import { retryAfterMsOfResponse, withRetryAfter } from './retry-policy.js';
 
 type Fetch = typeof fetch;
 
@@ -27,9 +28,12 @@ export function eventSourceFetch(auth: AuthOptions, baseFetch: Fetch = fetch): F
     }
     const error = (body as { error?: unknown } | null)?.error;
     if (!error) return res;
-    const retryAfter = Number(res.headers.get('retry-after'));
-    const retryMs =
-      Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 60_000) : 1000;
+    const retryAfterMs = retryAfterMsOfResponse(res);
+    const retryMs = retryAfterMs ?? 1000;
+    // EventSource honours `retry:` only for the errors tRPC lets it retry itself (5xx); the
+    // others (429 LIMIT_EXCEEDED, 409 CONSUMER_ELSEWHERE) are retried by the retry link,
+    // which reads the server's wait from here (see reconnectDelayMs).
+    withRetryAfter(error, retryAfterMs);
     const frame = `retry: ${retryMs}\nevent: serialized-error\ndata: ${JSON.stringify(error)}\n\n`;
     return new Response(frame, { status: 200, headers: { 'content-type': 'text/event-stream' } });
   };

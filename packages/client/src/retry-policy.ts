@@ -1,3 +1,4 @@
+import { TRPCClientError } from '@trpc/client';
 import { corbelCodeOf, trpcCodeOf } from './errors.js';
 
 /** tRPC codes for which a new attempt cannot succeed. */
@@ -35,4 +36,35 @@ export function shouldReconnect(error: unknown, attempts: number, canRefreshToke
 export function backoffMs(attempts: number, maxMs = 5000): number {
   const base = Math.min(250 * 2 ** Math.max(0, attempts - 1), maxMs);
   return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+/** The longest server-named wait the client honours (a Retry-After of hours is not waited out). */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** A response's Retry-After (delay-seconds) in ms, at most a minute; undefined when absent or zero. */
+export function retryAfterMsOfResponse(res: Response): number | undefined {
+  const seconds = Number(res.headers.get('retry-after') ?? Number.NaN);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, MAX_RETRY_AFTER_MS) : undefined;
+}
+
+/**
+ * Records the wait a refusal's Retry-After asked for in its error document's
+ * `data` (as `retryAfterMs`), where the error a link raises from it keeps it.
+ */
+export function withRetryAfter(errorJson: unknown, retryAfterMs: number | undefined): void {
+  if (retryAfterMs === undefined) return;
+  const data = (errorJson as { json?: { data?: Record<string, unknown> } } | null)?.json?.data;
+  if (data && typeof data === 'object') data.retryAfterMs = retryAfterMs;
+}
+
+/**
+ * How long to wait before reconnecting after `error`: the backoff, or the
+ * server's Retry-After when it asked for longer (protocol.md section 6.4:
+ * "wait at least that long").
+ */
+export function reconnectDelayMs(error: unknown, attempts: number, maxMs?: number): number {
+  const backoff = backoffMs(attempts, maxMs);
+  if (!(error instanceof TRPCClientError)) return backoff;
+  const asked = (error.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  return typeof asked === 'number' && asked > backoff ? Math.min(asked, MAX_RETRY_AFTER_MS) : backoff;
 }
