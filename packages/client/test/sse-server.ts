@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { initTRPC, tracked } from '@trpc/server';
 import superjson from 'superjson';
 import { z } from 'zod';
@@ -435,4 +435,24 @@ export async function until(check: () => boolean, what: string, ms = 5000): Prom
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** An instance that reads each request and then drops the connection without answering (a crash mid-request). */
+export async function startResettingServer(): Promise<{
+  url: string;
+  requests: () => number;
+  close: () => Promise<void>;
+  [Symbol.asyncDispose]: () => Promise<void>;
+}> {
+  let requests = 0;
+  const server = createNetServer((socket) => {
+    socket.once('data', () => {
+      requests++;
+      socket.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return { url: `http://127.0.0.1:${port}`, requests: () => requests, close, [Symbol.asyncDispose]: close };
 }
