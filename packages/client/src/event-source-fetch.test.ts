@@ -20,7 +20,9 @@ describe('eventSourceFetch', () => {
     let n = 0;
     const f = eventSourceFetch({ getToken: () => `t${++n}`, headers: () => ({ 'x-n': String(n) }) });
     for (let i = 0; i < 2; i++) {
-      const res = await f(`${server.url}/rpc/ticks`, { headers: { accept: 'text/event-stream', 'last-event-id': 'e-1' } });
+      const res = await f(`${server.url}/rpc/ticks`, {
+        headers: { accept: 'text/event-stream', 'last-event-id': 'e-1' },
+      });
       await res.body?.cancel();
     }
     expect(server.requests.map((r) => [r.authorization, r.headers['x-n'], r.lastEventIdHeader])).toEqual([
@@ -48,7 +50,12 @@ describe('eventSourceFetch', () => {
   });
 
   it("turns a refused stream into tRPC's serialized-error frame, with the Retry-After as retry: and in the error", async () => {
-    const error = errorShape({ code: 'TOO_MANY_REQUESTS', httpStatus: 429, corbelCode: 'LIMIT_EXCEEDED', retryable: true });
+    const error = errorShape({
+      code: 'TOO_MANY_REQUESTS',
+      httpStatus: 429,
+      corbelCode: 'LIMIT_EXCEEDED',
+      retryable: true,
+    });
     await using server = await answering(429, JSON.stringify({ error: { json: error } }), {
       'content-type': 'application/json',
       'retry-after': '3',
@@ -67,9 +74,16 @@ describe('eventSourceFetch', () => {
   it('waits a second before the next attempt when the refusal names no Retry-After (or an absurd one, a minute)', async () => {
     const body = JSON.stringify({ error: { json: errorShape({ code: 'FORBIDDEN', httpStatus: 403 }) } });
     await using plain = await answering(403, body, { 'content-type': 'application/json' });
-    expect((await (await eventSourceFetch({})(`${plain.url}/rpc/ticks`)).text()).split('\n')[0]).toBe('retry: 1000');
-    await using long = await answering(503, body, { 'content-type': 'application/json', 'retry-after': '86400' });
-    expect((await (await eventSourceFetch({})(`${long.url}/rpc/ticks`)).text()).split('\n')[0]).toBe('retry: 60000');
+    expect((await (await eventSourceFetch({})(`${plain.url}/rpc/ticks`)).text()).split('\n')[0]).toBe(
+      'retry: 1000',
+    );
+    await using long = await answering(503, body, {
+      'content-type': 'application/json',
+      'retry-after': '86400',
+    });
+    expect((await (await eventSourceFetch({})(`${long.url}/rpc/ticks`)).text()).split('\n')[0]).toBe(
+      'retry: 60000',
+    );
   });
 
   it('leaves other failures for EventSource to report: not JSON, JSON without an error, JSON that does not parse', async () => {

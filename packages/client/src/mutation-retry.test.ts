@@ -1,6 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { refusingUrl, type ScriptedServer, startResettingServer, startScriptedServer, until } from '../test/sse-server.js';
+import {
+  refusingUrl,
+  type ScriptedServer,
+  startResettingServer,
+  startScriptedServer,
+  until,
+} from '../test/sse-server.js';
 import { createInstancePool } from './failover.js';
 import { mutationRetryFetch } from './mutation-retry.js';
 
@@ -20,10 +26,12 @@ function script(server: ScriptedServer, answers: ((res: ServerResponse) => void)
     return true;
   };
 }
-const status = (code: number, headers: Record<string, string> = {}) => (res: ServerResponse) => {
-  res.writeHead(code, { 'content-type': 'application/json', ...headers });
-  res.end(`{"status":${code}}`);
-};
+const status =
+  (code: number, headers: Record<string, string> = {}) =>
+  (res: ServerResponse) => {
+    res.writeHead(code, { 'content-type': 'application/json', ...headers });
+    res.end(`{"status":${code}}`);
+  };
 
 describe('mutationRetryFetch', () => {
   it('sends the same request again, key and body, on the next instance after a 502/503/504', async () => {
@@ -69,7 +77,10 @@ describe('mutationRetryFetch', () => {
         setTimeout(() => res.socket?.destroy(), 20);
       },
     ]);
-    const res = await mutationRetryFetch(createInstancePool([rpc(c.url)]), fetch)(`${rpc(c.url)}/report`, keyed);
+    const res = await mutationRetryFetch(createInstancePool([rpc(c.url)]), fetch)(
+      `${rpc(c.url)}/report`,
+      keyed,
+    );
     expect([res.status, await res.text()]).toEqual([200, '"ok"']);
     expect(c.requests).toHaveLength(2);
   });
@@ -78,7 +89,10 @@ describe('mutationRetryFetch', () => {
     await using a = await startScriptedServer();
     script(a, [() => {}]);
     const pool = createInstancePool([rpc(a.url)]);
-    const res = await mutationRetryFetch(pool, fetch, { attemptTimeoutMs: 200 })(`${rpc(a.url)}/report`, keyed);
+    const res = await mutationRetryFetch(pool, fetch, { attemptTimeoutMs: 200 })(
+      `${rpc(a.url)}/report`,
+      keyed,
+    );
     expect(res.status).toBe(200);
     expect(a.requests).toHaveLength(2);
   });
@@ -117,7 +131,10 @@ describe('mutationRetryFetch', () => {
   it('sends a URL outside the pool as it is', async () => {
     await using a = await startScriptedServer();
     await using other = await startScriptedServer();
-    const res = await mutationRetryFetch(createInstancePool([rpc(a.url)]), fetch)(`${rpc(other.url)}/report`, keyed);
+    const res = await mutationRetryFetch(createInstancePool([rpc(a.url)]), fetch)(
+      `${rpc(other.url)}/report`,
+      keyed,
+    );
     expect(res.status).toBe(200);
     expect([a.requests.length, other.requests.length]).toEqual([0, 1]);
   });

@@ -1,10 +1,21 @@
 import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
 import { errorShape } from '../test/sse-server.js';
-import { backoffMs, reconnectDelayMs, retryAfterMsOfResponse, shouldReconnect, withRetryAfter } from './retry-policy.js';
+import {
+  backoffMs,
+  reconnectDelayMs,
+  retryAfterMsOfResponse,
+  shouldReconnect,
+  withRetryAfter,
+} from './retry-policy.js';
 
 /** The error a link raises from a server's error document. */
-const serverError = (code: string, httpStatus: number, corbelCode: string | null = null, retryAfterMs?: number) => {
+const serverError = (
+  code: string,
+  httpStatus: number,
+  corbelCode: string | null = null,
+  retryAfterMs?: number,
+) => {
   const envelope = { json: errorShape({ code, httpStatus, corbelCode }) };
   withRetryAfter(envelope, retryAfterMs);
   return TRPCClientError.from({ error: envelope.json } as never);
@@ -45,7 +56,12 @@ describe('shouldReconnect', () => {
 
   it('UNAUTHORIZED: three more attempts when a fresh token can be asked for, none otherwise', () => {
     const unauthorized = serverError('UNAUTHORIZED', 401, 'UNAUTHENTICATED');
-    expect([1, 2, 3, 4].map((n) => shouldReconnect(unauthorized, n, true))).toEqual([true, true, true, false]);
+    expect([1, 2, 3, 4].map((n) => shouldReconnect(unauthorized, n, true))).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
     expect(shouldReconnect(unauthorized, 1, false)).toBe(false);
   });
 
@@ -75,7 +91,8 @@ describe('backoffMs', () => {
 
 describe('Retry-After', () => {
   it('reads delay-seconds, capped at a minute; absent, zero or a date is no wait', () => {
-    const res = (value: string | null) => new Response(null, value === null ? {} : { headers: { 'retry-after': value } });
+    const res = (value: string | null) =>
+      new Response(null, value === null ? {} : { headers: { 'retry-after': value } });
     expect(retryAfterMsOfResponse(res('2'))).toBe(2000);
     expect(retryAfterMsOfResponse(res('3600'))).toBe(60_000);
     expect(retryAfterMsOfResponse(res('0'))).toBeUndefined();

@@ -150,7 +150,10 @@ export interface ScriptedServer extends AsyncDisposable {
     headers?: Record<string, string>;
   } | null;
   onCommand: CommandPlan;
+  /** Long polls answer `done: true` (the channel ended) when set. */
+  pollDone: boolean;
   streamRequests(): SeenRequest[];
+  pollRequests(): SeenRequest[];
   /** Stops listening and cuts every connection (an instance that dies). */
   close(): Promise<void>;
 }
@@ -219,7 +222,9 @@ export async function startScriptedServer(opts: { log?: EventLog } = {}): Promis
     defaultPlan: healthyPlan(),
     refuseAll: null,
     onCommand: () => false,
+    pollDone: false,
     streamRequests: () => requests.filter((r) => r.kind === 'stream'),
+    pollRequests: () => requests.filter((r) => r.kind === 'poll'),
     async close() {
       for (const teardown of teardowns) teardown();
       for (const socket of sockets) socket.destroy();
@@ -305,7 +310,7 @@ export async function startScriptedServer(opts: { log?: EventLog } = {}): Promis
               events: events.map((e) => ({ id: e.id, data: superjson.serialize(e.data) })),
               lastEventId: last,
               more: false,
-              done: false,
+              done: self.pollDone,
             },
           },
         },
@@ -318,7 +323,7 @@ export async function startScriptedServer(opts: { log?: EventLog } = {}): Promis
       return sendJson(res, 400, { error: { json: error } });
     }
     const wait = Number(request.query.get('wait') ?? 25_000);
-    if (backlog.length > 0 || wait === 0) return answer(backlog);
+    if (backlog.length > 0 || wait === 0 || self.pollDone) return answer(backlog);
     const stop = log.listen((event) => finish([event]));
     const timer = setTimeout(() => finish([]), wait);
     res.once('close', () => finish(null));
