@@ -12,7 +12,7 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import { type AuthOptions, authHeaders } from './auth.js';
-import { eventSourceFetch } from './event-source-fetch.js';
+import { backingOffFetch, eventSourceFetch } from './event-source-fetch.js';
 import { createInstancePool, failoverFetch, isRetrySafe } from './failover.js';
 import { autoTransportLink } from './links/auto-transport-link.js';
 import { idempotencyKeyLink, idempotencyKeyOf } from './links/idempotency-key-link.js';
@@ -121,8 +121,8 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
     url,
     transformer: superjson,
     EventSource,
-    // A fresh init (and so a fresh fetch closure) for every (re)connect.
-    eventSourceOptions: () => ({ fetch: esFetch }),
+    // A fresh init for every EventSource, with its own backoff between failed connects.
+    eventSourceOptions: () => ({ fetch: backingOffFetch(esFetch, opts.maxReconnectDelayMs) }),
   } as any);
   const links = [
     ...(opts.onStateChange ? [stateLink<TRouter>(opts.onStateChange)] : []),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { errorShape, startScriptedServer } from '../test/sse-server.js';
-import { eventSourceFetch } from './event-source-fetch.js';
+import { errorShape, refusingUrl, startScriptedServer } from '../test/sse-server.js';
+import { backingOffFetch, eventSourceFetch } from './event-source-fetch.js';
 
 /** A scripted server answering commands with `status`, `body` and `headers`. */
 async function answering(status: number, body: string, headers: Record<string, string>) {
@@ -96,5 +96,38 @@ describe('eventSourceFetch', () => {
       const res = await eventSourceFetch({})(`${server.url}/rpc/ticks`);
       expect(res.status).toBe(502);
     }
+  });
+});
+
+describe('backingOffFetch', () => {
+  it('waits longer and longer between failed connects, and not at all after an answer', async () => {
+    const server = await startScriptedServer();
+    const attempts: number[] = [];
+    const recording: typeof fetch = (input, init) => {
+      attempts.push(Date.now());
+      return fetch(input, init);
+    };
+    const f = backingOffFetch(recording, 1000);
+    const url = `${server.url}/rpc/echo`;
+    await (await f(url)).text();
+    await (await f(url)).text();
+    await server.close();
+    for (let i = 0; i < 3; i++) await expect(f(url)).rejects.toThrow();
+    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
+    // No wait after an answer, nor before the first attempt that fails; then backoffs of
+    // at least 125 and 250 ms (jitter in the upper half of 250 and 500).
+    expect(gaps).toHaveLength(4);
+    expect(gaps[2]).toBeGreaterThanOrEqual(125);
+    expect(gaps[3]).toBeGreaterThanOrEqual(250);
+  });
+
+  it('stops waiting when the EventSource closes', async () => {
+    const dead = await refusingUrl();
+    const f = backingOffFetch(fetch, 60_000);
+    await expect(f(dead)).rejects.toThrow();
+    const ac = new AbortController();
+    const pending = f(dead, { signal: ac.signal });
+    ac.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
   });
 });

@@ -1,5 +1,5 @@
 import { type AuthOptions, authHeaders } from './auth.js';
-import { retryAfterMsOfResponse, withRetryAfter } from './retry-policy.js';
+import { backoffMs, retryAfterMsOfResponse, withRetryAfter } from './retry-policy.js';
 
 type Fetch = typeof fetch;
 
@@ -37,4 +37,44 @@ export function eventSourceFetch(auth: AuthOptions, baseFetch: Fetch = fetch): F
     const frame = `retry: ${retryMs}\nevent: serialized-error\ndata: ${JSON.stringify(error)}\n\n`;
     return new Response(frame, { status: 200, headers: { 'content-type': 'text/event-stream' } });
   };
+}
+
+/**
+ * One EventSource's fetch, backing off between failed connects. EventSource
+ * retries a failed connect by itself, forever, after the server's `retry:`
+ * (fixed, no jitter), without the retry link ever seeing a failure: a server
+ * that stays down was hit every `retry:` ms by every client at once. This adds
+ * the client's backoff (with jitter, up to `maxDelayMs`) before each attempt
+ * that follows a failed one; any answer resets it. Make one per EventSource.
+ *
+ * @example
+ * const eventSourceOptions = () => ({ fetch: backingOffFetch(fetch, 5000) });
+ */
+export function backingOffFetch(baseFetch: Fetch, maxDelayMs?: number): Fetch {
+  let failures = 0;
+  return async (input, init) => {
+    if (failures > 0) await sleep(backoffMs(failures, maxDelayMs), init?.signal);
+    // Closed while waiting: EventSource ignores an AbortError.
+    init?.signal?.throwIfAborted();
+    try {
+      const res = await baseFetch(input, init);
+      failures = 0;
+      return res;
+    } catch (error) {
+      failures++;
+      throw error;
+    }
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
