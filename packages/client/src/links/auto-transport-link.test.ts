@@ -53,7 +53,10 @@ describe('autoTransportLink', () => {
     server.plans.push(hangPlan);
     const client = createCorbelClient<ScriptedRouter>({
       url: server.url,
-      heldBackMs: 300,
+      // Also the opening poll's bound: a poll answered later than this (a loaded machine) leaves
+      // the subscription without a cursor, and what the held-back stream was sent is lost (see the
+      // report of issue 16), so this test gives it ample time.
+      heldBackMs: 1000,
       longPollWaitMs: 200,
       maxReconnectDelayMs: 50,
     });
