@@ -110,6 +110,31 @@ describe('subscriptions: backpressure (a slow consumer)', () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+describe('subscriptions: cut off as a slow consumer', () => {
+  it('resumes from the log after SLOW_CONSUMER, with no gap and no duplicate', async () => {
+    await using server = await startScriptedServer();
+    const client = sseClient({ url: server.url });
+    using sub = collect(client);
+    await until(() => sub.states.includes('pending'), 'live');
+    for (let n = 1; n <= 3; n++) server.log.publish(n);
+    await until(() => sub.ids.length === 3, 'three events');
+    // The server's queue for this subscriber overflowed: it ends the stream with the
+    // retryable SLOW_CONSUMER, and keeps the events in its log.
+    const slow = errorShape({
+      code: 'SERVICE_UNAVAILABLE',
+      httpStatus: 503,
+      corbelCode: 'SLOW_CONSUMER',
+      retryable: true,
+    });
+    server.streams[0]!.fail(slow);
+    for (let n = 4; n <= 6; n++) server.log.publish(n);
+    await until(() => sub.ids.length === 6, 'the rest, from the log');
+    expect(sub.ids).toEqual(['e-1', 'e-2', 'e-3', 'e-4', 'e-5', 'e-6']);
+    expect(server.streamRequests()[1]!.resumeId).toBe('e-3');
+    expect(sub.error()).toBeUndefined();
+  });
+});
+
 describe('subscriptions: a stalled stream', () => {
   it('reconnects when the server sends nothing for the announced inactivity timeout, resuming after the last id', async () => {
     await using server = await startScriptedServer();
