@@ -50,7 +50,7 @@ describe('subscriptions: backpressure (a slow consumer)', () => {
     const client = sseClient({ url: server.url, onStateChange: (s) => void (s.state === 'live' && live++) });
     const ac = new AbortController();
     const got: string[] = [];
-    const total = 300;
+    const total = 200;
     const reading = (async () => {
       for await (const { id } of client.ticks.subscribe(undefined, { signal: ac.signal })) {
         got.push(id);
@@ -341,8 +341,8 @@ describe('subscriptions: failover across instances', () => {
     log.publish(1);
     const client = sseClient({ url: [a.url, b.url] });
     using sub = collect(client, { lastEventId: 'e-1' });
-    // Both refuse, the client waits (the refusal's retry: 1 s) and tries again.
-    await until(() => a.requests.length + b.requests.length >= 3, 'a second round of attempts');
+    // Both refuse; the client waits (the refusal's retry: 1 s) and tries again, where b now answers.
+    await until(() => a.requests.length + b.requests.length >= 2, 'a round of attempts on both');
     log.publish(2);
     b.refuseAll = null;
     await until(() => sub.ids.length === 1, 'the event after the resume id');
