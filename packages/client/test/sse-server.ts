@@ -152,6 +152,8 @@ export interface ScriptedServer extends AsyncDisposable {
   onCommand: CommandPlan;
   /** Long polls answer `done: true` (the channel ended) when set. */
   pollDone: boolean;
+  /** Delays (ms) for the next polls' answers, used in order: each answer is made when its poll arrives and sent this much later (a slow network or proxy). */
+  readonly pollDelays: number[];
   streamRequests(): SeenRequest[];
   pollRequests(): SeenRequest[];
   /** Stops listening and cuts every connection (an instance that dies). */
@@ -223,6 +225,7 @@ export async function startScriptedServer(opts: { log?: EventLog } = {}): Promis
     refuseAll: null,
     onCommand: () => false,
     pollDone: false,
+    pollDelays: [],
     streamRequests: () => requests.filter((r) => r.kind === 'stream'),
     pollRequests: () => requests.filter((r) => r.kind === 'poll'),
     async close() {
@@ -299,9 +302,11 @@ export async function startScriptedServer(opts: { log?: EventLog } = {}): Promis
   }
 
   function answerPoll(request: SeenRequest, res: ServerResponse) {
+    const delayMs = self.pollDelays.shift() ?? 0;
     const answer = (events: LoggedEvent[]) => {
       const last = events.at(-1)?.id ?? request.resumeId ?? log.events.at(-1)?.id ?? '0';
-      sendJson(
+      const send = delayMs > 0 ? later(delayMs) : sendJson;
+      send(
         res,
         200,
         {
@@ -337,6 +342,18 @@ export async function startScriptedServer(opts: { log?: EventLog } = {}): Promis
       teardown();
       if (events && !res.writableEnded) answer(events);
     }
+  }
+
+  /** sendJson, `ms` from now (unless the server closes first). */
+  function later(ms: number): typeof sendJson {
+    return (res, status, body, headers) => {
+      const timer = setTimeout(() => {
+        teardowns.delete(teardown);
+        if (!res.writableEnded && !res.destroyed) sendJson(res, status, body, headers);
+      }, ms);
+      const teardown = () => clearTimeout(timer);
+      teardowns.add(teardown);
+    };
   }
 
   function openStream(request: SeenRequest, res: ServerResponse) {

@@ -53,10 +53,7 @@ describe('autoTransportLink', () => {
     server.plans.push(hangPlan);
     const client = createCorbelClient<ScriptedRouter>({
       url: server.url,
-      // Also the opening poll's bound: a poll answered later than this (a loaded machine) leaves
-      // the subscription without a cursor, and what the held-back stream was sent is lost (see the
-      // report of issue 16), so this test gives it ample time.
-      heldBackMs: 1000,
+      heldBackMs: 300,
       longPollWaitMs: 200,
       maxReconnectDelayMs: 50,
     });
@@ -71,6 +68,97 @@ describe('autoTransportLink', () => {
       const [opening] = server.pollRequests();
       expect([opening!.query.get('wait'), opening!.resumeId]).toEqual(['0', undefined]);
       expect(server.streamRequests()[0]!.resumeId).toBe('e-1');
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it('an opening poll answered after the stream was held back: the polls start from its id', async () => {
+    await using server = await startScriptedServer();
+    server.log.publish(1);
+    server.plans.push(hangPlan);
+    // Made when it arrives (e-1 is the newest id), delivered after the stream has started.
+    server.pollDelays.push(400);
+    const changes: StateChange[] = [];
+    const client = createCorbelClient<ScriptedRouter>({
+      url: server.url,
+      heldBackMs: 300,
+      longPollWaitMs: 200,
+      maxReconnectDelayMs: 50,
+      onStateChange: (c) => changes.push(c),
+    });
+    const ids: string[] = [];
+    const sub = client.ticks.subscribe(undefined, { onData: ({ id }) => ids.push(id) });
+    try {
+      await until(() => server.streamRequests().length === 1, 'the stream attempt');
+      expect(server.streamRequests()[0]!.resumeId).toBeUndefined();
+      server.log.publish(2);
+      server.log.publish(3);
+      await until(
+        () => changes.some((c) => c.state === 'live' && c.transport === 'long-poll'),
+        'live on polls',
+      );
+      server.log.publish(4);
+      await until(() => ids.length === 3, 'three events');
+      expect(ids).toEqual(['e-2', 'e-3', 'e-4']);
+      expect(server.pollRequests()[1]!.resumeId).toBe('e-1');
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it('an opening poll answered after the polls began: they start again from its id', async () => {
+    await using server = await startScriptedServer();
+    server.log.publish(1);
+    server.plans.push(hangPlan);
+    server.pollDelays.push(1500);
+    const changes: StateChange[] = [];
+    const client = createCorbelClient<ScriptedRouter>({
+      url: server.url,
+      heldBackMs: 300,
+      longPollWaitMs: 200,
+      maxReconnectDelayMs: 50,
+      onStateChange: (c) => changes.push(c),
+    });
+    const ids: string[] = [];
+    const sub = client.ticks.subscribe(undefined, { onData: ({ id }) => ids.push(id) });
+    try {
+      await until(() => server.streamRequests().length === 1, 'the stream attempt');
+      server.log.publish(2);
+      // The polls' own first answer names e-2: without the opening answer, e-2 is before their start.
+      await until(
+        () => changes.some((c) => c.state === 'live' && c.transport === 'long-poll'),
+        'live on polls',
+      );
+      await until(() => ids.length === 1, 'the event published while the stream was held back', 8000);
+      expect(ids).toEqual(['e-2']);
+      server.log.publish(3);
+      await until(() => ids.length === 2, 'the next event');
+      expect(ids).toEqual(['e-2', 'e-3']);
+      expect(changes.filter((c) => c.state === 'live')).toHaveLength(1);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it('an opening poll answered after the stream connected: the stream connects again from its id', async () => {
+    await using server = await startScriptedServer();
+    server.log.publish(1);
+    server.pollDelays.push(600);
+    const client = createCorbelClient<ScriptedRouter>({ url: server.url, heldBackMs: 300 });
+    const ids: string[] = [];
+    const sub = client.ticks.subscribe(undefined, { onData: ({ id }) => ids.push(id) });
+    try {
+      await until(() => server.pollRequests().length === 1, 'the opening poll');
+      // Published after the subscription opened, before the stream (started without an id) did.
+      server.log.publish(2);
+      await until(() => ids.length === 1, 'the event');
+      expect(ids).toEqual(['e-2']);
+      const streams = server.streamRequests();
+      expect(streams.map((r) => r.resumeId)).toEqual([undefined, 'e-1']);
+      server.log.publish(3);
+      await until(() => ids.length === 2, 'the next event');
+      expect(ids).toEqual(['e-2', 'e-3']);
     } finally {
       sub.unsubscribe();
     }

@@ -1,7 +1,7 @@
 import { type Operation, TRPCClientError, type TRPCLink } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
-import { pollEvents } from '../long-poll.js';
+import { type PollAnswer, pollEvents } from '../long-poll.js';
 import { type LongPollLinkOptions, lastEventIdOf, runPolls } from './long-poll-link.js';
 
 export interface AutoTransportLinkOptions extends LongPollLinkOptions {
@@ -23,10 +23,18 @@ export interface AutoTransportLinkOptions extends LongPollLinkOptions {
  * (`transport: 'sse' | 'long-poll'`).
  *
  * A subscription that starts without an id first asks for the channel's
- * newest id (one poll that does not wait), so a stream held back from the
- * start loses nothing either: it resumes from there. That poll's events are
- * delivered, and its end ends the subscription, only when every event has an
- * id; otherwise (a plain generator) the stream runs the procedure from its start.
+ * newest id (one poll that does not wait): that id is where the subscription
+ * starts, whatever transport carries it. The stream waits up to `heldBackMs`
+ * for it and then starts without it; the poll is not given up, and until an
+ * event has been delivered, a stream or poll loop that started without its
+ * answer starts again from it when it comes, so the events sent while a
+ * stream was held back are not lost to a late answer. The protocol cannot ask
+ * for "everything since I subscribed" without an id: a subscription whose
+ * opening poll is never answered starts at the first answer it gets (the
+ * stream's `connected` frame, or the first poll's id). The opening poll's
+ * events are delivered, and its end ends the subscription, only when every
+ * event has an id; otherwise (a plain generator) the stream runs the
+ * procedure from its start.
  *
  * @example
  * autoTransportLink({ url, fetch, sse: httpSubscriptionLink({ url, transformer: superjson, EventSource }) })
@@ -41,9 +49,15 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
     return ({ op }) =>
       observable((observer) => {
         let cursor = lastEventIdOf(op.input);
+        // Whether the subscription's start point is fixed: by its own id, the opening
+        // poll's answer, or a delivered event. Until then a late opening answer restarts
+        // whatever transport runs without it.
+        let settled = cursor !== undefined;
         let closed = false;
-        let stream: { unsubscribe(): void } | undefined;
+        let stream: { unsubscribe(): void; connected(): boolean } | undefined;
+        let restartStreamOnConnect = false;
         let polls: AbortController | undefined;
+        let pollsLive = false;
         let timer: NodeJS.Timeout | undefined;
         const teardown = new AbortController();
 
@@ -55,7 +69,10 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
         const deliver = (value: any) => {
           if (closed) return;
           const id = value?.result?.id;
-          if (typeof id === 'string') cursor = id;
+          if (typeof id === 'string') {
+            cursor = id;
+            settled = true;
+          }
           observer.next(value);
         };
         const fail = (error: TRPCClientError<any>) => {
@@ -68,6 +85,12 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
           closed = true;
           observer.complete();
         };
+        const stopStream = () => {
+          clearTimeout(timer);
+          restartStreamOnConnect = false;
+          stream?.unsubscribe();
+          stream = undefined;
+        };
 
         const startStream = () => {
           if (closed) return;
@@ -77,8 +100,7 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
             clearTimeout(timer);
             timer = setTimeout(() => {
               if (!active || connected || closed) return;
-              active = false;
-              sub.unsubscribe();
+              stopStream();
               startPolls(
                 new TRPCClientError(
                   `the event stream sent nothing for ${heldBackMs} ms (a proxy may be holding it back); switching to long polling`,
@@ -94,6 +116,13 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
                 if (result.state === 'pending') {
                   connected = true;
                   clearTimeout(timer);
+                  if (restartStreamOnConnect) {
+                    // Started before the opening poll answered, which it now has: connect
+                    // again from its id (unsubscribing a connected stream blames no instance).
+                    stopStream();
+                    startStream();
+                    return;
+                  }
                   deliver({ ...value, result: { ...result, transport: 'sse' } });
                   return;
                 }
@@ -125,28 +154,40 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
               active = false;
               sub.unsubscribe();
             },
+            connected: () => connected,
           };
           arm();
         };
 
-        const startPolls = (why: TRPCClientError<any>) => {
+        const startPolls = (why: TRPCClientError<any> | null) => {
           if (closed) return;
-          deliver({ result: { type: 'state', state: 'connecting', error: why, transport: 'long-poll' } });
-          polls = new AbortController();
-          const signal = AbortSignal.any([polls.signal, teardown.signal]);
+          // `why` is null when the loop starts again from the opening poll's answer:
+          // the app has heard why polling began (and that it is live, if it was).
+          if (why) {
+            pollsLive = false;
+            deliver({ result: { type: 'state', state: 'connecting', error: why, transport: 'long-poll' } });
+          }
+          polls?.abort();
+          const run = new AbortController();
+          polls = run;
+          const signal = AbortSignal.any([run.signal, teardown.signal]);
           void runPolls(
             withCursor(),
             opts,
             signal,
             {
               next: (value: any) => {
-                // The loop's opening "connecting" was said above, with the reason.
-                if (
-                  value?.result?.type === 'state' &&
-                  value.result.state === 'connecting' &&
-                  !value.result.error
-                )
-                  return;
+                const result = value?.result;
+                if (result?.type === 'state' && result.state === 'connecting') {
+                  // The loop's opening "connecting" was said above, with the reason.
+                  if (!result.error) return;
+                  pollsLive = false;
+                } else if (result?.type === 'started') {
+                  if (pollsLive) return;
+                } else if (result?.type === 'state' && result.state === 'pending') {
+                  if (pollsLive) return;
+                  pollsLive = true;
+                }
                 deliver(value);
               },
               error: fail,
@@ -157,47 +198,60 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
             },
             Date.now() + sseRetryMs,
           ).then((outcome) => {
+            // A loop replaced by one from the opening poll's answer hands nothing on.
+            if (polls !== run) return;
+            polls = undefined;
             if (outcome === 'expired' && !closed && !teardown.signal.aborted) startStream();
           });
         };
 
-        // Where a subscription without an id starts: the channel's newest id.
-        // The opening poll runs the procedure once already, so its answer is
-        // used only where the stream can take over from it exactly.
+        // The opening poll's answer: where a subscription without an id starts. Its
+        // events are delivered (and its end ends the subscription) only where every event
+        // has an id, so no transport delivers them again; a transport already running
+        // without it, having delivered nothing, starts again from its id.
+        const settle = (answer: PollAnswer | undefined) => {
+          if (closed || settled || answer === undefined) return;
+          settled = true;
+          // An event without an id cannot be resumed after: the stream runs the
+          // procedure from its start and delivers it, so the poll's copy is dropped.
+          if (!answer.events.every((event) => event.id !== undefined)) return;
+          for (const event of answer.events) {
+            deliver({ result: { id: event.id, data: { id: event.id, data: event.data } } });
+          }
+          if (answer.done) {
+            // The procedure has ended (a finished job's snapshot): a stream from
+            // its last id would wait for an event that never comes.
+            stopStream();
+            polls?.abort();
+            deliver({ result: { type: 'stopped' } });
+            deliver({ result: { type: 'state', state: 'idle', error: null } });
+            complete();
+            return;
+          }
+          if (answer.lastEventId !== null) cursor = answer.lastEventId;
+          if (polls) startPolls(null);
+          else if (stream?.connected()) {
+            stopStream();
+            startStream();
+          } else if (stream) restartStreamOnConnect = true;
+        };
+
         const start = async () => {
-          if (cursor === undefined) {
-            let answer: Awaited<ReturnType<typeof pollEvents>> | undefined;
-            try {
-              answer = await pollEvents(opts.fetch, opts, {
-                url: opts.url,
-                path: op.path,
-                input: op.input,
-                lastEventId: undefined,
-                waitMs: 0,
-                // Bounded like the stream's first frame: a server that does not answer
-                // at once is left to the stream (and its held-back clock).
-                signal: AbortSignal.any([teardown.signal, AbortSignal.timeout(heldBackMs)]),
-              });
-            } catch {
+          if (!settled) {
+            const opening = pollEvents(opts.fetch, opts, {
+              url: opts.url,
+              path: op.path,
+              input: op.input,
+              lastEventId: undefined,
+              waitMs: 0,
+              // Not bounded: however late its answer comes, it is where the subscription starts.
+              signal: teardown.signal,
+            }).then(settle, () => {
               // The stream reports whatever is wrong (bad input, credentials) as it always does.
-            }
+            });
+            // A server that does not answer at once is left to the stream (and its held-back clock).
+            await Promise.race([opening, delay(heldBackMs, teardown.signal)]);
             if (closed) return;
-            // An event without an id cannot be resumed after: the stream runs the
-            // procedure from its start and delivers it, so the poll's copy is dropped.
-            if (answer?.events.every((event) => event.id !== undefined)) {
-              for (const event of answer.events) {
-                deliver({ result: { id: event.id, data: { id: event.id, data: event.data } } });
-              }
-              if (answer.done) {
-                // The procedure has ended (a finished job's snapshot): a stream from
-                // its last id would wait for an event that never comes.
-                deliver({ result: { type: 'stopped' } });
-                deliver({ result: { type: 'state', state: 'idle', error: null } });
-                complete();
-                return;
-              }
-              if (answer.lastEventId !== null) cursor = answer.lastEventId;
-            }
           }
           startStream();
         };
@@ -212,4 +266,16 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
         };
       });
   };
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
