@@ -376,6 +376,34 @@ describe('subscriptions: the retry policy', () => {
     }
   });
 
+  it('a 500 the server calls final ends the subscription, mid-stream or as a refusal, on either transport', async () => {
+    const internal = refused('INTERNAL_SERVER_ERROR', 500, null, false);
+    for (const transport of ['sse', 'auto'] as const) {
+      await using server = await startScriptedServer();
+      const client = createCorbelClient<ScriptedRouter>({
+        url: server.url,
+        transport,
+        maxReconnectDelayMs: 50,
+      });
+      using sub = collect(client, { lastEventId: '0' });
+      await until(() => sub.states.includes('pending'), 'live');
+      server.log.publish(1);
+      await until(() => sub.ids.length === 1, 'the event');
+      server.streams[0]!.fail(internal);
+      await until(() => sub.error() !== undefined, `the error (${transport})`);
+      expect((sub.error() as any).data).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', retryable: false });
+      await sleep(300);
+      expect(server.streamRequests()).toHaveLength(1);
+    }
+    await using server = await startScriptedServer();
+    server.refuseAll = { status: 500, error: refused('INTERNAL_SERVER_ERROR', 500, 'STORE_CORRUPT') };
+    using sub = collect(sseClient({ url: server.url }));
+    await until(() => sub.error() !== undefined, 'the refusal');
+    expect((sub.error() as any).data.corbelCode).toBe('STORE_CORRUPT');
+    await sleep(300);
+    expect(server.streamRequests()).toHaveLength(1);
+  });
+
   it('UNAUTHORIZED: no retry with a fixed token; a few retries (each with a fresh token) with getToken', async () => {
     const unauthorized = refused('UNAUTHORIZED', 401, 'UNAUTHENTICATED');
     {

@@ -15,6 +15,7 @@ import { type AuthOptions, authHeaders } from './auth.js';
 import { backingOffFetch, eventSourceFetch } from './event-source-fetch.js';
 import { createInstancePool, failoverFetch, isRetrySafe } from './failover.js';
 import { autoTransportLink } from './links/auto-transport-link.js';
+import { finalErrorLink } from './links/final-error-link.js';
 import { idempotencyKeyLink, idempotencyKeyOf } from './links/idempotency-key-link.js';
 import { longPollLink } from './links/long-poll-link.js';
 import { type StateChange, stateLink } from './links/state-link.js';
@@ -117,13 +118,16 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
     } as any);
   const canRefresh = typeof opts.getToken === 'function';
   let retryError: unknown;
-  const sse = httpSubscriptionLink({
-    url,
-    transformer: superjson,
-    EventSource,
-    // A fresh init for every EventSource, with its own backoff between failed connects.
-    eventSourceOptions: () => ({ fetch: backingOffFetch(esFetch, opts.maxReconnectDelayMs) }),
-  } as any);
+  // tRPC reconnects after every 5xx error by itself; a final one ends the stream instead.
+  const sse = finalErrorLink<TRouter>(
+    httpSubscriptionLink({
+      url,
+      transformer: superjson,
+      EventSource,
+      // A fresh init for every EventSource, with its own backoff between failed connects.
+      eventSourceOptions: () => ({ fetch: backingOffFetch(esFetch, opts.maxReconnectDelayMs) }),
+    } as any),
+  );
   const links = [
     ...(opts.onStateChange ? [stateLink<TRouter>(opts.onStateChange)] : []),
     splitLink<TRouter>({

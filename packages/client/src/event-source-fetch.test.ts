@@ -121,6 +121,31 @@ describe('backingOffFetch', () => {
     expect(gaps[3]).toBeGreaterThanOrEqual(250);
   });
 
+  it('counts a refusal (a retryable 503 that EventSource retries by itself) as a failed connect', async () => {
+    const draining = errorShape({
+      code: 'SERVICE_UNAVAILABLE',
+      httpStatus: 503,
+      corbelCode: 'DRAINING',
+      retryable: true,
+    });
+    await using server = await answering(503, JSON.stringify({ error: { json: draining } }), {
+      'content-type': 'application/json',
+    });
+    const attempts: number[] = [];
+    const recording: typeof fetch = (input, init) => {
+      attempts.push(Date.now());
+      return fetch(input, init);
+    };
+    const f = backingOffFetch(eventSourceFetch({}, recording), 1000);
+    for (let i = 0; i < 3; i++)
+      expect((await (await f(`${server.url}/rpc/ticks`)).text()).split('\n')[1]).toBe(
+        'event: serialized-error',
+      );
+    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(125);
+    expect(gaps[1]).toBeGreaterThanOrEqual(250);
+  });
+
   it('stops waiting when the EventSource closes', async () => {
     const dead = await refusingUrl();
     const f = backingOffFetch(fetch, 60_000);

@@ -3,6 +3,9 @@ import { backoffMs, retryAfterMsOfResponse, withRetryAfter } from './retry-polic
 
 type Fetch = typeof fetch;
 
+/** The one-frame streams eventSourceFetch made of refusals: failed connects, for the backoff. */
+const refusals = new WeakSet<Response>();
+
 /**
  * The fetch the EventSource uses, for every connect and reconnect:
  *
@@ -35,7 +38,9 @@ export function eventSourceFetch(auth: AuthOptions, baseFetch: Fetch = fetch): F
     // which reads the server's wait from here (see reconnectDelayMs).
     withRetryAfter(error, retryAfterMs);
     const frame = `retry: ${retryMs}\nevent: serialized-error\ndata: ${JSON.stringify(error)}\n\n`;
-    return new Response(frame, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    const refusal = new Response(frame, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    refusals.add(refusal);
+    return refusal;
   };
 }
 
@@ -45,7 +50,9 @@ export function eventSourceFetch(auth: AuthOptions, baseFetch: Fetch = fetch): F
  * (fixed, no jitter), without the retry link ever seeing a failure: a server
  * that stays down was hit every `retry:` ms by every client at once. This adds
  * the client's backoff (with jitter, up to `maxDelayMs`) before each attempt
- * that follows a failed one; any answer resets it. Make one per EventSource.
+ * that follows a failed one, a refusal (a retryable 503, reconnected by
+ * EventSource itself) included; a stream that starts resets it. Make one per
+ * EventSource, over eventSourceFetch.
  *
  * @example
  * const eventSourceOptions = () => ({ fetch: backingOffFetch(fetch, 5000) });
@@ -58,7 +65,7 @@ export function backingOffFetch(baseFetch: Fetch, maxDelayMs?: number): Fetch {
     init?.signal?.throwIfAborted();
     try {
       const res = await baseFetch(input, init);
-      failures = 0;
+      failures = refusals.has(res) ? failures + 1 : 0;
       return res;
     } catch (error) {
       failures++;

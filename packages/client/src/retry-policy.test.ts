@@ -9,14 +9,29 @@ import {
   withRetryAfter,
 } from './retry-policy.js';
 
-/** The error a link raises from a server's error document. */
+/** Corbel codes the server marks retryable (protocol.md section 6.3), and the tRPC codes it does without one. */
+const RETRYABLE = new Set([
+  'SLOW_CONSUMER',
+  'DRAINING',
+  'TOKEN_EXPIRED',
+  'LIMIT_EXCEEDED',
+  'TIMEOUT',
+  'CONSUMER_ELSEWHERE',
+  'SERVICE_UNAVAILABLE',
+  'BAD_GATEWAY',
+  'GATEWAY_TIMEOUT',
+  'TOO_MANY_REQUESTS',
+]);
+
+/** The error a link raises from a Corbel server's error document (with its `retryable`). */
 const serverError = (
   code: string,
   httpStatus: number,
   corbelCode: string | null = null,
   retryAfterMs?: number,
 ) => {
-  const envelope = { json: errorShape({ code, httpStatus, corbelCode }) };
+  const retryable = RETRYABLE.has(corbelCode ?? code);
+  const envelope = { json: errorShape({ code, httpStatus, corbelCode, retryable }) };
   withRetryAfter(envelope, retryAfterMs);
   return TRPCClientError.from({ error: envelope.json } as never);
 };
@@ -30,11 +45,29 @@ describe('shouldReconnect', () => {
       ['SERVICE_UNAVAILABLE', 503, 'SLOW_CONSUMER'],
       ['TOO_MANY_REQUESTS', 429, 'LIMIT_EXCEEDED'],
       ['CONFLICT', 409, 'CONSUMER_ELSEWHERE'],
-      ['INTERNAL_SERVER_ERROR', 500, null],
       ['TIMEOUT', 408, 'TIMEOUT'],
+      ['BAD_GATEWAY', 502, null],
     ] as const) {
       expect(shouldReconnect(serverError(code, status, corbel), 50, false)).toBe(true);
     }
+  });
+
+  it("follows the server's retryable flag: a 500 it calls final ends the stream, even a 4xx it calls retryable reconnects", () => {
+    for (const corbel of [null, 'STORE_CORRUPT', 'STORE_LOCKED']) {
+      expect(shouldReconnect(serverError('INTERNAL_SERVER_ERROR', 500, corbel), 1, true)).toBe(false);
+    }
+    expect(shouldReconnect(serverError('SERVICE_UNAVAILABLE', 503, 'CLIENT_GONE'), 1, true)).toBe(false);
+    const conflict = errorShape({ code: 'CONFLICT', httpStatus: 409, retryable: true });
+    expect(shouldReconnect(TRPCClientError.from({ error: conflict } as never), 9, false)).toBe(true);
+  });
+
+  it('without a retryable flag (a server that is not Corbel), by code: a 500 reconnects, a 400 does not', () => {
+    const bare = (code: string, httpStatus: number) => {
+      const { retryable: _, ...data } = errorShape({ code, httpStatus }).data;
+      return TRPCClientError.from({ error: { message: code, code: -32603, data } } as never);
+    };
+    expect(shouldReconnect(bare('INTERNAL_SERVER_ERROR', 500), 5, false)).toBe(true);
+    expect(shouldReconnect(bare('BAD_REQUEST', 400), 1, false)).toBe(false);
   });
 
   it('never reconnects after HISTORY_GONE or an error a new attempt cannot fix', () => {

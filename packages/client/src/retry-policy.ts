@@ -1,7 +1,7 @@
 import { TRPCClientError } from '@trpc/client';
-import { corbelCodeOf, trpcCodeOf } from './errors.js';
+import { corbelCodeOf, retryableOf, trpcCodeOf } from './errors.js';
 
-/** tRPC codes for which a new attempt cannot succeed. */
+/** tRPC codes for which a new attempt cannot succeed, for errors that carry no `retryable` of their own. */
 const FINAL_CODES = new Set([
   'BAD_REQUEST',
   'PARSE_ERROR',
@@ -16,10 +16,12 @@ const FINAL_CODES = new Set([
 ]);
 
 /**
- * Whether a failed event stream should reconnect. Transport failures and
- * retryable server errors do, forever with backoff; HISTORY_GONE and other
- * final errors don't; UNAUTHORIZED does a few times when `getToken` can supply
- * a fresh token.
+ * Whether a failed event stream (or poll loop) should reconnect. Transport
+ * failures do, forever with backoff; a server error does when the server
+ * says it is retryable (`data.retryable`, protocol.md section 6.4), or, from
+ * a server that does not say, when its code is not a final one. HISTORY_GONE
+ * never does; TOKEN_EXPIRED does when `getToken` can supply a fresh token,
+ * and UNAUTHORIZED then a few times.
  */
 export function shouldReconnect(error: unknown, attempts: number, canRefreshToken: boolean): boolean {
   const corbelCode = corbelCodeOf(error);
@@ -28,6 +30,8 @@ export function shouldReconnect(error: unknown, attempts: number, canRefreshToke
   if (corbelCode === 'TOKEN_EXPIRED') return canRefreshToken;
   const code = trpcCodeOf(error);
   if (code === 'UNAUTHORIZED') return canRefreshToken && attempts <= 3;
+  const retryable = retryableOf(error);
+  if (retryable !== undefined) return retryable;
   if (code && FINAL_CODES.has(code)) return false;
   return true;
 }
