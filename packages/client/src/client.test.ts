@@ -301,6 +301,38 @@ describe('subscriptions: failover across instances', () => {
     expect(b.streamRequests()[0]!.resumeId).toBe('e-1');
   });
 
+  it('gives up on a first connect that is never answered (before any connected frame) and moves on', async () => {
+    const log = new EventLog();
+    await using a = await startScriptedServer({ log });
+    await using b = await startScriptedServer({ log });
+    a.defaultPlan = hangPlan;
+    const client = sseClient({ url: [a.url, b.url], connectTimeoutMs: 300 });
+    using sub = collect(client, { lastEventId: '0' });
+    await until(() => sub.states.includes('pending'), 'live on b');
+    log.publish(1);
+    await until(() => sub.ids.length === 1, 'the event, from b');
+    expect(a.streamRequests()).toHaveLength(1);
+    expect(b.streamRequests()).toHaveLength(1);
+  });
+
+  it('on one instance, tries a never-answered first connect again after the inactivity timeout a stream announced', async () => {
+    await using server = await startScriptedServer();
+    server.defaultPlan = (s) => {
+      healthyPlan(300)(s);
+      s.pingEvery(100);
+    };
+    const client = sseClient({ url: server.url });
+    using first = collect(client, { lastEventId: '0' });
+    await until(() => first.states.includes('pending'), 'the first stream live');
+    // A second subscription's connect is accepted and never answered; the next one is.
+    server.plans.push(hangPlan);
+    using second = collect(client, { lastEventId: '0' });
+    await until(() => second.states.includes('pending'), 'the second stream live after a retry');
+    server.log.publish(1);
+    await until(() => second.ids.length === 1 && first.ids.length === 1, 'the event on both');
+    expect(server.streamRequests()).toHaveLength(3);
+  });
+
   it('a draining instance: its streams end with DRAINING, its 503 refusals move the client on', async () => {
     const log = new EventLog();
     await using a = await startScriptedServer({ log });

@@ -12,6 +12,7 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import { type AuthOptions, authHeaders } from './auth.js';
+import { connectTimeoutFetch } from './connect-timeout.js';
 import { backingOffFetch, eventSourceFetch } from './event-source-fetch.js';
 import { createInstancePool, failoverFetch, isRetrySafe } from './failover.js';
 import { autoTransportLink } from './links/auto-transport-link.js';
@@ -55,6 +56,12 @@ export interface CorbelClientOptions extends AuthOptions {
   fetch?: typeof fetch | undefined;
   /** TLS trust for an https:// server (a CA for a private or self-signed certificate); ignored with `fetch`. */
   tls?: TlsClientOptions | undefined;
+  /**
+   * An event-stream connect (the first one too) that gets no answer, not even the `connected`
+   * frame, within this long is given up and tried again (on the next instance, with several
+   * URLs). Default: the inactivity timeout the server announced, else 25 s.
+   */
+  connectTimeoutMs?: number | undefined;
   /** Longest wait between reconnect attempts (default 5 s). */
   maxReconnectDelayMs?: number | undefined;
   /**
@@ -106,7 +113,11 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
   const commandFetch = piggyback ? piggyback.commandFetch(baseFetch) : baseFetch;
   // Streams and polls leave an instance that accepts them but answers nothing (see FailoverFetchOptions).
   const streamFetch = failoverFetch(pool, baseFetch, 'always', { abandonIsFailure: true });
-  const esFetch = eventSourceFetch(opts, streamFetch);
+  // A first connect that is never answered is given up on, too (tRPC times out only reconnects).
+  const esFetch = eventSourceFetch(
+    opts,
+    connectTimeoutFetch(streamFetch, { timeoutMs: opts.connectTimeoutMs }),
+  );
   const batch = (mode: 'always' | 'unsent') =>
     httpBatchLink({
       url,
