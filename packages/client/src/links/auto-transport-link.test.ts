@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { hangPlan, type ScriptedRouter, startScriptedServer, until } from '../../test/sse-server.js';
+import {
+  EventLog,
+  hangPlan,
+  type ScriptedRouter,
+  startScriptedServer,
+  until,
+} from '../../test/sse-server.js';
 import { createCorbelClient } from '../client.js';
 import type { StateChange } from './state-link.js';
 
@@ -107,10 +113,10 @@ describe('autoTransportLink', () => {
     }
   });
 
-  it('an opening poll answered after the polls began: they start again from its id', async () => {
+  it('while the opening poll is unanswered too, a silent stream is tried again, not replaced by polls', async () => {
     await using server = await startScriptedServer();
     server.log.publish(1);
-    server.plans.push(hangPlan);
+    for (let i = 0; i < 20; i++) server.plans.push(hangPlan);
     server.pollDelays.push(1500);
     const changes: StateChange[] = [];
     const client = createCorbelClient<ScriptedRouter>({
@@ -123,19 +129,45 @@ describe('autoTransportLink', () => {
     const ids: string[] = [];
     const sub = client.ticks.subscribe(undefined, { onData: ({ id }) => ids.push(id) });
     try {
-      await until(() => server.streamRequests().length === 1, 'the stream attempt');
+      await until(() => server.streamRequests().length === 2, 'the stream tried again');
+      expect(server.pollRequests()).toHaveLength(1);
       server.log.publish(2);
-      // The polls' own first answer names e-2: without the opening answer, e-2 is before their start.
+      // Once the opening poll is answered (e-1), the next silence switches to polls from there.
       await until(
         () => changes.some((c) => c.state === 'live' && c.transport === 'long-poll'),
         'live on polls',
       );
-      await until(() => ids.length === 1, 'the event published while the stream was held back', 8000);
+      await until(() => ids.length === 1, 'the event published before the polls began');
       expect(ids).toEqual(['e-2']);
-      server.log.publish(3);
-      await until(() => ids.length === 2, 'the next event');
-      expect(ids).toEqual(['e-2', 'e-3']);
-      expect(changes.filter((c) => c.state === 'live')).toHaveLength(1);
+      expect(server.pollRequests()[1]!.resumeId).toBe('e-1');
+      expect(changes.find((c) => c.state === 'reconnecting')?.error?.message).toMatch(/neither/);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it('an instance that answers nothing at all is left for the next one, on the stream', async () => {
+    const log = new EventLog();
+    await using a = await startScriptedServer({ log });
+    await using b = await startScriptedServer({ log });
+    a.defaultPlan = hangPlan;
+    a.pollDelays.push(60_000);
+    const changes: StateChange[] = [];
+    const client = createCorbelClient<ScriptedRouter>({
+      url: [a.url, b.url],
+      heldBackMs: 300,
+      maxReconnectDelayMs: 50,
+      onStateChange: (c) => changes.push(c),
+    });
+    const ids: string[] = [];
+    const sub = client.ticks.subscribe(undefined, { onData: ({ id }) => ids.push(id) });
+    try {
+      await until(() => changes.some((c) => c.state === 'live'), 'live');
+      expect(changes.filter((c) => c.state === 'live').map((c) => c.transport)).toEqual(['sse']);
+      log.publish(1);
+      await until(() => ids.length === 1, 'the event, from b');
+      expect(b.streamRequests()).toHaveLength(1);
+      expect(b.pollRequests()).toHaveLength(0);
     } finally {
       sub.unsubscribe();
     }

@@ -25,16 +25,17 @@ export interface AutoTransportLinkOptions extends LongPollLinkOptions {
  * A subscription that starts without an id first asks for the channel's
  * newest id (one poll that does not wait): that id is where the subscription
  * starts, whatever transport carries it. The stream waits up to `heldBackMs`
- * for it and then starts without it; the poll is not given up, and until an
- * event has been delivered, a stream or poll loop that started without its
- * answer starts again from it when it comes, so the events sent while a
- * stream was held back are not lost to a late answer. The protocol cannot ask
- * for "everything since I subscribed" without an id: a subscription whose
- * opening poll is never answered starts at the first answer it gets (the
- * stream's `connected` frame, or the first poll's id). The opening poll's
- * events are delivered, and its end ends the subscription, only when every
- * event has an id; otherwise (a plain generator) the stream runs the
- * procedure from its start.
+ * for it and then starts without it; the poll is not given up. Until an
+ * event has been delivered, a stream that started without its answer starts
+ * again from it when it comes, and long polls start only once it has come
+ * (or failed): while it is unanswered too, a silent stream means a server
+ * that answers nothing, not a proxy, and the stream is tried again (on the
+ * next instance, with several). The protocol cannot ask for "everything since
+ * I subscribed" without an id: a subscription whose opening poll fails
+ * starts at the first answer it gets (the stream's `connected` frame, or the
+ * first poll's id). The opening poll's events are delivered, and its end ends
+ * the subscription, only when every event has an id; otherwise (a plain
+ * generator) the stream runs the procedure from its start.
  *
  * @example
  * autoTransportLink({ url, fetch, sse: httpSubscriptionLink({ url, transformer: superjson, EventSource }) })
@@ -56,8 +57,8 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
         let closed = false;
         let stream: { unsubscribe(): void; connected(): boolean } | undefined;
         let restartStreamOnConnect = false;
+        let openingPending = false;
         let polls: AbortController | undefined;
-        let pollsLive = false;
         let timer: NodeJS.Timeout | undefined;
         const teardown = new AbortController();
 
@@ -101,6 +102,23 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
             timer = setTimeout(() => {
               if (!active || connected || closed) return;
               stopStream();
+              if (openingPending) {
+                // The opening poll, a plain JSON answer any proxy passes, is unanswered too: the
+                // server (not a proxy) is not answering, and polls would not help. Try the stream
+                // again; with several instances the abandoned attempt moved the client on.
+                deliver({
+                  result: {
+                    type: 'state',
+                    state: 'connecting',
+                    error: new TRPCClientError(
+                      `the server answered neither the event stream nor a poll for ${heldBackMs} ms; connecting again`,
+                    ),
+                    transport: 'sse',
+                  },
+                });
+                startStream();
+                return;
+              }
               startPolls(
                 new TRPCClientError(
                   `the event stream sent nothing for ${heldBackMs} ms (a proxy may be holding it back); switching to long polling`,
@@ -159,35 +177,24 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
           arm();
         };
 
-        const startPolls = (why: TRPCClientError<any> | null) => {
+        const startPolls = (why: TRPCClientError<any>) => {
           if (closed) return;
-          // `why` is null when the loop starts again from the opening poll's answer:
-          // the app has heard why polling began (and that it is live, if it was).
-          if (why) {
-            pollsLive = false;
-            deliver({ result: { type: 'state', state: 'connecting', error: why, transport: 'long-poll' } });
-          }
-          polls?.abort();
-          const run = new AbortController();
-          polls = run;
-          const signal = AbortSignal.any([run.signal, teardown.signal]);
+          deliver({ result: { type: 'state', state: 'connecting', error: why, transport: 'long-poll' } });
+          polls = new AbortController();
+          const signal = AbortSignal.any([polls.signal, teardown.signal]);
           void runPolls(
             withCursor(),
             opts,
             signal,
             {
               next: (value: any) => {
-                const result = value?.result;
-                if (result?.type === 'state' && result.state === 'connecting') {
-                  // The loop's opening "connecting" was said above, with the reason.
-                  if (!result.error) return;
-                  pollsLive = false;
-                } else if (result?.type === 'started') {
-                  if (pollsLive) return;
-                } else if (result?.type === 'state' && result.state === 'pending') {
-                  if (pollsLive) return;
-                  pollsLive = true;
-                }
+                // The loop's opening "connecting" was said above, with the reason.
+                if (
+                  value?.result?.type === 'state' &&
+                  value.result.state === 'connecting' &&
+                  !value.result.error
+                )
+                  return;
                 deliver(value);
               },
               error: fail,
@@ -198,17 +205,15 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
             },
             Date.now() + sseRetryMs,
           ).then((outcome) => {
-            // A loop replaced by one from the opening poll's answer hands nothing on.
-            if (polls !== run) return;
-            polls = undefined;
             if (outcome === 'expired' && !closed && !teardown.signal.aborted) startStream();
           });
         };
 
         // The opening poll's answer: where a subscription without an id starts. Its
         // events are delivered (and its end ends the subscription) only where every event
-        // has an id, so no transport delivers them again; a transport already running
-        // without it, having delivered nothing, starts again from its id.
+        // has an id, so no transport delivers them again; a stream already running
+        // without it, having delivered nothing, starts again from its id. (Polls never
+        // run without it: they start only once it has been answered or has failed.)
         const settle = (answer: PollAnswer | undefined) => {
           if (closed || settled || answer === undefined) return;
           settled = true;
@@ -222,15 +227,13 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
             // The procedure has ended (a finished job's snapshot): a stream from
             // its last id would wait for an event that never comes.
             stopStream();
-            polls?.abort();
             deliver({ result: { type: 'stopped' } });
             deliver({ result: { type: 'state', state: 'idle', error: null } });
             complete();
             return;
           }
           if (answer.lastEventId !== null) cursor = answer.lastEventId;
-          if (polls) startPolls(null);
-          else if (stream?.connected()) {
+          if (stream?.connected()) {
             stopStream();
             startStream();
           } else if (stream) restartStreamOnConnect = true;
@@ -246,9 +249,14 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
               waitMs: 0,
               // Not bounded: however late its answer comes, it is where the subscription starts.
               signal: teardown.signal,
-            }).then(settle, () => {
-              // The stream reports whatever is wrong (bad input, credentials) as it always does.
-            });
+            })
+              .then(settle, () => {
+                // The stream reports whatever is wrong (bad input, credentials) as it always does.
+              })
+              .finally(() => {
+                openingPending = false;
+              });
+            openingPending = true;
             // A server that does not answer at once is left to the stream (and its held-back clock).
             await Promise.race([opening, delay(heldBackMs, teardown.signal)]);
             if (closed) return;
