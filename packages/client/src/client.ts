@@ -12,10 +12,12 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import { type AuthOptions, authHeaders } from './auth.js';
-import { eventSourceFetch } from './event-source-fetch.js';
+import { connectTimeoutFetch } from './connect-timeout.js';
+import { backingOffFetch, eventSourceFetch } from './event-source-fetch.js';
 import { createInstancePool, failoverFetch, isRetrySafe } from './failover.js';
 import { keyedBatchFallback } from './keyed-batch-fallback.js';
 import { autoTransportLink } from './links/auto-transport-link.js';
+import { finalErrorLink } from './links/final-error-link.js';
 import { idempotencyKeyLink, idempotencyKeyOf, madeIdempotencyKey } from './links/idempotency-key-link.js';
 import { longPollLink } from './links/long-poll-link.js';
 import { type StateChange, stateLink } from './links/state-link.js';
@@ -23,7 +25,7 @@ import { timeoutLink } from './links/timeout-link.js';
 import { type MutationRetryOptions, mutationRetryFetch } from './mutation-retry.js';
 import { createNodeFetch, type TlsClientOptions } from './node-fetch.js';
 import { createPiggyback } from './piggyback.js';
-import { backoffMs, shouldReconnect } from './retry-policy.js';
+import { reconnectDelayMs, shouldReconnect } from './retry-policy.js';
 
 export interface CorbelClientOptions extends AuthOptions {
   /**
@@ -57,6 +59,12 @@ export interface CorbelClientOptions extends AuthOptions {
   fetch?: typeof fetch | undefined;
   /** TLS trust for an https:// server (a CA for a private or self-signed certificate); ignored with `fetch`. */
   tls?: TlsClientOptions | undefined;
+  /**
+   * An event-stream connect (the first one too) that gets no answer, not even the `connected`
+   * frame, within this long is given up and tried again (on the next instance, with several
+   * URLs). Default: the inactivity timeout the server announced, else 25 s.
+   */
+  connectTimeoutMs?: number | undefined;
   /** Longest wait between reconnect attempts (default 5 s). */
   maxReconnectDelayMs?: number | undefined;
   /**
@@ -106,7 +114,13 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
   const baseFetch = opts.fetch ?? (opts.tls ? createNodeFetch(opts.tls) : fetch);
   const piggyback = opts.piggyback === true ? createPiggyback() : undefined;
   const commandFetch = piggyback ? piggyback.commandFetch(baseFetch) : baseFetch;
-  const esFetch = eventSourceFetch(opts, failoverFetch(pool, baseFetch, 'always'));
+  // Streams and polls leave an instance that accepts them but answers nothing (see FailoverFetchOptions).
+  const streamFetch = failoverFetch(pool, baseFetch, 'always', { abandonIsFailure: true });
+  // A first connect that is never answered is given up on, too (tRPC times out only reconnects).
+  const esFetch = eventSourceFetch(
+    opts,
+    connectTimeoutFetch(streamFetch, { timeoutMs: opts.connectTimeoutMs }),
+  );
   const batch = (mode: 'always' | 'unsent') =>
     httpBatchLink({
       url,
@@ -119,13 +133,17 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
   // Keyed batches fall back to one call per request on a server from before batched keys.
   const keyedFetch = keyedBatchFallback(mutationRetryFetch(pool, commandFetch, opts.mutationRetry));
   const canRefresh = typeof opts.getToken === 'function';
-  const sse = httpSubscriptionLink({
-    url,
-    transformer: superjson,
-    EventSource,
-    // A fresh init (and so a fresh fetch closure) for every (re)connect.
-    eventSourceOptions: () => ({ fetch: esFetch }),
-  } as any);
+  let retryError: unknown;
+  // tRPC reconnects after every 5xx error by itself; a final one ends the stream instead.
+  const sse = finalErrorLink<TRouter>(
+    httpSubscriptionLink({
+      url,
+      transformer: superjson,
+      EventSource,
+      // A fresh init for every EventSource, with its own backoff between failed connects.
+      eventSourceOptions: () => ({ fetch: backingOffFetch(esFetch, opts.maxReconnectDelayMs) }),
+    } as any),
+  );
   const links = [
     ...(opts.onStateChange ? [stateLink<TRouter>(opts.onStateChange)] : []),
     splitLink<TRouter>({
@@ -138,11 +156,15 @@ export function createCorbelClient<TRouter extends AnyTRPCRouter>(
             // Refused or ended by the server with a retryable error (CONSUMER_ELSEWHERE, DRAINING, …):
             // the retry happens below the state link, so say here why the stream is reconnecting.
             if (again) opts.onStateChange?.({ path: op.path, state: 'reconnecting', error });
+            retryError = error;
             return again;
           },
-          retryDelayMs: (attempts) => backoffMs(attempts, opts.maxReconnectDelayMs),
+          // retryDelayMs is given only the attempt count; tRPC's retryLink calls it right after
+          // retry(), synchronously, for the same failure, so the error kept above is that failure's
+          // and its Retry-After (a 429's) is waited out instead of a 250 ms backoff.
+          retryDelayMs: (attempts) => reconnectDelayMs(retryError, attempts, opts.maxReconnectDelayMs),
         }),
-        subscriptionTransport<TRouter>(opts, url, failoverFetch(pool, baseFetch, 'always'), sse),
+        subscriptionTransport<TRouter>(opts, url, streamFetch, sse),
       ],
       false: [
         timeoutLink<TRouter>(opts.timeoutMs ?? 30_000),

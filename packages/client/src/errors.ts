@@ -26,3 +26,14 @@ export function trpcCodeOf(error: unknown): string | null {
 export function isHistoryGone(error: unknown): boolean {
   return corbelCodeOf(error) === 'HISTORY_GONE';
 }
+
+/**
+ * The server's verdict on a client error (`data.retryable`, protocol.md
+ * section 6.1): whether a new attempt can succeed; undefined when the error
+ * carries none (a transport failure, a server that is not Corbel's).
+ */
+export function retryableOf(error: unknown): boolean | undefined {
+  if (!(error instanceof TRPCClientError)) return undefined;
+  const data = error.data as { retryable?: unknown } | undefined;
+  return typeof data?.retryable === 'boolean' ? data.retryable : undefined;
+}

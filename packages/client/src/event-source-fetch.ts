@@ -1,6 +1,10 @@
 import { type AuthOptions, authHeaders } from './auth.js';
+import { backoffMs, retryAfterMsOfResponse, withRetryAfter } from './retry-policy.js';
 
 type Fetch = typeof fetch;
+
+/** The one-frame streams eventSourceFetch made of refusals: failed connects, for the backoff. */
+const refusals = new WeakSet<Response>();
 
 /**
  * The fetch the EventSource uses, for every connect and reconnect:
@@ -27,10 +31,57 @@ export function eventSourceFetch(auth: AuthOptions, baseFetch: Fetch = fetch): F
     }
     const error = (body as { error?: unknown } | null)?.error;
     if (!error) return res;
-    const retryAfter = Number(res.headers.get('retry-after'));
-    const retryMs =
-      Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 60_000) : 1000;
+    const retryAfterMs = retryAfterMsOfResponse(res);
+    const retryMs = retryAfterMs ?? 1000;
+    // EventSource honours `retry:` only for the errors tRPC lets it retry itself (5xx); the
+    // others (429 LIMIT_EXCEEDED, 409 CONSUMER_ELSEWHERE) are retried by the retry link,
+    // which reads the server's wait from here (see reconnectDelayMs).
+    withRetryAfter(error, retryAfterMs);
     const frame = `retry: ${retryMs}\nevent: serialized-error\ndata: ${JSON.stringify(error)}\n\n`;
-    return new Response(frame, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    const refusal = new Response(frame, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    refusals.add(refusal);
+    return refusal;
   };
+}
+
+/**
+ * One EventSource's fetch, backing off between failed connects. EventSource
+ * retries a failed connect by itself, forever, after the server's `retry:`
+ * (fixed, no jitter), without the retry link ever seeing a failure: a server
+ * that stays down was hit every `retry:` ms by every client at once. This adds
+ * the client's backoff (with jitter, up to `maxDelayMs`) before each attempt
+ * that follows a failed one, a refusal (a retryable 503, reconnected by
+ * EventSource itself) included; a stream that starts resets it. Make one per
+ * EventSource, over eventSourceFetch.
+ *
+ * @example
+ * const eventSourceOptions = () => ({ fetch: backingOffFetch(fetch, 5000) });
+ */
+export function backingOffFetch(baseFetch: Fetch, maxDelayMs?: number): Fetch {
+  let failures = 0;
+  return async (input, init) => {
+    if (failures > 0) await sleep(backoffMs(failures, maxDelayMs), init?.signal);
+    // Closed while waiting: EventSource ignores an AbortError.
+    init?.signal?.throwIfAborted();
+    try {
+      const res = await baseFetch(input, init);
+      failures = refusals.has(res) ? failures + 1 : 0;
+      return res;
+    } catch (error) {
+      failures++;
+      throw error;
+    }
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

@@ -65,6 +65,18 @@ function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+export interface FailoverFetchOptions {
+  /**
+   * For event streams and polls: a request its caller abandoned before any
+   * answer came (the stream's inactivity timer, the held-back switch) counts
+   * against the instance, so the next attempt goes to the next instance. An
+   * instance that accepts connections but answers nothing (a frozen process,
+   * whose kernel still completes the handshake) is otherwise retried forever.
+   * Commands leave it off: a caller's own timeout says nothing about the instance.
+   */
+  abandonIsFailure?: boolean | undefined;
+}
+
 /**
  * Wraps `baseFetch` so that a request for `pool.primary` goes to the pool's
  * current instance and, when that instance fails in a way `mode` allows, to
@@ -73,7 +85,12 @@ function errorCode(error: unknown): string | undefined {
  * @example
  * const fetchAny = failoverFetch(pool, fetch, 'always');
  */
-export function failoverFetch(pool: InstancePool, baseFetch: typeof fetch, mode: FailoverMode): typeof fetch {
+export function failoverFetch(
+  pool: InstancePool,
+  baseFetch: typeof fetch,
+  mode: FailoverMode,
+  opts: FailoverFetchOptions = {},
+): typeof fetch {
   if (pool.urls.length === 1) return baseFetch;
   return async (input, init) => {
     const requested = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
@@ -96,6 +113,7 @@ export function failoverFetch(pool: InstancePool, baseFetch: typeof fetch, mode:
         const code = errorCode(error);
         const unsent = code !== undefined && NOT_SENT.has(code);
         const aborted = (error as Error)?.name === 'AbortError';
+        if (aborted && opts.abandonIsFailure && init?.signal?.aborted) pool.failed(target);
         if (aborted || (!unsent && mode !== 'always')) throw error;
         pool.failed(target);
       }

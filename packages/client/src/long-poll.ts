@@ -1,6 +1,7 @@
 import { TRPCClientError } from '@trpc/client';
 import superjson from 'superjson';
 import { type AuthOptions, authHeaders } from './auth.js';
+import { retryAfterMsOfResponse, withRetryAfter } from './retry-policy.js';
 
 /** One event of a long-poll answer, its data decoded. */
 export interface PolledEvent {
@@ -55,12 +56,14 @@ export async function pollEvents(
   if (lastEventId) query += `&lastEventId=${encodeURIComponent(lastEventId)}`;
   let body: any;
   let ok = false;
+  let retryAfterMs: number | undefined;
   try {
     const res = await fetchFn(`${req.url}/${req.path}?${query}`, {
       headers: await authHeaders(auth),
       signal: req.signal ?? null,
     });
     ok = res.ok;
+    retryAfterMs = retryAfterMsOfResponse(res);
     body = await res.json().catch(() => {
       throw new Error(`HTTP ${res.status}: the answer is not JSON`);
     });
@@ -68,7 +71,11 @@ export async function pollEvents(
     throw TRPCClientError.from(cause as Error);
   }
   if (!ok || body?.error) {
-    if (body?.error) throw TRPCClientError.from({ error: superjson.deserialize(body.error) as any });
+    if (body?.error) {
+      // The poll loop waits at least the server's Retry-After before the next poll.
+      withRetryAfter(body.error, retryAfterMs);
+      throw TRPCClientError.from({ error: superjson.deserialize(body.error) as any });
+    }
     throw TRPCClientError.from(new Error('the long poll answer has no result'));
   }
   return decodePollData(body?.result?.data);

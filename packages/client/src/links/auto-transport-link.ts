@@ -1,7 +1,7 @@
 import { type Operation, TRPCClientError, type TRPCLink } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
-import { pollEvents } from '../long-poll.js';
+import { type PollAnswer, pollEvents } from '../long-poll.js';
 import { type LongPollLinkOptions, lastEventIdOf, runPolls } from './long-poll-link.js';
 
 export interface AutoTransportLinkOptions extends LongPollLinkOptions {
@@ -23,10 +23,19 @@ export interface AutoTransportLinkOptions extends LongPollLinkOptions {
  * (`transport: 'sse' | 'long-poll'`).
  *
  * A subscription that starts without an id first asks for the channel's
- * newest id (one poll that does not wait), so a stream held back from the
- * start loses nothing either: it resumes from there. That poll's events are
- * delivered, and its end ends the subscription, only when every event has an
- * id; otherwise (a plain generator) the stream runs the procedure from its start.
+ * newest id (one poll that does not wait): that id is where the subscription
+ * starts, whatever transport carries it. The stream waits up to `heldBackMs`
+ * for it and then starts without it; the poll is not given up. Until an
+ * event has been delivered, a stream that started without its answer starts
+ * again from it when it comes, and long polls start only once it has come
+ * (or failed): while it is unanswered too, a silent stream means a server
+ * that answers nothing, not a proxy, and the stream is tried again (on the
+ * next instance, with several). The protocol cannot ask for "everything since
+ * I subscribed" without an id: a subscription whose opening poll fails
+ * starts at the first answer it gets (the stream's `connected` frame, or the
+ * first poll's id). The opening poll's events are delivered, and its end ends
+ * the subscription, only when every event has an id; otherwise (a plain
+ * generator) the stream runs the procedure from its start.
  *
  * @example
  * autoTransportLink({ url, fetch, sse: httpSubscriptionLink({ url, transformer: superjson, EventSource }) })
@@ -41,8 +50,14 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
     return ({ op }) =>
       observable((observer) => {
         let cursor = lastEventIdOf(op.input);
+        // Whether the subscription's start point is fixed: by its own id, the opening
+        // poll's answer, or a delivered event. Until then a late opening answer restarts
+        // whatever transport runs without it.
+        let settled = cursor !== undefined;
         let closed = false;
-        let stream: { unsubscribe(): void } | undefined;
+        let stream: { unsubscribe(): void; connected(): boolean } | undefined;
+        let restartStreamOnConnect = false;
+        let openingPending = false;
         let polls: AbortController | undefined;
         let timer: NodeJS.Timeout | undefined;
         const teardown = new AbortController();
@@ -55,7 +70,10 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
         const deliver = (value: any) => {
           if (closed) return;
           const id = value?.result?.id;
-          if (typeof id === 'string') cursor = id;
+          if (typeof id === 'string') {
+            cursor = id;
+            settled = true;
+          }
           observer.next(value);
         };
         const fail = (error: TRPCClientError<any>) => {
@@ -68,6 +86,12 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
           closed = true;
           observer.complete();
         };
+        const stopStream = () => {
+          clearTimeout(timer);
+          restartStreamOnConnect = false;
+          stream?.unsubscribe();
+          stream = undefined;
+        };
 
         const startStream = () => {
           if (closed) return;
@@ -77,8 +101,24 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
             clearTimeout(timer);
             timer = setTimeout(() => {
               if (!active || connected || closed) return;
-              active = false;
-              sub.unsubscribe();
+              stopStream();
+              if (openingPending) {
+                // The opening poll, a plain JSON answer any proxy passes, is unanswered too: the
+                // server (not a proxy) is not answering, and polls would not help. Try the stream
+                // again; with several instances the abandoned attempt moved the client on.
+                deliver({
+                  result: {
+                    type: 'state',
+                    state: 'connecting',
+                    error: new TRPCClientError(
+                      `the server answered neither the event stream nor a poll for ${heldBackMs} ms; connecting again`,
+                    ),
+                    transport: 'sse',
+                  },
+                });
+                startStream();
+                return;
+              }
               startPolls(
                 new TRPCClientError(
                   `the event stream sent nothing for ${heldBackMs} ms (a proxy may be holding it back); switching to long polling`,
@@ -94,6 +134,13 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
                 if (result.state === 'pending') {
                   connected = true;
                   clearTimeout(timer);
+                  if (restartStreamOnConnect) {
+                    // Started before the opening poll answered, which it now has: connect
+                    // again from its id (unsubscribing a connected stream blames no instance).
+                    stopStream();
+                    startStream();
+                    return;
+                  }
                   deliver({ ...value, result: { ...result, transport: 'sse' } });
                   return;
                 }
@@ -125,6 +172,7 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
               active = false;
               sub.unsubscribe();
             },
+            connected: () => connected,
           };
           arm();
         };
@@ -161,43 +209,57 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
           });
         };
 
-        // Where a subscription without an id starts: the channel's newest id.
-        // The opening poll runs the procedure once already, so its answer is
-        // used only where the stream can take over from it exactly.
+        // The opening poll's answer: where a subscription without an id starts. Its
+        // events are delivered (and its end ends the subscription) only where every event
+        // has an id, so no transport delivers them again; a stream already running
+        // without it, having delivered nothing, starts again from its id. (Polls never
+        // run without it: they start only once it has been answered or has failed.)
+        const settle = (answer: PollAnswer | undefined) => {
+          if (closed || settled || answer === undefined) return;
+          settled = true;
+          // An event without an id cannot be resumed after: the stream runs the
+          // procedure from its start and delivers it, so the poll's copy is dropped.
+          if (!answer.events.every((event) => event.id !== undefined)) return;
+          for (const event of answer.events) {
+            deliver({ result: { id: event.id, data: { id: event.id, data: event.data } } });
+          }
+          if (answer.done) {
+            // The procedure has ended (a finished job's snapshot): a stream from
+            // its last id would wait for an event that never comes.
+            stopStream();
+            deliver({ result: { type: 'stopped' } });
+            deliver({ result: { type: 'state', state: 'idle', error: null } });
+            complete();
+            return;
+          }
+          if (answer.lastEventId !== null) cursor = answer.lastEventId;
+          if (stream?.connected()) {
+            stopStream();
+            startStream();
+          } else if (stream) restartStreamOnConnect = true;
+        };
+
         const start = async () => {
-          if (cursor === undefined) {
-            let answer: Awaited<ReturnType<typeof pollEvents>> | undefined;
-            try {
-              answer = await pollEvents(opts.fetch, opts, {
-                url: opts.url,
-                path: op.path,
-                input: op.input,
-                lastEventId: undefined,
-                waitMs: 0,
-                // Bounded like the stream's first frame: a server that does not answer
-                // at once is left to the stream (and its held-back clock).
-                signal: AbortSignal.any([teardown.signal, AbortSignal.timeout(heldBackMs)]),
+          if (!settled) {
+            const opening = pollEvents(opts.fetch, opts, {
+              url: opts.url,
+              path: op.path,
+              input: op.input,
+              lastEventId: undefined,
+              waitMs: 0,
+              // Not bounded: however late its answer comes, it is where the subscription starts.
+              signal: teardown.signal,
+            })
+              .then(settle, () => {
+                // The stream reports whatever is wrong (bad input, credentials) as it always does.
+              })
+              .finally(() => {
+                openingPending = false;
               });
-            } catch {
-              // The stream reports whatever is wrong (bad input, credentials) as it always does.
-            }
+            openingPending = true;
+            // A server that does not answer at once is left to the stream (and its held-back clock).
+            await Promise.race([opening, delay(heldBackMs, teardown.signal)]);
             if (closed) return;
-            // An event without an id cannot be resumed after: the stream runs the
-            // procedure from its start and delivers it, so the poll's copy is dropped.
-            if (answer?.events.every((event) => event.id !== undefined)) {
-              for (const event of answer.events) {
-                deliver({ result: { id: event.id, data: { id: event.id, data: event.data } } });
-              }
-              if (answer.done) {
-                // The procedure has ended (a finished job's snapshot): a stream from
-                // its last id would wait for an event that never comes.
-                deliver({ result: { type: 'stopped' } });
-                deliver({ result: { type: 'state', state: 'idle', error: null } });
-                complete();
-                return;
-              }
-              if (answer.lastEventId !== null) cursor = answer.lastEventId;
-            }
           }
           startStream();
         };
@@ -212,4 +274,16 @@ export function autoTransportLink<TRouter extends AnyTRPCRouter>(
         };
       });
   };
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

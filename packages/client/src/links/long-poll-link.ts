@@ -3,7 +3,7 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
 import type { AuthOptions } from '../auth.js';
 import { pollEvents } from '../long-poll.js';
-import { backoffMs, shouldReconnect } from '../retry-policy.js';
+import { reconnectDelayMs, shouldReconnect } from '../retry-policy.js';
 
 export interface LongPollLinkOptions extends AuthOptions {
   /** The RPC base URL, e.g. http://127.0.0.1:4000/rpc. */
@@ -130,7 +130,7 @@ export async function runPolls(
       }
       live = false;
       sink.next({ result: { type: 'state', state: 'connecting', error, transport: 'long-poll' } });
-      await sleep(backoffMs(attempts, opts.maxReconnectDelayMs), signal);
+      await sleep(reconnectDelayMs(error, attempts, opts.maxReconnectDelayMs), signal);
     }
   }
   return 'ended';
