@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import type { SharedLimitStore } from '@corbel/core';
 import { describe, expect, it } from 'vitest';
 import { IdentityCounter, RateLimiter } from './limits.js';
-import type { CorbelLogger } from './logger.js';
+import { type CorbelLogger, silentLogger } from './logger.js';
 import { createCorbelMetrics } from './metrics.js';
 import { SharedLimits } from './shared-limits.js';
 
@@ -80,5 +82,46 @@ describe('SharedLimits', () => {
     expect(await limits.acquireStream('k')).toBe('shared');
     expect(lines.at(-1)).toBe('info cluster-wide limits restored');
     expect(await shared()).toBe(1);
+  });
+
+  // Regression: a pause of this process longer than the timeout (GC, a busy
+  // turn under load) made a store answer that had already arrived look like
+  // an outage, and the instance fell back to its own limits for no reason.
+  it('takes an answer that arrived while this process was busy past the timeout (busy-process-taken-for-store-outage)', async () => {
+    // The store is another process (as Redis is): it answers while this one is busy.
+    const echo = spawn(
+      process.execPath,
+      [
+        '-e',
+        "const s=require('node:net').createServer(c=>c.on('data',d=>c.write(d)));s.listen(0,'127.0.0.1',()=>console.log(s.address().port))",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const port = Number(
+      await new Promise<string>((resolve) => echo.stdout!.once('data', (d) => resolve(String(d)))),
+    );
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    try {
+      const { store } = fakeStore();
+      // The store's answer comes over a real socket, read in the loop's poll phase.
+      store.acquireStream = () =>
+        new Promise((resolve) => {
+          socket.once('data', () => resolve(true));
+          socket.write('x');
+        });
+      const metrics = createCorbelMetrics({ processMetrics: false });
+      const local = { rate: new RateLimiter(1, 2), streams: new IdentityCounter(1) };
+      const limits = new SharedLimits(store, local, silentLogger, metrics, 50);
+      const slot = limits.acquireStream('k');
+      // Busy for three timeouts: the echo arrives meanwhile, unread.
+      const until = Date.now() + 150;
+      while (Date.now() < until) {}
+      expect(await slot).toBe('shared');
+      expect((await metrics.limitsDegraded.get()).values[0]?.value ?? 0).toBe(0);
+    } finally {
+      socket.destroy();
+      echo.kill();
+    }
   });
 });

@@ -72,7 +72,14 @@ export class SharedLimits {
       promise,
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new CorbelError('STORE_UNAVAILABLE', `no answer within ${this.timeoutMs} ms`)),
+          // Timers run before the event loop reads sockets: when this process
+          // was busy past the timeout, the store's answer may be waiting
+          // unread. setImmediate lets that read happen first, so a pause of
+          // ours (GC, a long task) is not taken for the store's outage.
+          () =>
+            setImmediate(() =>
+              reject(new CorbelError('STORE_UNAVAILABLE', `no answer within ${this.timeoutMs} ms`)),
+            ),
           this.timeoutMs,
         );
       }),
