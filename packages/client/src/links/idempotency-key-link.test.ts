@@ -3,21 +3,21 @@ import { type ScriptedRouter, startScriptedServer } from '../../test/sse-server.
 import { createCorbelClient } from '../client.js';
 
 describe('idempotencyKeyLink', () => {
-  it('sends each mutation alone with its own key; a key the caller gives is kept', async () => {
+  it('gives each mutation its own key, one per call in a batch; a key the caller gives is kept and sent alone', async () => {
     await using server = await startScriptedServer();
     const client = createCorbelClient<ScriptedRouter>({ url: server.url });
     await Promise.all([client.report.mutate({ n: 1 }), client.report.mutate({ n: 2 })]);
     await client.report.mutate({ n: 3 }, { context: { idempotencyKey: 'saved-key' } });
-    const keys = server.requests.map((r) => r.headers['idempotency-key']);
     expect(server.requests.map((r) => [r.method, r.path, r.query.get('batch')])).toEqual([
-      ['POST', 'report', null],
-      ['POST', 'report', null],
+      ['POST', 'report,report', '1'],
       ['POST', 'report', null],
     ]);
-    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
-    expect(keys[1]).toMatch(/^[0-9a-f-]{36}$/);
-    expect(keys[0]).not.toBe(keys[1]);
-    expect(keys[2]).toBe('saved-key');
+    const batched = String(server.requests[0]!.headers['idempotency-key']).split(', ');
+    expect(batched).toHaveLength(2);
+    expect(batched[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(batched[1]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(batched[0]).not.toBe(batched[1]);
+    expect(server.requests[1]!.headers['idempotency-key']).toBe('saved-key');
   });
 
   it('keeps the key across retries of one call', async () => {
