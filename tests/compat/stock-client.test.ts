@@ -237,14 +237,32 @@ describe.each(servers)('stock @trpc/client against %s', (kind) => {
     await using sse = await openSse(`${svc.url}/ticks`);
     expect(await sse.next(2000)).toMatchObject({ event: 'connected' });
     await until(() => svc.hub.stats().subscribers === 1, 5000, 'the subscriber');
-    // An event every 30 ms for 600 ms: six ping intervals (100 ms), never 100 ms of silence.
-    for (let n = 1; n <= 20; n++) {
-      await svc.hub.publish(ticks, { n, at: new Date() });
-      await new Promise((r) => setTimeout(r, 30));
+    // An event every 30 ms for 600 ms: six ping intervals (100 ms), never 100 ms
+    // of silence. On a loaded machine this process's own timers can leave such
+    // a gap, which rightly earns a ping: only a burst published with no gap of
+    // 80 ms or more counts, and one of three must be clean and ping-free.
+    const pingsInCleanBursts: number[] = [];
+    for (let burst = 0; burst < 3 && pingsInCleanBursts.length === 0; burst++) {
+      let widest = 0;
+      let last = performance.now();
+      for (let n = 1; n <= 20; n++) {
+        await svc.hub.publish(ticks, { n, at: new Date() });
+        await new Promise((r) => setTimeout(r, 30));
+        widest = Math.max(widest, performance.now() - last);
+        last = performance.now();
+      }
+      let messages = 0;
+      let pings = 0;
+      for (let i = 0; i < 200 && messages < 20; i++) {
+        const frame = await sse.next(2000);
+        if (frame?.event === 'message') messages++;
+        else if (frame?.event === 'ping') pings++;
+        else throw new Error(`unexpected frame ${JSON.stringify(frame)}`);
+      }
+      expect(messages).toBe(20);
+      if (widest < 80) pingsInCleanBursts.push(pings);
     }
-    const frames = [];
-    for (let i = 0; i < 20; i++) frames.push(await sse.next(2000));
-    expect(frames.map((f) => f?.event)).toEqual(Array(20).fill('message'));
+    expect(pingsInCleanBursts, 'one burst of three published without an 80 ms gap').toEqual([0]);
     // Then silence: a ping comes within about one interval.
     const quiet = performance.now();
     expect(await sse.next(2000)).toMatchObject({ event: 'ping' });
