@@ -1,3 +1,4 @@
+import { abortableSleep } from './abortable-sleep.js';
 import { type AuthOptions, authHeaders } from './auth.js';
 import { backoffMs, retryAfterMsOfResponse, withRetryAfter } from './retry-policy.js';
 
@@ -60,7 +61,7 @@ export function eventSourceFetch(auth: AuthOptions, baseFetch: Fetch = fetch): F
 export function backingOffFetch(baseFetch: Fetch, maxDelayMs?: number): Fetch {
   let failures = 0;
   return async (input, init) => {
-    if (failures > 0) await sleep(backoffMs(failures, maxDelayMs), init?.signal);
+    if (failures > 0) await abortableSleep(backoffMs(failures, maxDelayMs), init?.signal);
     // Closed while waiting: EventSource ignores an AbortError.
     init?.signal?.throwIfAborted();
     try {
@@ -72,16 +73,4 @@ export function backingOffFetch(baseFetch: Fetch, maxDelayMs?: number): Fetch {
       throw error;
     }
   };
-}
-
-function sleep(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

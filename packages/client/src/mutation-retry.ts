@@ -1,3 +1,4 @@
+import { abortableSleep } from './abortable-sleep.js';
 import type { InstancePool } from './failover.js';
 
 export interface MutationRetryOptions {
@@ -9,17 +10,6 @@ export interface MutationRetryOptions {
 
 /** Statuses after which a keyed mutation is sent again: the instance could not answer, or the key is still in flight. */
 const RETRY_STATUS = new Set([409, 502, 503, 504]);
-
-const sleep = (ms: number, signal: AbortSignal | null | undefined) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 
 /**
  * The fetch of mutations that carry an `Idempotency-Key` (one call, or a
@@ -59,7 +49,7 @@ export function mutationRetryFetch(
         if (RETRY_STATUS.has(res.status) && !last) {
           await res.body?.cancel().catch(() => {});
           if (res.status !== 409 && base !== null) pool.failed(base);
-          await sleep(backoff(attempt, res.headers.get('retry-after')), outer);
+          await abortableSleep(backoff(attempt, res.headers.get('retry-after')), outer);
           continue;
         }
         // Read it all now: a connection cut mid-body is one more failure to retry.
@@ -70,7 +60,7 @@ export function mutationRetryFetch(
         const again = res.status === 207 && !last ? retryableCallStatus(body) : undefined;
         if (again !== undefined) {
           if (again !== 409 && base !== null) pool.failed(base);
-          await sleep(backoff(attempt, res.headers.get('retry-after')), outer);
+          await abortableSleep(backoff(attempt, res.headers.get('retry-after')), outer);
           continue;
         }
         return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
@@ -79,7 +69,7 @@ export function mutationRetryFetch(
         if (outer?.aborted) throw error;
         if (base !== null) pool.failed(base);
         if (last) break;
-        await sleep(backoff(attempt, null), outer);
+        await abortableSleep(backoff(attempt, null), outer);
       }
     }
     throw lastError ?? outer?.reason ?? new DOMException('the request was aborted', 'AbortError');
