@@ -95,6 +95,18 @@ export async function listenTracked<TRouter extends AnyTRPCRouter>(
   return { server, url, streamSockets };
 }
 
+/** A fetch that notes when each request whose URL contains `part` was made (then fetches it). */
+export function recordingFetch(part: string): { fetch: typeof fetch; attempts: number[] } {
+  const attempts: number[] = [];
+  return {
+    attempts,
+    fetch: (input, init) => {
+      if (String(input).includes(part)) attempts.push(Date.now());
+      return fetch(input, init);
+    },
+  };
+}
+
 /** Polls `check` until it is true (bounded). */
 export async function until(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -12,7 +12,7 @@ import { createCorbelClient } from '@corbel/client';
 import { createHub, createMemoryLog } from '@corbel/core';
 import { createCorbelServer } from '@corbel/server';
 import { describe, expect, it } from 'vitest';
-import { createTestRouter, until } from '../foundation/fixture.js';
+import { createTestRouter, recordingFetch, until } from '../foundation/fixture.js';
 
 describe('reconnects to a server that stays down back off', () => {
   it('makes a handful of attempts in 1.5 s, not one every retry: interval', async () => {
@@ -23,11 +23,7 @@ describe('reconnects to a server that stays down back off', () => {
       sseRetryMs: 50,
     });
     const { url } = await server.listen({ port: 0, host: '127.0.0.1' });
-    const attempts: number[] = [];
-    const recording: typeof fetch = (input, init) => {
-      if (String(input).includes('/rpc/ticks')) attempts.push(Date.now());
-      return fetch(input, init);
-    };
+    const { fetch: recording, attempts } = recordingFetch('/rpc/ticks');
     const client = createCorbelClient<ReturnType<typeof createTestRouter>>({
       url,
       fetch: recording,

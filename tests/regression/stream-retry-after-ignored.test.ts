@@ -12,7 +12,7 @@ import { createCorbelClient } from '@corbel/client';
 import { createHub, createMemoryLog } from '@corbel/core';
 import { createCorbelServer } from '@corbel/server';
 import { describe, expect, it } from 'vitest';
-import { createTestRouter, until } from '../foundation/fixture.js';
+import { createTestRouter, recordingFetch, until } from '../foundation/fixture.js';
 
 describe("a stream refusal's Retry-After is waited out", () => {
   it('does not reconnect before the Retry-After of a 429 LIMIT_EXCEEDED', async () => {
@@ -23,11 +23,7 @@ describe("a stream refusal's Retry-After is waited out", () => {
       limits: { maxStreamsPerIdentity: 1 },
     });
     const { url } = await server.listen({ port: 0, host: '127.0.0.1' });
-    const attempts: number[] = [];
-    const recording: typeof fetch = (input, init) => {
-      if (String(input).includes('/rpc/ticks')) attempts.push(Date.now());
-      return fetch(input, init);
-    };
+    const { fetch: recording, attempts } = recordingFetch('/rpc/ticks');
     const client = createCorbelClient<ReturnType<typeof createTestRouter>>({
       url,
       fetch: recording,
