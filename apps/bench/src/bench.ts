@@ -16,8 +16,9 @@
  *   npm run bench -- --only scale --scale 5000   the scale check at another N (default 19,000)
  *   npm run bench -- --out file.json   also write the JSON report to a file
  *   npm run bench -- --html file.html  where the HTML report with charts goes (default apps/bench/results/report.html)
- *   npm run bench -- --profile dir     write a CPU profile (.cpuprofile) of every Corbel server process to dir
- *                                      (the scale check: also raw SSE's and the client processes'; see profile-top.ts)
+ *   npm run bench -- --profile dir     write a CPU profile (.cpuprofile) of every Corbel server process to dir, named
+ *                                      after its contender (commands: also the floor's; the scale check: also raw
+ *                                      SSE's and the client processes'; see profile-top.ts)
  *
  * The exit status is 1 when the run is broken (a contender that never
  * answered, a Corbel event lost, a suite that failed; see check.ts), never

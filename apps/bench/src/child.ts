@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -30,11 +31,15 @@ export interface BenchChild {
 export async function startChild(
   file: string,
   args: string[],
-  opts: { readyTimeoutMs?: number; profile?: boolean; source?: boolean } = {},
+  /**
+   * `profile`: under `--profile <dir>`, write this process's CPU profiles to `<dir>/<profile>/` (one file per
+   * thread: Node's own names, since tsx's loader thread writes one too).
+   */
+  opts: { readyTimeoutMs?: number; profile?: string | undefined; source?: boolean } = {},
 ): Promise<{ child: BenchChild; ready: any }> {
-  // `npm run bench -- --profile <dir>` writes a CPU profile of every Corbel server process there.
   const profileDir = process.env.CORBEL_BENCH_PROFILE;
-  const profiling = opts.profile && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const profiling =
+    opts.profile && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, opts.profile)}`] : [];
   const proc = fork(fileURLToPath(new URL(file, import.meta.url)), args, {
     cwd: ROOT,
     execArgv: [

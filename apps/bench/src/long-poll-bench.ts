@@ -66,7 +66,9 @@ async function runOne(
   o: Required<LongPollBenchOptions>,
   progress: (line: string) => void,
 ): Promise<LongPollBenchRow> {
-  const { child: server, ready } = await startChild('./servers/long-poll-server.ts', [], { profile: true });
+  const { child: server, ready } = await startChild('./servers/long-poll-server.ts', [], {
+    profile: 'long-poll-server',
+  });
   let clients: BenchChild | undefined;
   try {
     clients = (await startChild('./clients/long-poll-clients.ts', [])).child;

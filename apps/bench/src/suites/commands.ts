@@ -51,7 +51,7 @@ async function runOnce(
 ): Promise<CommandRun> {
   const kind = contender === 'corbel-tsx' ? 'corbel' : contender;
   const { child: server, ready } = await startChild('./servers/command-server.ts', ['--kind', kind], {
-    profile: contender === 'corbel',
+    profile: contender === 'corbel' || contender === 'floor' ? contender : undefined,
     source: contender === 'corbel-tsx',
   });
   try {

@@ -52,7 +52,7 @@ export async function runFanoutOnce(
   client: BenchChild,
 ): Promise<FanoutRun> {
   const { child: server, ready } = await startChild('./servers/fanout-server.ts', ['--kind', contender], {
-    profile: contender === 'corbel',
+    profile: contender === 'corbel' ? 'corbel' : undefined,
   });
   let onProgress = (_m: { received: number }) => {};
   const unlisten = client.on('progress', (m) => onProgress(m));

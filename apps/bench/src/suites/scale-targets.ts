@@ -32,7 +32,7 @@ export async function stationTarget(): Promise<ScaleTarget> {
   const dataDir = mkdtempSync(join(tmpdir(), 'corbel-scale-'));
   // `npm run bench -- --profile <dir>` profiles the station too.
   const profileDir = process.env.CORBEL_BENCH_PROFILE;
-  const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, 'scale-station')}`] : [];
   const proc = await startProcess(
     process.execPath,
     ['--import', 'tsx', ...profiling, stationEntry, '--port', '0', '--data', dataDir],
@@ -69,7 +69,7 @@ export async function stationTarget(): Promise<ScaleTarget> {
 /** Raw node:http SSE (servers/fanout-server.ts --kind raw): what this machine allows. */
 export async function rawTarget(): Promise<ScaleTarget> {
   const { child, ready } = await startChild('./servers/fanout-server.ts', ['--kind', 'raw'], {
-    profile: true,
+    profile: 'scale-raw',
   });
   return {
     url: `${ready.url}${ready.path}`,

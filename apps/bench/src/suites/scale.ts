@@ -118,7 +118,9 @@ export async function runScale(
   const clients: BenchChild[] = [];
   try {
     const starting = await Promise.allSettled(
-      Array.from({ length: count }, () => startChild('./clients/scale-client.ts', [], { profile: true })),
+      Array.from({ length: count }, () =>
+        startChild('./clients/scale-client.ts', [], { profile: 'scale-client' }),
+      ),
     );
     // Every client that started is stopped below, even when another failed to.
     for (const r of starting) if (r.status === 'fulfilled') clients.push(r.value.child);
