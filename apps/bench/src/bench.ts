@@ -70,6 +70,8 @@ async function main() {
   const mode = {
     ...base,
     reps: values.reps ? Math.max(1, Number(values.reps)) : base.reps,
+    // --reps sets every suite's repetitions, the commands suite's own default included.
+    commands: values.reps ? { ...base.commands, reps: undefined } : base.commands,
     fanout: { ...base.fanout, sizes: values.sizes ? values.sizes.split(',').map(Number) : base.fanout.sizes },
     scale: values.scale
       ? { ...(base.scale ?? SCALE_DEFAULT), subscribers: Number(values.scale) }

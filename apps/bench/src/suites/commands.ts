@@ -20,6 +20,26 @@ export interface CommandRun {
   errors: number;
 }
 
+/**
+ * Corbel ÷ a peer within each repetition (the two measured a few seconds
+ * apart), then the median and range over the repetitions. This machine's
+ * speed drifts by a quarter over a minute; a ratio of medians taken minutes
+ * apart carries that drift, a median of paired ratios mostly does not.
+ */
+export interface PairedRatio {
+  median: number;
+  min: number;
+  max: number;
+  reps: number;
+}
+
+/** Paired ratios for the targets: req/s against the floor and oRPC, p99 against raw. */
+export interface CommandPairs {
+  rpsVsFloor?: PairedRatio | undefined;
+  rpsVsOrpc?: PairedRatio | undefined;
+  p99VsRaw?: PairedRatio | undefined;
+}
+
 /** Medians per contender; a contender the mode skips has no entry. */
 export type CommandSummary = Partial<Record<CommandContender, Omit<CommandRun, 'contender' | 'rep'>>> &
   Record<'corbel' | 'trpc' | 'raw', Omit<CommandRun, 'contender' | 'rep'>>;
@@ -95,7 +115,7 @@ const measuringHandlers = new Set<() => void>();
 export async function runCommands(
   mode: BenchMode,
   progress: (line: string) => void,
-): Promise<{ runs: CommandRun[]; median: CommandSummary }> {
+): Promise<{ runs: CommandRun[]; median: CommandSummary; paired: CommandPairs }> {
   const { child: load } = await startChild('./clients/load-client.ts', []);
   load.on('measuring', () => {
     for (const fn of measuringHandlers) fn();
@@ -103,7 +123,7 @@ export async function runCommands(
   const runs: CommandRun[] = [];
   const contenders = COMMAND_CONTENDERS.filter((c) => !mode.commands.skip?.includes(c));
   try {
-    for (let rep = 1; rep <= mode.reps; rep++) {
+    for (let rep = 1; rep <= (mode.commands.reps ?? mode.reps); rep++) {
       for (const contender of contenders) {
         let run: CommandRun;
         try {
@@ -132,5 +152,28 @@ export async function runCommands(
       errors: mine.reduce((n, r) => n + r.errors, 0),
     };
   }
-  return { runs, median: summary };
+  return {
+    runs,
+    median: summary,
+    paired: {
+      rpsVsFloor: pairedRatio(runs, 'floor', 'rps'),
+      rpsVsOrpc: pairedRatio(runs, 'orpc', 'rps'),
+      p99VsRaw: pairedRatio(runs, 'raw', 'p99Ms'),
+    },
+  };
+}
+
+/** Corbel's `field` ÷ the peer's, per repetition both finished (see `PairedRatio`). */
+export function pairedRatio(
+  runs: CommandRun[],
+  peer: CommandContender,
+  field: 'rps' | 'p99Ms',
+): PairedRatio | undefined {
+  const ratios: number[] = [];
+  for (const mine of runs.filter((r) => r.contender === 'corbel')) {
+    const theirs = runs.find((r) => r.contender === peer && r.rep === mine.rep);
+    if (theirs && theirs[field] > 0) ratios.push(mine[field] / theirs[field]);
+  }
+  if (ratios.length === 0) return undefined;
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), reps: ratios.length };
 }
