@@ -1,155 +1,18 @@
 /**
- * One command contender in its own process: `--kind corbel|trpc|raw|floor|orpc`.
- * All answer POST <path> with body `{"json":{"a":1,"b":2}}` after the same zod
- * validation of input and output; the tRPC-shaped ones with the tRPC wire
- * answer `{"result":{"data":{"json":{"sum":3}}}}`, oRPC on its own RPC wire
- * (`{"json":{"sum":3}}`, the same request body).
+ * One command contender in its own process, driven by the bench over IPC:
+ * `--kind corbel|trpc|raw|floor|orpc` (see command-contenders.ts).
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createHub } from '@corbel/core';
-import { createCorbelServer } from '@corbel/server';
-import { os } from '@orpc/server';
-import { RPCHandler } from '@orpc/server/node';
-import { type AnyTRPCRouter, callTRPCProcedure } from '@trpc/server';
-import { createHTTPServer } from '@trpc/server/adapters/standalone';
-import { addInput, addOutput, createBenchRouter } from '../bench-router.js';
-import { BENCH_LIMITS } from '../corbel-limits.js';
 import { argsOf, collect, emit, processStats, serveIpc } from '../ipc.js';
-
-const kind = argsOf().kind ?? 'corbel';
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/**
- * A node:http server that reads each POST body whole and answers it with
- * `answer(body)`: what the raw contenders share (only `raw` checks the path).
- */
-function bodyServer(answer: (body: string, req: IncomingMessage) => Answer | Promise<Answer>): Server {
-  return createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    const send = ([status, body]: Answer) => {
-      res.writeHead(status, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-      });
-      res.end(body);
-    };
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const answered = answer(Buffer.concat(chunks).toString('utf8'), req);
-      // A synchronous answer is sent in the same turn: raw pays for no promise.
-      if (answered instanceof Promise) void answered.then(send);
-      else send(answered);
-    });
-  });
-}
-
-type Answer = [status: number, body: string];
-
-/** Raw node:http: the floor of what Node can do with the same validation and wire shape. */
-function rawServer(): Server {
-  return bodyServer((text, req) => {
-    if (req.method !== 'POST' || req.url !== '/rpc/add') return [404, ''];
-    try {
-      const parsed = addInput.safeParse(JSON.parse(text).json);
-      if (!parsed.success) {
-        return [400, JSON.stringify({ error: { json: { message: parsed.error.message, code: -32600 } } })];
-      }
-      const out = addOutput.parse({ sum: parsed.data.a + parsed.data.b });
-      return [200, JSON.stringify({ result: { data: { json: out } } })];
-    } catch {
-      return [400, '{"error":{"json":{"message":"bad json","code":-32700}}}'];
-    }
-  });
-}
-
-/**
- * The floor of any serving path that keeps tRPC's procedure semantics: raw
- * node:http around nothing but tRPC's own procedure call (middleware, zod
- * validation, superjson) for the one known procedure. No routing, limits,
- * errors or metrics: what is left between it and `raw` is what tRPC's
- * procedure call itself costs.
- */
-function floorServer(router: AnyTRPCRouter): Server {
-  const transformer = (router._def as any)._config.transformer;
-  return bodyServer(async (text) => {
-    try {
-      const input = transformer.input.deserialize(JSON.parse(text));
-      const data = await callTRPCProcedure({
-        router,
-        path: 'add',
-        type: 'mutation',
-        ctx: {},
-        signal: undefined,
-        batchIndex: 0,
-        getRawInput: async () => input,
-      });
-      return [200, `{"result":{"data":${JSON.stringify(transformer.output.serialize(data))}}}`];
-    } catch {
-      return [400, '{"error":{"json":{"message":"bad request","code":-32600}}}'];
-    }
-  });
-}
-
-/**
- * oRPC 1.x on its node adapter (`RPCHandler` from `@orpc/server/node`), the
- * same zod `add` procedure on oRPC's own RPC protocol, mounted at /rpc.
- */
-function orpcServer(): Server {
-  const router = {
-    add: os
-      .input(addInput)
-      .output(addOutput)
-      .handler(({ input }) => ({ sum: input.a + input.b })),
-  };
-  const handler = new RPCHandler(router);
-  return createServer(async (req, res) => {
-    const { matched } = await handler.handle(req, res, { prefix: '/rpc', context: {} });
-    if (!matched) {
-      res.statusCode = 404;
-      res.end();
-    }
-  });
-}
+import { startCommandContender } from './command-contenders.js';
 
 async function main() {
-  const hub = createHub();
-  const router = createBenchRouter(hub);
-  let url: string;
-  let close: () => Promise<void>;
-  if (kind === 'corbel') {
-    const server = createCorbelServer({ router, limits: BENCH_LIMITS });
-    url = (await server.listen({ port: 0, host: '127.0.0.1' })).url;
-    close = () => server.close();
-  } else if (kind === 'trpc') {
-    const server = createHTTPServer({ router, basePath: '/rpc/' });
-    url = await listen(server);
-    close = () => new Promise((r) => server.close(() => r()));
-  } else if (kind === 'floor') {
-    const server = floorServer(router);
-    url = await listen(server);
-    close = () => new Promise((r) => server.close(() => r()));
-  } else if (kind === 'orpc') {
-    const server = orpcServer();
-    url = await listen(server);
-    close = () => new Promise((r) => server.close(() => r()));
-  } else if (kind === 'raw') {
-    const server = rawServer();
-    url = await listen(server);
-    close = () => new Promise((r) => server.close(() => r()));
-  } else {
-    throw new Error(`unknown kind ${kind}`);
-  }
+  const { url, path, close } = await startCommandContender(argsOf().kind ?? 'corbel');
   serveIpc({
     stats: () => processStats(),
     gc: () => collect(),
     close: () => close(),
   });
-  emit('ready', { url, path: '/rpc/add' });
+  emit('ready', { url, path });
   process.once('SIGTERM', () => process.exit(0));
 }
 
