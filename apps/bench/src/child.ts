@@ -9,6 +9,15 @@ const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
+// Ctrl-C or a kill ends the bench through exit(), so the hook above runs: a
+// signal's default ending does not run it, and a child busy serving load
+// would not notice its parent gone until its event loop got to the IPC.
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.once(signal, () => process.exit(code));
+}
 
 export interface BenchChild {
   readonly pid: number;

@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The pids whose parent is `ppid` (from /proc: this bench runs on Linux). */
+function childrenOf(ppid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // "pid (comm) state ppid ...": comm may hold spaces, so read after its last ')'.
+      const ppidField = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppidField === ppid) pids.push(Number(entry));
+    } catch {
+      // Gone while listing.
+    }
+  }
+  return pids;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('an interrupted bench (interrupted-bench-leaves-children)', () => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('stops every process it started on %s', async (signal) => {
+    const bench = spawn(
+      process.execPath,
+      [
+        '--conditions=@corbel/source',
+        '--import',
+        'tsx',
+        'apps/bench/src/bench.ts',
+        '--smoke',
+        '--only',
+        'commands',
+      ],
+      { cwd: ROOT, stdio: 'ignore' },
+    );
+    const exited = new Promise<number | null>((resolve) => bench.once('exit', (code) => resolve(code)));
+    let children: number[] = [];
+    try {
+      // The load generator and a server: two children at once.
+      await until(
+        () => {
+          children = childrenOf(bench.pid!);
+          return children.length >= 2;
+        },
+        60_000,
+        'the bench to start its processes',
+      );
+      bench.kill(signal);
+      const code = await exited;
+      await until(() => children.every((pid) => !alive(pid)), 5000, 'the children to be gone');
+      expect(code).toBe(signal === 'SIGINT' ? 130 : 143);
+    } finally {
+      bench.kill('SIGKILL');
+      for (const pid of children) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+});
