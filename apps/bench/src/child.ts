@@ -19,6 +19,12 @@ for (const [signal, code] of [
   process.once(signal, () => process.exit(code));
 }
 
+/** Kills `child` with the bench too, like the processes `startChild` forks, until it exits. */
+export function endsWithBench(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
 export interface BenchChild {
   readonly pid: number;
   /** Sends a command and resolves with the child's answer. */
@@ -62,7 +68,7 @@ export async function startChild(
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
-  live.add(proc);
+  endsWithBench(proc);
   let err = '';
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (c: string) => {
@@ -73,7 +79,6 @@ export async function startChild(
   const listeners = new Map<string, ((data: any) => void)[]>();
   const exited = new Promise<void>((resolve) => {
     proc.once('exit', (code, signal) => {
-      live.delete(proc);
       for (const p of pending.values())
         p.reject(new Error(`${file} exited (${code ?? signal}) during a call\n${err}`));
       pending.clear();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProcess } from '@corbel/testing/process';
 import superjson from 'superjson';
-import { startChild } from '../child.js';
+import { endsWithBench, startChild } from '../child.js';
 import { type Paced, paced } from '../paced.js';
 
 /** A server process the scale check subscribes to and publishes through. */
@@ -39,6 +39,7 @@ export async function stationTarget(): Promise<ScaleTarget> {
     // As the bench's own server processes run (child.ts).
     { ready: /listening on (\S+)/, timeoutMs: 60_000, env: { NODE_ENV: 'production' } },
   );
+  endsWithBench(proc.child);
   const base = proc.ready;
   const pid = proc.child.pid!;
   const input = encodeURIComponent(JSON.stringify(superjson.serialize({})));
