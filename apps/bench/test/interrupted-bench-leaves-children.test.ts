@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { isRunning } from '@corbel/testing';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -20,15 +21,6 @@ function childrenOf(ppid: number): number[] {
     }
   }
   return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function until(check: () => boolean, ms: number, what: string): Promise<void> {
@@ -68,11 +60,11 @@ describe('an interrupted bench (interrupted-bench-leaves-children)', () => {
       );
       bench.kill(signal);
       const code = await exited;
-      await until(() => children.every((pid) => !alive(pid)), 5000, 'the children to be gone');
+      await until(() => children.every((pid) => !isRunning(pid)), 5000, 'the children to be gone');
       expect(code).toBe(signal === 'SIGINT' ? 130 : 143);
     } finally {
       bench.kill('SIGKILL');
-      for (const pid of children) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of children) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 });

@@ -1,16 +1,7 @@
-import { startProcess } from '@corbel/testing';
+import { isRunning, startProcess } from '@corbel/testing';
 import { describe, expect, it } from 'vitest';
 
 const demo = new URL('../src/demo.ts', import.meta.url).pathname;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('npm run demo', () => {
   it('shows two boards receiving readings from a third process, then stops every process it started', async () => {
@@ -38,6 +29,6 @@ describe('npm run demo', () => {
     const pids =
       /stopped every process it started \(pids ([\d, ]+)\)/.exec(out)?.[1]?.split(', ').map(Number) ?? [];
     expect(pids).toHaveLength(3);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(isRunning(pid)).toBe(false);
   });
 });

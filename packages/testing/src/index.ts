@@ -18,7 +18,7 @@ export {
   runIdempotencyConformance,
 } from './idempotency-conformance.js';
 export { type BufferingNginx, findNginx, requireNginx, startBufferingNginx } from './nginx.js';
-export { type StartedProcess, type StartOptions, startProcess } from './process.js';
+export { isRunning, type StartedProcess, type StartOptions, startProcess } from './process.js';
 export {
   hasRedisServer,
   type RedisServer,

@@ -121,3 +121,19 @@ export async function startProcess(
     [Symbol.asyncDispose]: async () => void (await stop()),
   };
 }
+
+/**
+ * Whether a process with this pid is still running (signal 0 checks without
+ * sending anything): how a test shows the processes it started are gone.
+ *
+ * @example
+ * const left = [1234, 5678].filter(isRunning); // pids still running
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
