@@ -1,6 +1,7 @@
 import type { LongPollBenchRow } from './long-poll-bench.js';
+import type { PairedRatio } from './paired-ratio.js';
 import { median } from './stats.js';
-import type { CommandPairs, CommandSummary, PairedRatio } from './suites/commands.js';
+import type { CommandPairs, CommandSummary } from './suites/commands.js';
 import type { DurableResult } from './suites/durable.js';
 import type { FanoutContender, FanoutStats } from './suites/fanout.js';
 import type { ScaleResult, ScaleStep } from './suites/scale.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { pairedRatio } from '../src/paired-ratio.js';
 import { type BenchReport, judgeTargets } from '../src/report.js';
-import { type CommandRun, pairedRatio } from '../src/suites/commands.js';
+import type { CommandRun } from '../src/suites/commands.js';
 
 const run = (contender: CommandRun['contender'], rep: number, rps: number, p99Ms = 10): CommandRun => ({
   contender,

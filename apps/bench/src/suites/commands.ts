@@ -1,5 +1,6 @@
 import { type BenchChild, startChild } from '../child.js';
 import type { BenchMode } from '../modes.js';
+import { type PairedRatio, pairedRatio } from '../paired-ratio.js';
 import { median } from '../stats.js';
 
 // `floor` is raw node:http around tRPC's procedure call alone: the best any
@@ -18,19 +19,6 @@ export interface CommandRun {
   p99Ms: number;
   cpuUsPerCall: number;
   errors: number;
-}
-
-/**
- * Corbel ÷ a peer within each repetition (the two measured a few seconds
- * apart), then the median and range over the repetitions. This machine's
- * speed drifts by a quarter over a minute; a ratio of medians taken minutes
- * apart carries that drift, a median of paired ratios mostly does not.
- */
-export interface PairedRatio {
-  median: number;
-  min: number;
-  max: number;
-  reps: number;
 }
 
 /** Paired ratios for the targets: req/s against the floor and oRPC, p99 against raw. */
@@ -161,19 +149,4 @@ export async function runCommands(
       p99VsRaw: pairedRatio(runs, 'raw', 'p99Ms'),
     },
   };
-}
-
-/** Corbel's `field` ÷ the peer's, per repetition both finished (see `PairedRatio`). */
-export function pairedRatio(
-  runs: CommandRun[],
-  peer: CommandContender,
-  field: 'rps' | 'p99Ms',
-): PairedRatio | undefined {
-  const ratios: number[] = [];
-  for (const mine of runs.filter((r) => r.contender === 'corbel')) {
-    const theirs = runs.find((r) => r.contender === peer && r.rep === mine.rep);
-    if (theirs && theirs[field] > 0) ratios.push(mine[field] / theirs[field]);
-  }
-  if (ratios.length === 0) return undefined;
-  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), reps: ratios.length };
 }
