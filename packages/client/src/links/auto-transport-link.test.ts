@@ -18,7 +18,9 @@ describe('autoTransportLink', () => {
     const changes: StateChange[] = [];
     const client = createCorbelClient<ScriptedRouter>({
       url: server.url,
-      heldBackMs: 300,
+      // 1 s, not less: client and server share this process, and a stall that long
+      // runs the held-back timer before a healthy stream's connected frame is read.
+      heldBackMs: 1000,
       sseRetryMs: 600,
       longPollWaitMs: 200,
       maxReconnectDelayMs: 50,
@@ -156,7 +158,9 @@ describe('autoTransportLink', () => {
     const changes: StateChange[] = [];
     const client = createCorbelClient<ScriptedRouter>({
       url: [a.url, b.url],
-      heldBackMs: 300,
+      // 1 s, not less: client and server share this process, and a stall that long
+      // runs the held-back timer before a healthy stream's connected frame is read.
+      heldBackMs: 1000,
       maxReconnectDelayMs: 50,
       onStateChange: (c) => changes.push(c),
     });
@@ -177,8 +181,10 @@ describe('autoTransportLink', () => {
   it('an opening poll answered after the stream connected: the stream connects again from its id', async () => {
     await using server = await startScriptedServer();
     server.log.publish(1);
-    server.pollDelays.push(600);
-    const client = createCorbelClient<ScriptedRouter>({ url: server.url, heldBackMs: 300 });
+    // The stream connects long before the poll's answer (1.2 s) and well within heldBackMs (1 s): a stall in
+    // this shared process shorter than that leaves the order as it is.
+    server.pollDelays.push(1200);
+    const client = createCorbelClient<ScriptedRouter>({ url: server.url, heldBackMs: 1000 });
     const ids: string[] = [];
     const sub = client.ticks.subscribe(undefined, { onData: ({ id }) => ids.push(id) });
     try {
