@@ -21,9 +21,22 @@ export function watchTimerLag(): () => number {
   };
 }
 
-/** Waits `ms` and answers the widest gap between this process's 20 ms ticks meanwhile. */
-export async function quietWindow(ms: number): Promise<number> {
+/**
+ * What `count` grew by during a quiet window of `ms`, or undefined when this
+ * process's timers fell `maxLagMs` behind at any point from the start of a
+ * settle of `settleMs` to the end of the window. The settle is not counted:
+ * a stall just before it (say, at the end of the previous window) shows its
+ * effect there (the expired timer runs at once), not in this window.
+ */
+export async function countInCleanWindow(
+  count: () => number,
+  ms: number,
+  { settleMs = 300, maxLagMs = 150 }: { settleMs?: number; maxLagMs?: number } = {},
+): Promise<number | undefined> {
   const stop = watchTimerLag();
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  const before = count();
   await new Promise((resolve) => setTimeout(resolve, ms));
-  return stop();
+  const grew = count() - before;
+  return stop() < maxLagMs ? grew : undefined;
 }
