@@ -235,11 +235,14 @@ describe.each(servers)('stock @trpc/client against %s', (kind) => {
     // the pings is read, and rightly earns a reconnect. So only a quiet window
     // whose own timers never fell 150 ms behind counts, and one of three must
     // be clean and reconnect-free. Without pings every clean window reconnects.
+    // A stall just before a window (the end of the previous one) shows its
+    // reconnect in an uncounted settle of 300 ms, which must be clean too.
     const reconnectsInCleanWindows: number[] = [];
     for (let window = 0; window < 3 && reconnectsInCleanWindows.length === 0; window++) {
       await until(() => svc.hub.stats().subscribers === 1, 5000, 'the subscriber');
+      const settle = await quietWindow(300);
       const before = svc.subscribes();
-      const widest = await quietWindow(1200);
+      const widest = Math.max(settle, await quietWindow(1200));
       if (widest < 150) reconnectsInCleanWindows.push(svc.subscribes() - before);
     }
     expect(reconnectsInCleanWindows).toEqual([0]);
@@ -280,7 +283,9 @@ describe.each(servers)('stock @trpc/client against %s', (kind) => {
       for (let i = 0; i < 200 && messages < 20; i++) {
         const frame = await sse.next(2000);
         if (frame?.event === 'message') messages++;
-        else if (frame?.event === 'ping') pings++;
+        // A ping before the burst's first event came in the silence before it
+        // (a stall between bursts): only pings among the events count.
+        else if (frame?.event === 'ping') pings += messages > 0 ? 1 : 0;
         else throw new Error(`unexpected frame ${JSON.stringify(frame)}`);
       }
       expect(messages).toBe(20);

@@ -89,11 +89,14 @@ describe("transport: 'long-poll'", () => {
 describe("transport: 'auto'", () => {
   it('stays on the event stream when it flows', async () => {
     await using svc = await startTestService();
-    const r = listen({ url: svc.url, transport: 'auto', heldBackMs: 500 });
+    // 1.5 s, not less: client and server share this process, and a stall that
+    // long runs the held-back timer before the stream's connected frame is read.
+    const r = listen({ url: svc.url, transport: 'auto', heldBackMs: 1500 });
     await until(() => live(r, 'sse'), 5000, 'live on sse');
     const { id } = await svc.hub.publish(ticks, { n: 1, at: new Date() });
     await until(() => r.ids.length === 1, 5000, 'the event');
-    await new Promise((res) => setTimeout(res, 800));
+    // Longer than heldBackMs: a timer left running after the connect would switch.
+    await new Promise((res) => setTimeout(res, 1800));
     expect(r.ids).toEqual([id]);
     expect(live(r, 'long-poll')).toBe(false);
     r.stop();
@@ -104,7 +107,9 @@ describe("transport: 'auto'", () => {
     await using proxy = await startHoldingProxy(svc.url, false);
     // A channel with history, so the client starts from an id (an empty one starts live-only, as SSE always has).
     await svc.hub.publish(ticks, { n: 0, at: new Date() });
-    const r = listen({ url: proxy.url, transport: 'auto', heldBackMs: 600, maxReconnectDelayMs: 300 });
+    // 1.5 s: a stall that long in this shared process runs the held-back timer
+    // before a connected frame is read; the server stays down for longer still.
+    const r = listen({ url: proxy.url, transport: 'auto', heldBackMs: 1500, maxReconnectDelayMs: 300 });
     await until(() => live(r, 'sse'), 5000, 'live on sse');
     proxy.down = true;
     proxy.cutStreams();

@@ -7,13 +7,19 @@
  */
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { startSecurityService } from '../security/fixture.js';
+import { startSecurityService, until } from '../security/fixture.js';
 
 const slowQuery = `/rpc/slow?input=${encodeURIComponent(JSON.stringify({ json: { ms: 800 } }))}`;
 
 describe('a draining server refuses with the DRAINING code', () => {
   it('answers a request that arrives during the drain 503 DRAINING, retryable, with Retry-After', async () => {
-    await using svc = await startSecurityService();
+    let slowStarted = false;
+    await using svc = await startSecurityService({
+      createContext: ({ identity, info }) => {
+        if (info.paths.includes('slow')) slowStarted = true;
+        return { who: identity?.id ?? null };
+      },
+    });
     const { hostname, port } = new URL(svc.url);
     const socket = connect(Number(port), hostname);
     let received = '';
@@ -26,7 +32,10 @@ describe('a draining server refuses with the DRAINING code', () => {
       await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
       // A command in flight keeps the drain open, and keeps this connection busy (not idle).
       socket.write(`GET ${slowQuery} HTTP/1.1\r\nHost: x\r\n\r\n`);
-      await new Promise((r) => setTimeout(r, 150));
+      // Until the server has the command, not a fixed 150 ms: a stall in this
+      // shared process runs a timer before the socket holding the request is
+      // read, and close() would find the connection idle and end it.
+      await until(() => slowStarted, 5000, 'the slow command to start');
       const closing = svc.server.close();
       // The next request on the same connection arrives while the server drains.
       socket.write('GET /rpc/whoami HTTP/1.1\r\nHost: x\r\n\r\n');

@@ -110,7 +110,14 @@ describe('limits, each with a default and configurable', () => {
   });
 
   it('limits requests in flight per identity: running procedures hold slots, unfinished bodies do not', async () => {
-    await using svc = await startSecurityService({ limits: { maxInFlightPerIdentity: 2 } });
+    let slowStarted = 0;
+    await using svc = await startSecurityService({
+      limits: { maxInFlightPerIdentity: 2 },
+      createContext: ({ identity, info }) => {
+        if (info.paths.includes('slow')) slowStarted++;
+        return { who: identity?.id ?? null };
+      },
+    });
     const { hostname, port } = new URL(svc.url);
     // Uploads that never finish hold no in-flight slot (issue 15: admission after the body).
     const uploads = [0, 1, 2, 3].map(() => {
@@ -127,7 +134,10 @@ describe('limits, each with a default and configurable', () => {
       expect((await rawRequest(`${svc.url}/rpc/whoami`)).status).toBe(200);
       // Two running procedures hold both slots.
       const running = [rawRequest(slow), rawRequest(slow)];
-      await new Promise((r) => setTimeout(r, 300));
+      // Until both run (their slots are taken before the context is made), not a
+      // fixed 300 ms: a stall in this shared process runs a timer before the
+      // sockets holding the requests are read.
+      await until(() => slowStarted === 2, 5000, 'both slow commands to run');
       const third = await rawRequest(`${svc.url}/rpc/whoami`);
       expect(third.status).toBe(429);
       expect(third.headers.get('retry-after')).toBe('1');

@@ -89,7 +89,9 @@ describe('mutationRetryFetch', () => {
     await using a = await startScriptedServer();
     script(a, [() => {}]);
     const pool = createInstancePool([rpc(a.url)]);
-    const res = await mutationRetryFetch(pool, fetch, { attemptTimeoutMs: 200 })(
+    // 1 s, not less: client and server share this process, and a stall that long
+    // runs the second attempt's timer before its answer is read (a third attempt).
+    const res = await mutationRetryFetch(pool, fetch, { attemptTimeoutMs: 1000 })(
       `${rpc(a.url)}/report`,
       keyed,
     );

@@ -6,6 +6,7 @@ import {
   startScriptedServer,
   until,
 } from '../../test/sse-server.js';
+import { watchTimerLag } from '../../test/timer-lag.js';
 import { createCorbelClient } from '../client.js';
 import type { StateChange } from './state-link.js';
 
@@ -17,7 +18,9 @@ describe('autoTransportLink', () => {
     const changes: StateChange[] = [];
     const client = createCorbelClient<ScriptedRouter>({
       url: server.url,
-      heldBackMs: 300,
+      // 1 s, not less: client and server share this process, and a stall that long
+      // runs the held-back timer before a healthy stream's connected frame is read.
+      heldBackMs: 1000,
       sseRetryMs: 600,
       longPollWaitMs: 200,
       maxReconnectDelayMs: 50,
@@ -155,7 +158,9 @@ describe('autoTransportLink', () => {
     const changes: StateChange[] = [];
     const client = createCorbelClient<ScriptedRouter>({
       url: [a.url, b.url],
-      heldBackMs: 300,
+      // 1 s, not less: client and server share this process, and a stall that long
+      // runs the held-back timer before a healthy stream's connected frame is read.
+      heldBackMs: 1000,
       maxReconnectDelayMs: 50,
       onStateChange: (c) => changes.push(c),
     });
@@ -176,8 +181,10 @@ describe('autoTransportLink', () => {
   it('an opening poll answered after the stream connected: the stream connects again from its id', async () => {
     await using server = await startScriptedServer();
     server.log.publish(1);
-    server.pollDelays.push(600);
-    const client = createCorbelClient<ScriptedRouter>({ url: server.url, heldBackMs: 300 });
+    // The stream connects long before the poll's answer (1.2 s) and well within heldBackMs (1 s): a stall in
+    // this shared process shorter than that leaves the order as it is.
+    server.pollDelays.push(1200);
+    const client = createCorbelClient<ScriptedRouter>({ url: server.url, heldBackMs: 1000 });
     const ids: string[] = [];
     const sub = client.ticks.subscribe(undefined, { onData: ({ id }) => ids.push(id) });
     try {
@@ -198,26 +205,46 @@ describe('autoTransportLink', () => {
 
   it('stays on a stream that connects in time', async () => {
     await using server = await startScriptedServer();
-    const changes: StateChange[] = [];
-    const client = createCorbelClient<ScriptedRouter>({
-      url: server.url,
-      heldBackMs: 300,
-      onStateChange: (c) => changes.push(c),
-    });
-    const ids: string[] = [];
-    const sub = client.ticks.subscribe({ lastEventId: '0' }, { onData: ({ id }) => ids.push(id) });
-    try {
-      await until(() => changes.some((c) => c.state === 'live'), 'live');
-      await new Promise((resolve) => setTimeout(resolve, 600));
-      server.log.publish(1);
-      await until(() => ids.length === 1, 'the event');
-      expect(server.pollRequests()).toHaveLength(0);
-      expect(changes.map((c) => [c.state, c.transport])).toEqual([
-        ['connecting', undefined],
-        ['live', 'sse'],
-      ]);
-    } finally {
-      sub.unsubscribe();
+    // Client and server share this process: a stall of 300 ms (a loaded
+    // machine) runs the held-back timer before the socket holding the
+    // connected frame is read, and rightly switches to polls. So only a round
+    // whose own timers never fell 150 ms behind counts, and one of three must
+    // be clean and stay on the stream. Were the timer left running after the
+    // connect, every clean round would switch.
+    const cleanRounds: { polls: number; ids: string[]; changes: unknown[] }[] = [];
+    for (let round = 1; round <= 3 && cleanRounds.length === 0; round++) {
+      const changes: StateChange[] = [];
+      const client = createCorbelClient<ScriptedRouter>({
+        url: server.url,
+        heldBackMs: 300,
+        onStateChange: (c) => changes.push(c),
+      });
+      const ids: string[] = [];
+      const polls = server.pollRequests().length;
+      const lag = watchTimerLag();
+      const after = round === 1 ? '0' : `e-${round - 1}`;
+      const sub = client.ticks.subscribe({ lastEventId: after }, { onData: ({ id }) => ids.push(id) });
+      try {
+        await until(() => changes.some((c) => c.state === 'live'), 'live');
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        server.log.publish(round);
+        await until(() => ids.length === 1, 'the event');
+        const seen = {
+          polls: server.pollRequests().length - polls,
+          ids: [...ids],
+          changes: changes.map((c) => [c.state, c.transport]),
+        };
+        if (lag() < 150) cleanRounds.push(seen);
+      } finally {
+        sub.unsubscribe();
+      }
     }
+    expect(cleanRounds).toHaveLength(1);
+    expect(cleanRounds[0]!.polls).toBe(0);
+    expect(cleanRounds[0]!.ids).toHaveLength(1);
+    expect(cleanRounds[0]!.changes).toEqual([
+      ['connecting', undefined],
+      ['live', 'sse'],
+    ]);
   });
 });
