@@ -19,7 +19,6 @@ import { addInput, addOutput, createBenchRouter } from '../bench-router.js';
 import { BENCH_LIMITS } from '../corbel-limits.js';
 
 export const COMMAND_KINDS = ['corbel', 'trpc', 'raw', 'floor', 'orpc'] as const;
-export type CommandKind = (typeof COMMAND_KINDS)[number];
 
 /** A listening contender: where it answers, and how to stop it. */
 export interface CommandContenderServer {
