@@ -50,7 +50,12 @@ export interface TestService extends AsyncDisposable {
 
 /** A real Corbel server on 127.0.0.1:0 with the test router. */
 export async function startTestService(
-  opts: { requireToken?: (token: string | undefined) => boolean; retention?: number } = {},
+  opts: {
+    requireToken?: (token: string | undefined) => boolean;
+    retention?: number;
+    /** Server options of the test's own (a short `sseRetryMs`, tight `limits`). */
+    server?: Pick<CorbelServerOptions<TestRouter>, 'sseRetryMs' | 'limits'>;
+  } = {},
 ): Promise<TestService> {
   const hub = createHub({ log: createMemoryLog({ retention: { maxCount: opts.retention ?? 10_000 } }) });
   const authSeen: TestService['authSeen'] = [];
@@ -58,6 +63,7 @@ export async function startTestService(
     router: createTestRouter(hub),
     sseRetryMs: 200,
     drainTimeoutMs: 2000,
+    ...opts.server,
     createContext: ({ req, info }) => {
       const authorization = req.headers.authorization;
       authSeen.push({ path: info.paths.join(','), authorization });

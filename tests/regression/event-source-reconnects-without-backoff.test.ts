@@ -9,22 +9,15 @@
  * (backingOffFetch in event-source-fetch.ts).
  */
 import { createCorbelClient } from '@corbel/client';
-import { createHub, createMemoryLog } from '@corbel/core';
-import { createCorbelServer } from '@corbel/server';
 import { describe, expect, it } from 'vitest';
-import { createTestRouter, recordingFetch, until } from '../foundation/fixture.js';
+import { recordingFetch, startTestService, type TestRouter, until } from '../foundation/fixture.js';
 
 describe('reconnects to a server that stays down back off', () => {
   it('makes a handful of attempts in 1.5 s, not one every retry: interval', async () => {
-    const hub = createHub({ log: createMemoryLog() });
-    const server = createCorbelServer({
-      router: createTestRouter(hub),
-      createContext: () => ({ token: null }),
-      sseRetryMs: 50,
-    });
-    const { url } = await server.listen({ port: 0, host: '127.0.0.1' });
+    await using svc = await startTestService({ server: { sseRetryMs: 50 } });
+    const { server, url } = svc;
     const { fetch: recording, attempts } = recordingFetch('/rpc/ticks');
-    const client = createCorbelClient<ReturnType<typeof createTestRouter>>({
+    const client = createCorbelClient<TestRouter>({
       url,
       fetch: recording,
       transport: 'sse',
@@ -40,7 +33,6 @@ describe('reconnects to a server that stays down back off', () => {
       expect(attempts.filter((t) => t >= closedAt).length).toBeLessThanOrEqual(5);
     } finally {
       sub.unsubscribe();
-      await hub.close();
     }
   });
 });

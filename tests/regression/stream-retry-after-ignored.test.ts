@@ -9,22 +9,15 @@
  * long (reconnectDelayMs); long polls do the same.
  */
 import { createCorbelClient } from '@corbel/client';
-import { createHub, createMemoryLog } from '@corbel/core';
-import { createCorbelServer } from '@corbel/server';
 import { describe, expect, it } from 'vitest';
-import { createTestRouter, recordingFetch, until } from '../foundation/fixture.js';
+import { recordingFetch, startTestService, type TestRouter, until } from '../foundation/fixture.js';
 
 describe("a stream refusal's Retry-After is waited out", () => {
   it('does not reconnect before the Retry-After of a 429 LIMIT_EXCEEDED', async () => {
-    const hub = createHub({ log: createMemoryLog() });
-    const server = createCorbelServer({
-      router: createTestRouter(hub),
-      createContext: () => ({ token: null }),
-      limits: { maxStreamsPerIdentity: 1 },
-    });
-    const { url } = await server.listen({ port: 0, host: '127.0.0.1' });
+    await using svc = await startTestService({ server: { limits: { maxStreamsPerIdentity: 1 } } });
+    const { server, url } = svc;
     const { fetch: recording, attempts } = recordingFetch('/rpc/ticks');
-    const client = createCorbelClient<ReturnType<typeof createTestRouter>>({
+    const client = createCorbelClient<TestRouter>({
       url,
       fetch: recording,
       transport: 'sse',
@@ -49,8 +42,6 @@ describe("a stream refusal's Retry-After is waited out", () => {
       }
     } finally {
       first.unsubscribe();
-      await server.close();
-      await hub.close();
     }
   });
 });
