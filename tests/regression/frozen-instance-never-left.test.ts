@@ -11,56 +11,37 @@
  * the next instance by its last id.
  */
 import { createCorbelClient } from '@corbel/client';
-import { createHub, createMemoryLog, initCorbel } from '@corbel/core';
-import { createCorbelServer } from '@corbel/server';
-import { startFaultProxy } from '@corbel/testing';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { ticks, until } from '../foundation/fixture.js';
+import { startTwoInstances } from './two-instances.js';
 
 describe('a frozen instance is left for the next one', () => {
   it('resumes on the next instance, exactly after the last id, when its instance stops answering', async () => {
-    const hub = createHub({ log: createMemoryLog() });
     // Short timers so the stall is noticed within half a second.
-    const t = initCorbel({ pingIntervalMs: 100, reconnectAfterInactivityMs: 500 });
-    const router = t.router({
-      ticks: t.procedure
-        .input(z.object({ lastEventId: z.string().optional() }).optional())
-        .subscription(({ input, signal }) => hub.subscribe(ticks, { after: input?.lastEventId, signal })),
+    await using two = await startTwoInstances({
+      init: { pingIntervalMs: 100, reconnectAfterInactivityMs: 500 },
     });
-    // Two instances over one log, like two stations sharing Redis.
-    const a = createCorbelServer({ router, sseRetryMs: 50 });
-    const b = createCorbelServer({ router, sseRetryMs: 50 });
-    const aUrl = (await a.listen({ port: 0, host: '127.0.0.1' })).url;
-    const bUrl = (await b.listen({ port: 0, host: '127.0.0.1' })).url;
-    const proxy = await startFaultProxy({ target: { port: Number(new URL(aUrl).port) } });
+    const { hub, a, b, proxy, bUrl } = two;
+    const client = createCorbelClient<typeof two.router>({
+      url: [proxy.url, bUrl],
+      transport: 'sse',
+      maxReconnectDelayMs: 50,
+    });
+    const got: string[] = [];
+    const sub = client.ticks.subscribe(undefined, { onData: ({ id }) => got.push(id) });
     try {
-      const client = createCorbelClient<typeof router>({
-        url: [proxy.url, bUrl],
-        transport: 'sse',
-        maxReconnectDelayMs: 50,
-      });
-      const got: string[] = [];
-      const sub = client.ticks.subscribe(undefined, { onData: ({ id }) => got.push(id) });
-      try {
-        await until(() => a.streamCount === 1, 5000, 'the stream on a');
-        const first = (await hub.publish(ticks, { n: 1, at: new Date() })).id;
-        await until(() => got.length === 1, 5000, 'the first event');
-        // a freezes: nothing it sends arrives any more, new connections are accepted and never answered.
-        proxy.setPlan(() => ({ kind: 'stall' }));
-        proxy.stallFor(60_000);
-        const second = (await hub.publish(ticks, { n: 2, at: new Date() })).id;
-        await until(() => got.length === 2, 8000, 'the second event, from b');
-        expect(got).toEqual([first, second]);
-        expect(b.streamCount).toBe(1);
-      } finally {
-        sub.unsubscribe();
-      }
+      await until(() => a.streamCount === 1, 5000, 'the stream on a');
+      const first = (await hub.publish(ticks, { n: 1, at: new Date() })).id;
+      await until(() => got.length === 1, 5000, 'the first event');
+      // a freezes: nothing it sends arrives any more, new connections are accepted and never answered.
+      proxy.setPlan(() => ({ kind: 'stall' }));
+      proxy.stallFor(60_000);
+      const second = (await hub.publish(ticks, { n: 2, at: new Date() })).id;
+      await until(() => got.length === 2, 8000, 'the second event, from b');
+      expect(got).toEqual([first, second]);
+      expect(b.streamCount).toBe(1);
     } finally {
-      await proxy.close();
-      await a.close();
-      await b.close();
-      await hub.close();
+      sub.unsubscribe();
     }
   });
 });

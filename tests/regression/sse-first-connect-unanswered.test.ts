@@ -10,56 +10,33 @@
  * and tried again: on the next instance when there is one.
  */
 import { createCorbelClient } from '@corbel/client';
-import { createHub, createMemoryLog, initCorbel } from '@corbel/core';
-import { createCorbelServer } from '@corbel/server';
-import { startFaultProxy } from '@corbel/testing';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { ticks, until } from '../foundation/fixture.js';
+import { startTwoInstances } from './two-instances.js';
 
 describe("transport 'sse': a first connect that is never answered", () => {
   it('is given up, and the stream starts on the next instance', async () => {
-    const hub = createHub({ log: createMemoryLog() });
-    const t = initCorbel();
-    const router = t.router({
-      ticks: t.procedure
-        .input(z.object({ lastEventId: z.string().optional() }).optional())
-        .subscription(({ input, signal }) => hub.subscribe(ticks, { after: input?.lastEventId, signal })),
-    });
-    const a = createCorbelServer({ router, sseRetryMs: 50 });
-    const b = createCorbelServer({ router, sseRetryMs: 50 });
-    const aUrl = (await a.listen({ port: 0, host: '127.0.0.1' })).url;
-    const bUrl = (await b.listen({ port: 0, host: '127.0.0.1' })).url;
     // a is frozen from the start: connections are accepted, nothing comes back.
-    const proxy = await startFaultProxy({
-      target: { port: Number(new URL(aUrl).port) },
-      plan: () => ({ kind: 'stall' }),
+    await using two = await startTwoInstances({ plan: () => ({ kind: 'stall' }) });
+    const { hub, a, b, proxy, bUrl } = two;
+    const client = createCorbelClient<typeof two.router>({
+      url: [proxy.url, bUrl],
+      transport: 'sse',
+      connectTimeoutMs: 500,
+      maxReconnectDelayMs: 50,
     });
-    try {
-      const client = createCorbelClient<typeof router>({
-        url: [proxy.url, bUrl],
-        transport: 'sse',
-        connectTimeoutMs: 500,
-        maxReconnectDelayMs: 50,
-      });
-      const got: string[] = [];
+    const got: string[] = [];
 
-      const sub = client.ticks.subscribe(undefined, { onData: ({ id }) => got.push(id) });
-      try {
-        await until(() => b.streamCount === 1, 10_000, 'the stream on b');
-        const { id } = await hub.publish(ticks, { n: 1, at: new Date() });
-        await until(() => got.length === 1, 5000, 'the event, from b');
-        expect(got).toEqual([id]);
-        // The one request a saw is the one given up: EventSource's retry went to b.
-        expect(a.streamCount).toBeLessThanOrEqual(1);
-      } finally {
-        sub.unsubscribe();
-      }
+    const sub = client.ticks.subscribe(undefined, { onData: ({ id }) => got.push(id) });
+    try {
+      await until(() => b.streamCount === 1, 10_000, 'the stream on b');
+      const { id } = await hub.publish(ticks, { n: 1, at: new Date() });
+      await until(() => got.length === 1, 5000, 'the event, from b');
+      expect(got).toEqual([id]);
+      // The one request a saw is the one given up: EventSource's retry went to b.
+      expect(a.streamCount).toBeLessThanOrEqual(1);
     } finally {
-      await proxy.close();
-      await a.close();
-      await b.close();
-      await hub.close();
+      sub.unsubscribe();
     }
   });
 });
