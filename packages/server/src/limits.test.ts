@@ -39,4 +39,29 @@ describe('IdentityCounter', () => {
     counter.release('b');
     expect(counter.size).toBe(0);
   });
+
+  it('keeps its table bounded however many callers come and go', () => {
+    const counter = new IdentityCounter(5);
+    for (let i = 0; i < 50_000; i++) {
+      counter.acquire(`caller-${i}`);
+      counter.release(`caller-${i}`);
+    }
+    expect(counter.size).toBe(0);
+    expect(counter.keys).toBeLessThanOrEqual(1025);
+  });
+
+  it('gives a swept key its full allowance again, and ignores a release without an acquire', () => {
+    const counter = new IdentityCounter(1);
+    counter.release('never');
+    expect(counter.acquire('never')).toBe(true);
+    expect(counter.acquire('never')).toBe(false);
+    for (let i = 0; i < 3000; i++) {
+      counter.acquire(`caller-${i}`);
+      counter.release(`caller-${i}`);
+    }
+    counter.release('never');
+    counter.release('never');
+    expect([counter.acquire('never'), counter.acquire('never')]).toEqual([true, false]);
+    expect(counter.size).toBe(1);
+  });
 });

@@ -84,32 +84,64 @@ export type LimitKind =
   | 'auth-failures';
 
 /**
- * Counts what each identity holds open (in-flight requests, streams). Entries
- * vanish at zero, so the map is as big as the set of callers active right now.
+ * Counts what each identity holds open (in-flight requests, streams). A key
+ * back at zero is kept until many are: one caller's commands, one after the
+ * other, then update one entry in place instead of deleting and re-adding it
+ * (which made the table rehash every few commands). The idle keys are swept
+ * once they outnumber both the active ones and `IDLE_SWEEP`, so the table
+ * stays about as big as the set of callers active right now.
  */
 export class IdentityCounter {
   private readonly counts = new Map<string, number>();
+  private active = 0;
+  private idle = 0;
 
   constructor(readonly max: number) {}
 
   /** Takes a slot; false when the identity is at its maximum. */
   acquire(key: string): boolean {
-    const n = this.counts.get(key) ?? 0;
-    if (n >= this.max) return false;
-    this.counts.set(key, n + 1);
+    const n = this.counts.get(key);
+    if (n === undefined) {
+      if (this.max < 1) return false;
+      this.active++;
+    } else if (n >= this.max) {
+      return false;
+    } else if (n === 0) {
+      this.active++;
+      this.idle--;
+    }
+    this.counts.set(key, (n ?? 0) + 1);
     return true;
   }
 
   release(key: string): void {
-    const n = (this.counts.get(key) ?? 0) - 1;
-    if (n <= 0) this.counts.delete(key);
-    else this.counts.set(key, n);
+    const n = this.counts.get(key);
+    // Never below zero: a release without its acquire changes nothing.
+    if (n === undefined || n <= 0) return;
+    this.counts.set(key, n - 1);
+    if (n > 1) return;
+    this.active--;
+    if (++this.idle > IDLE_SWEEP && this.idle > this.active) this.sweep();
   }
 
+  /** How many keys hold at least one slot. */
   get size(): number {
+    return this.active;
+  }
+
+  /** Keys in the table, idle ones included (what its bound is about). */
+  get keys(): number {
     return this.counts.size;
   }
+
+  private sweep(): void {
+    for (const [key, n] of this.counts) if (n === 0) this.counts.delete(key);
+    this.idle = 0;
+  }
 }
+
+/** Idle keys an IdentityCounter keeps before it sweeps them (see there). */
+const IDLE_SWEEP = 1024;
 
 /**
  * A token bucket per identity. Buckets that have refilled completely carry

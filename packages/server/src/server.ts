@@ -106,20 +106,21 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     inFlight++;
     res.on('close', onResponseClose);
-    handle(req, res).catch((error) => {
-      // A bug in the serving path must not take the process down.
-      opts.onError?.({
-        error: error instanceof Error ? (error as any) : new Error(String(error)),
-        path: undefined,
-        type: 'unknown',
-        input: undefined,
-        ctx: undefined,
-        req,
-      });
-      if (!res.headersSent) {
-        sendError(res, bridge, new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'internal error' }));
-      } else res.destroy();
+    void handle(req, res);
+  };
+  // A bug in the serving path must not take the process down.
+  const servingFailed = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
+    opts.onError?.({
+      error: error instanceof Error ? (error as any) : new Error(String(error)),
+      path: undefined,
+      type: 'unknown',
+      input: undefined,
+      ctx: undefined,
+      req,
     });
+    if (!res.headersSent) {
+      sendError(res, bridge, new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'internal error' }));
+    } else res.destroy();
   };
   const { httpServer } = createNodeServer({
     limits,
@@ -155,70 +156,85 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // Every response carries x-request-id. The serving path writes it with its
-    // status line (sendJson, the event stream); only headers set before that
-    // (CORS, a fallback's own) go through setHeader, which makes Node keep a
-    // header table for the life of the response: at 10,000 open streams that
-    // table alone is several megabytes.
-    const target = req.url ?? '/';
-    if (Buffer.byteLength(target) > limits.maxUrlBytes) {
-      gate.limitHit(req, 'url');
-      refuse(res, 414, new CorbelError('BAD_REQUEST', `the request URL exceeds ${limits.maxUrlBytes} bytes`));
-      return;
-    }
-    if (req.rawHeaders.length / 2 > limits.maxHeaderCount) {
-      gate.limitHit(req, 'header');
-      refuse(
-        res,
-        431,
-        new CorbelError('BAD_REQUEST', `the request has more than ${limits.maxHeaderCount} header fields`),
-      );
-      return;
-    }
-    let url: URL;
+    // Caught here rather than with a .catch per request (a closure and a promise each).
     try {
-      url = parsedTarget(target);
-    } catch {
-      refuse(res, 400, new CorbelError('BAD_REQUEST', 'malformed request URL'));
-      return;
-    }
-    if (cors) {
-      res.setHeader('x-request-id', requestIdOf(req));
-      const verdict = cors(req, res);
-      if (verdict === 'preflight-done') return;
-      if (verdict === 'refused') {
-        refuse(res, 403, new CorbelError('FORBIDDEN', 'this origin, method or header is not allowed (CORS)'));
+      // Every response carries x-request-id. The serving path writes it with its
+      // status line (sendJson, the event stream); only headers set before that
+      // (CORS, a fallback's own) go through setHeader, which makes Node keep a
+      // header table for the life of the response: at 10,000 open streams that
+      // table alone is several megabytes.
+      const target = req.url ?? '/';
+      // A character is at most 3 bytes of UTF-8: most URLs need no count.
+      if (target.length * 3 > limits.maxUrlBytes && Buffer.byteLength(target) > limits.maxUrlBytes) {
+        gate.limitHit(req, 'url');
+        refuse(
+          res,
+          414,
+          new CorbelError('BAD_REQUEST', `the request URL exceeds ${limits.maxUrlBytes} bytes`),
+        );
         return;
       }
-    }
-    const answered = health.handle(res, url.pathname) || metricsEndpoint.handle(req, res, url.pathname);
-    if (answered) return answered;
-    if (drain.draining) {
-      // Retryable, with the code clients and operators look for (a bare message before).
-      refuse(
+      if (req.rawHeaders.length / 2 > limits.maxHeaderCount) {
+        gate.limitHit(req, 'header');
+        refuse(
+          res,
+          431,
+          new CorbelError('BAD_REQUEST', `the request has more than ${limits.maxHeaderCount} header fields`),
+        );
+        return;
+      }
+      let url: URL;
+      try {
+        url = parsedTarget(target);
+      } catch {
+        refuse(res, 400, new CorbelError('BAD_REQUEST', 'malformed request URL'));
+        return;
+      }
+      if (cors) {
+        res.setHeader('x-request-id', requestIdOf(req));
+        const verdict = cors(req, res);
+        if (verdict === 'preflight-done') return;
+        if (verdict === 'refused') {
+          refuse(
+            res,
+            403,
+            new CorbelError('FORBIDDEN', 'this origin, method or header is not allowed (CORS)'),
+          );
+          return;
+        }
+      }
+      const pathname = url.pathname;
+      const answered = health.handle(res, pathname) || metricsEndpoint.handle(req, res, pathname);
+      if (answered) return answered;
+      if (drain.draining) {
+        // Retryable, with the code clients and operators look for (a bare message before).
+        refuse(
+          res,
+          503,
+          new CorbelError('DRAINING', 'the server is shutting down; retry (on another instance)'),
+          {
+            'retry-after': 1,
+          },
+        );
+        return;
+      }
+      if (await handleRpc(req, res, url)) return;
+      if (opts.fallback) {
+        res.setHeader('x-request-id', requestIdOf(req));
+        // The app's own copy: parsed URLs are shared between requests.
+        if (await opts.fallback(req, res, new URL(target, URL_BASE))) return;
+      }
+      sendError(
         res,
-        503,
-        new CorbelError('DRAINING', 'the server is shutting down; retry (on another instance)'),
-        {
-          'retry-after': 1,
-        },
+        bridge,
+        new TRPCError({
+          code: 'NOT_FOUND',
+          message: `nothing at ${url.pathname.slice(0, 200)}; procedures are under ${basePath}/`,
+        }),
       );
-      return;
+    } catch (error) {
+      servingFailed(req, res, error);
     }
-    if (await handleRpc(req, res, url)) return;
-    if (opts.fallback) {
-      res.setHeader('x-request-id', requestIdOf(req));
-      // The app's own copy: parsed URLs are shared between requests.
-      if (await opts.fallback(req, res, new URL(target, URL_BASE))) return;
-    }
-    sendError(
-      res,
-      bridge,
-      new TRPCError({
-        code: 'NOT_FOUND',
-        message: `nothing at ${url.pathname.slice(0, 200)}; procedures are under ${basePath}/`,
-      }),
-    );
   }
 
   let address: { url: string; port: number } | undefined;

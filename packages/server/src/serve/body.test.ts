@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
-import { readBody } from './body.js';
+import { readBody, utf8Text } from './body.js';
 
 function request(headers: Record<string, string> = {}) {
   const stream = new PassThrough();
@@ -50,5 +50,34 @@ describe('readBody', () => {
     // Past the deadline, the finished read stays finished.
     await new Promise((r) => setTimeout(r, 120));
     expect(await done).toBe('{}');
+  });
+});
+
+describe('utf8Text', () => {
+  // What a fatal TextDecoder answers, for every kind of body.
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const asDecoder = (bytes: Buffer) => {
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      return undefined;
+    }
+  };
+
+  it.each([
+    ['ASCII', Buffer.from('{"json":{"a":1}}')],
+    ['empty', Buffer.alloc(0)],
+    ['two-, three- and four-byte characters', Buffer.from('{"s":"é€😀"}')],
+    ['a byte-order mark, stripped', Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d])],
+    ['a byte-order mark alone', Buffer.from([0xef, 0xbb, 0xbf])],
+    ['a second byte-order mark, kept', Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf])],
+    ['an overlong slash', Buffer.from([0x7b, 0xc0, 0xaf, 0x7d])],
+    ['a lone surrogate', Buffer.from([0xed, 0xa0, 0x80])],
+    ['past U+10FFFF', Buffer.from([0xf4, 0x90, 0x80, 0x80])],
+    ['a truncated sequence', Buffer.from([0x7b, 0xe2, 0x82])],
+    ['a stray continuation byte', Buffer.from([0x80])],
+    ['latin-1 bytes', Buffer.from([0x63, 0x61, 0x66, 0xe9])],
+  ])('answers as a fatal TextDecoder for %s', (_name, bytes) => {
+    expect(utf8Text(bytes)).toBe(asDecoder(bytes));
   });
 });

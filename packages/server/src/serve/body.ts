@@ -1,8 +1,18 @@
+import { isAscii, isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { TRPCError } from '@trpc/server';
 
-// One decoder for every body: `decode` without `stream` keeps no state between calls.
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * A body's text, or undefined when it is not valid UTF-8 (refused rather
+ * than silently replaced). What a fatal TextDecoder answers, BOM stripped
+ * included, but cheaper: most bodies are ASCII, copied byte for byte.
+ */
+export function utf8Text(buf: Buffer): string | undefined {
+  if (isAscii(buf)) return buf.toString('latin1');
+  if (!isUtf8(buf)) return undefined;
+  const bom = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
+  return buf.toString('utf8', bom ? 3 : 0);
+}
 
 /**
  * Reads a request body as UTF-8 text, refusing more than `limit` bytes with
@@ -44,14 +54,12 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = 0): Pr
       chunks.push(chunk);
     };
     const onEnd = () => {
-      cleanup();
-      const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      // Invalid UTF-8 is refused rather than silently replaced.
-      try {
-        resolve(utf8.decode(buf));
-      } catch {
-        reject(new TRPCError({ code: 'BAD_REQUEST', message: 'request body is not valid UTF-8' }));
-      }
+      // The body is complete: nothing more arrives, so the listeners can stay
+      // (removing three per command was a measurable share of it).
+      if (timer) timer.cancel();
+      const text = utf8Text(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (text !== undefined) resolve(text);
+      else reject(new TRPCError({ code: 'BAD_REQUEST', message: 'request body is not valid UTF-8' }));
     };
     const onError = (error: Error) => {
       cleanup();
@@ -69,11 +77,17 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = 0): Pr
   });
 }
 
-/** A pending deadline; `cancel` takes it out. */
-interface Deadline {
-  at: number;
-  fire: () => void;
-  cancel(): void;
+/** A pending deadline; `cancel` takes it out. A class: no closure per request. */
+class Deadline {
+  constructor(
+    readonly at: number,
+    readonly fire: () => void,
+    private readonly pending: Set<Deadline>,
+  ) {}
+
+  cancel(): void {
+    this.pending.delete(this);
+  }
 }
 
 /**
@@ -89,15 +103,8 @@ class DeadlineSet {
   constructor(private readonly timeoutMs: number) {}
 
   add(fire: () => void): Deadline {
-    const pending = this.pending;
-    const deadline: Deadline = {
-      at: Date.now() + this.timeoutMs,
-      fire,
-      cancel: () => {
-        pending.delete(deadline);
-      },
-    };
-    pending.add(deadline);
+    const deadline = new Deadline(Date.now() + this.timeoutMs, fire, this.pending);
+    this.pending.add(deadline);
     if (!this.sweeper) {
       this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(250, this.timeoutMs / 10)));
       this.sweeper.unref();

@@ -57,7 +57,9 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
 
     let raw: string;
     try {
-      raw = decodeURIComponent(pathname.slice(prefix.length));
+      const encoded = pathname.slice(prefix.length);
+      // Most paths have nothing to decode, and decoding is a runtime call.
+      raw = encoded.includes('%') ? decodeURIComponent(encoded) : encoded;
     } catch (cause) {
       errorResponse(
         res,
@@ -82,7 +84,7 @@ export function createRpcHandler(opts: RpcHandlerOptions) {
       );
       return true;
     }
-    const types = paths.map((p) => bridge.typeOf(p));
+    const types = isBatch ? paths.map((p) => bridge.typeOf(p)) : [bridge.typeOf(raw)];
     let type: ProcedureType | 'unknown' = 'unknown';
     for (const t of types) {
       if (t === undefined || t === type) continue;

@@ -81,7 +81,8 @@ export function commandSignal(req: IncomingMessage): AbortSignal {
   if (own) return own.signal;
   const socket = req.socket as WithShared | null;
   let abort = socket?.[SHARED];
-  if (!abort || abort.signal.aborted) {
+  // A shared controller leaves the socket before it is aborted (abortIfUnfinished).
+  if (!abort) {
     abort = new AbortController();
     // The client is already gone (it left during authentication): aborted from the start.
     if (!socket || socket.destroyed) abort.abort();
