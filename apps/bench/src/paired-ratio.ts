@@ -1,8 +1,8 @@
 import { median } from './stats.js';
 
 /**
- * Corbel ÷ a peer within each repetition (the two measured a few seconds
- * apart), then the median and range over the repetitions. This machine's
+ * Corbel ÷ a peer within each repetition (the two measured one after the
+ * other, see the commands suite's `measuringOrder`), then the median and range over the repetitions. This machine's
  * speed drifts by a quarter over a minute; a ratio of medians taken minutes
  * apart carries that drift, a median of paired ratios mostly does not.
  */

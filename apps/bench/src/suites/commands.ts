@@ -11,6 +11,22 @@ import { median } from '../stats.js';
 export const COMMAND_CONTENDERS = ['corbel', 'corbel-tsx', 'trpc', 'orpc', 'raw', 'floor'] as const;
 export type CommandContender = (typeof COMMAND_CONTENDERS)[number];
 
+// The order contenders are measured in within a repetition: Corbel between
+// the floor and oRPC, the peers of its req/s targets, and raw (its p99 peer)
+// one further, so each pair is measured seconds apart rather than most of a
+// repetition apart.
+const MEASURING_ORDER: readonly CommandContender[] = ['raw', 'floor', 'corbel', 'orpc', 'trpc', 'corbel-tsx'];
+
+/**
+ * The contenders of repetition `rep` (from 1) in the order they run: every
+ * other repetition in reverse, so a machine that speeds up or slows down
+ * during a repetition favours neither side of a pair over the whole run.
+ */
+export function measuringOrder(rep: number, contenders: readonly CommandContender[]): CommandContender[] {
+  const order = MEASURING_ORDER.filter((c) => contenders.includes(c));
+  return rep % 2 === 1 ? order : order.reverse();
+}
+
 export interface CommandRun {
   contender: CommandContender;
   rep: number;
@@ -98,7 +114,8 @@ const measuringHandlers = new Set<() => void>();
 
 /**
  * Commands: each contender in a fresh process, loaded by one generator process
- * with keep-alive connections; contenders interleaved within each repetition.
+ * with keep-alive connections; contenders interleaved within each repetition
+ * (see `measuringOrder`).
  */
 export async function runCommands(
   mode: BenchMode,
@@ -112,7 +129,7 @@ export async function runCommands(
   const contenders = COMMAND_CONTENDERS.filter((c) => !mode.commands.skip?.includes(c));
   try {
     for (let rep = 1; rep <= (mode.commands.reps ?? mode.reps); rep++) {
-      for (const contender of contenders) {
+      for (const contender of measuringOrder(rep, contenders)) {
         let run: CommandRun;
         try {
           run = await runOnce(contender, rep, load, mode);
