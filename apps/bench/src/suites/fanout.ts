@@ -1,9 +1,45 @@
 import { type BenchChild, startChild } from '../child.js';
 import { type BenchMode, latencyRate, saturationWindow } from '../modes.js';
+import { type PairedRatio, pairedRatio } from '../paired-ratio.js';
 import { median } from '../stats.js';
 
 export const FANOUT_CONTENDERS = ['corbel', 'trpc', 'raw', 'socketio'] as const;
 export type FanoutContender = (typeof FANOUT_CONTENDERS)[number];
+
+// Raw SSE is the peer of every fan-out target, so Corbel runs right beside it
+// (seconds apart, not most of a repetition apart); the other two follow.
+const MEASURING_ORDER: readonly FanoutContender[] = ['raw', 'corbel', 'socketio', 'trpc'];
+
+/**
+ * The contenders of repetition `rep` (from 1) in the order they run at each
+ * size: every other repetition in reverse, so a machine that speeds up or
+ * slows down during a repetition favours neither Corbel nor raw over the run.
+ */
+export function fanoutMeasuringOrder(rep: number): FanoutContender[] {
+  const order = [...MEASURING_ORDER];
+  return rep % 2 === 1 ? order : order.reverse();
+}
+
+/** Paired ratios (Corbel ÷ raw SSE per repetition, at one size) for the fan-out targets. */
+export interface FanoutPairs {
+  deliveredVsRaw?: PairedRatio | undefined;
+  p99VsRaw?: PairedRatio | undefined;
+  rssVsRaw?: PairedRatio | undefined;
+}
+
+/** The paired ratios of each size `runs` hold, keyed by subscriber count. */
+export function fanoutPairs(runs: readonly FanoutRun[]): Record<number, FanoutPairs> {
+  const out: Record<number, FanoutPairs> = {};
+  for (const n of new Set(runs.map((r) => r.subscribers))) {
+    const atN = (r: FanoutRun) => r.subscribers === n;
+    out[n] = {
+      deliveredVsRaw: pairedRatio(runs, 'raw', 'deliveredPerSec', atN),
+      p99VsRaw: pairedRatio(runs, 'raw', 'p99Ms', atN),
+      rssVsRaw: pairedRatio(runs, 'raw', 'rssKbPerSubscriber', atN),
+    };
+  }
+  return out;
+}
 
 export interface FanoutRun {
   contender: FanoutContender;
@@ -132,18 +168,26 @@ export async function runFanoutOnce(
   }
 }
 
-/** Fan-out for every contender and size; contenders interleaved within each repetition. */
+/**
+ * Fan-out for every contender and size; within each repetition and size, the
+ * contenders run in `fanoutMeasuringOrder`, and the targets are judged on the
+ * paired ratios (`fanoutPairs`) rather than on a ratio of the medians.
+ */
 export async function runFanout(
   mode: BenchMode,
   progress: (line: string) => void,
   sizes = mode.fanout.sizes,
-): Promise<{ runs: FanoutRun[]; median: Record<number, Record<FanoutContender, FanoutStats>> }> {
+): Promise<{
+  runs: FanoutRun[];
+  median: Record<number, Record<FanoutContender, FanoutStats>>;
+  paired: Record<number, FanoutPairs>;
+}> {
   const runs: FanoutRun[] = [];
   const { child: client } = await startChild('./clients/subscriber-client.ts', []);
   try {
     for (let rep = 1; rep <= mode.reps; rep++) {
       for (const n of sizes) {
-        for (const contender of FANOUT_CONTENDERS) {
+        for (const contender of fanoutMeasuringOrder(rep)) {
           let run: FanoutRun;
           try {
             run = await runFanoutOnce(contender, n, rep, mode, client);
@@ -188,5 +232,5 @@ export async function runFanout(
       };
     }
   }
-  return { runs, median: summary };
+  return { runs, median: summary, paired: fanoutPairs(runs) };
 }
