@@ -55,6 +55,19 @@ describe('command signals', () => {
     expect(heard).toBe(0);
   });
 
+  it('are not reused once a finished command derived a signal from them', () => {
+    const socket = { destroyed: false };
+    const a = exchange(socket);
+    const signal = commandSignal(a.req);
+    const derived = AbortSignal.any([signal]);
+    a.res.writableFinished = true;
+    abortIfUnfinished(a.req, a.res);
+    const b = exchange(socket);
+    expect(commandSignal(b.req)).not.toBe(signal);
+    abortIfUnfinished(b.req, b.res);
+    expect(derived.aborted).toBe(false);
+  });
+
   it('start aborted when the connection is already gone', () => {
     const { req } = exchange({ destroyed: true });
     expect(commandSignal(req).aborted).toBe(true);
