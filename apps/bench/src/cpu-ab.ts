@@ -16,10 +16,10 @@
  * keep-alive connections, both at once. Swap A and B to see the harness's own
  * bias (none seen here, within the 2–3 %).
  */
-import { Agent, request } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchChild, startChild } from './child.js';
+import { keepAliveLoad } from './keep-alive-load.js';
 import { median } from './stats.js';
 
 export interface CpuAbResult {
@@ -51,44 +51,9 @@ async function startSide(spec: string): Promise<Side> {
   return { spec, child, url: ready.url, path: ready.path };
 }
 
-/** Sends `total` commands over `connections` keep-alive connections; throws when any is not 200. */
+/** Sends `total` commands to one side; throws when any is not answered 200. */
 async function load(side: Side, total: number, connections: number): Promise<void> {
-  const agent = new Agent({ keepAlive: true, maxSockets: connections });
-  let sent = 0;
-  let failed = 0;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const req = request(
-        `${side.url}${side.path}`,
-        {
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) },
-        },
-        (res) => {
-          if (res.statusCode !== 200) failed++;
-          res.resume();
-          res.on('end', resolve);
-          res.on('error', () => resolve());
-        },
-      );
-      req.on('error', () => {
-        failed++;
-        resolve();
-      });
-      req.end(BODY);
-    });
-  const worker = async () => {
-    while (sent < total) {
-      sent++;
-      await one();
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: connections }, worker));
-  } finally {
-    agent.destroy();
-  }
+  const failed = await keepAliveLoad(`${side.url}${side.path}`, BODY, total, connections);
   if (failed) throw new Error(`${side.spec}: ${failed} of ${total} commands failed`);
 }
 

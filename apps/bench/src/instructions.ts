@@ -15,57 +15,16 @@
  * contenders. Needs valgrind (`apt-get install valgrind`).
  */
 import { execFileSync } from 'node:child_process';
-import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startProcess } from '@corbel/testing/process';
 import { type Counted, collectedInstructions, perCommand } from './instruction-count.js';
+import { keepAliveLoad } from './keep-alive-load.js';
 import { COMMAND_KINDS } from './servers/command-contenders.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SERVER = fileURLToPath(new URL('./servers/counted-server.ts', import.meta.url));
 const BODY = JSON.stringify({ json: { a: 20, b: 22 } });
-
-/** Sends `total` commands over `connections` keep-alive connections; resolves with how many were not 200. */
-async function load(url: string, total: number, connections: number): Promise<number> {
-  const agent = new Agent({ keepAlive: true, maxSockets: connections });
-  let sent = 0;
-  let failed = 0;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const req = request(
-        url,
-        {
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) },
-        },
-        (res) => {
-          if (res.statusCode !== 200) failed++;
-          res.resume();
-          res.on('end', resolve);
-          res.on('error', () => resolve());
-        },
-      );
-      req.on('error', () => {
-        failed++;
-        resolve();
-      });
-      req.end(BODY);
-    });
-  const worker = async () => {
-    while (sent < total) {
-      sent++;
-      await one();
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: connections }, worker));
-  } finally {
-    agent.destroy();
-  }
-  return failed;
-}
 
 async function count(kind: string, requests: number, connections: number): Promise<Counted> {
   const server = await startProcess(
@@ -85,7 +44,7 @@ async function count(kind: string, requests: number, connections: number): Promi
     { ready: /listening (\S+)/, timeoutMs: 600_000, cwd: ROOT, env: { NODE_ENV: 'production' } },
   );
   try {
-    const failed = await load(server.ready, requests, connections);
+    const failed = await keepAliveLoad(server.ready, BODY, requests, connections);
     if (failed > 0) throw new Error(`${kind}: ${failed} of ${requests} commands were not answered 200`);
   } finally {
     await server.stop('SIGTERM', 300_000);

@@ -7,16 +7,17 @@
  * Shared by the bench's command server (command-server.ts) and the
  * instruction count (counted-server.ts), so both measure the same code.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
 import { createHub } from '@corbel/core';
 import { createCorbelServer } from '@corbel/server';
 import { os } from '@orpc/server';
 import { RPCHandler } from '@orpc/server/node';
-import { type AnyTRPCRouter, callTRPCProcedure } from '@trpc/server';
+import { callTRPCProcedure } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { addInput, addOutput, createBenchRouter } from '../bench-router.js';
 import { BENCH_LIMITS } from '../corbel-limits.js';
+import { bodyServer, listen } from './body-server.js';
+import { floorServer } from './floor-server.js';
 
 export const COMMAND_KINDS = ['corbel', 'trpc', 'raw', 'floor', 'orpc'] as const;
 
@@ -26,37 +27,6 @@ export interface CommandContenderServer {
   path: string;
   close(): Promise<void>;
 }
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/**
- * A node:http server that reads each POST body whole and answers it with
- * `answer(body)`: what the raw contenders share (only `raw` checks the path).
- */
-function bodyServer(answer: (body: string, req: IncomingMessage) => Answer | Promise<Answer>): Server {
-  return createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    const send = ([status, body]: Answer) => {
-      res.writeHead(status, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-      });
-      res.end(body);
-    };
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const answered = answer(Buffer.concat(chunks).toString('utf8'), req);
-      // A synchronous answer is sent in the same turn: raw pays for no promise.
-      if (answered instanceof Promise) void answered.then(send);
-      else send(answered);
-    });
-  });
-}
-
-type Answer = [status: number, body: string];
 
 /** Raw node:http: the floor of what Node can do with the same validation and wire shape. */
 function rawServer(): Server {
@@ -71,34 +41,6 @@ function rawServer(): Server {
       return [200, JSON.stringify({ result: { data: { json: out } } })];
     } catch {
       return [400, '{"error":{"json":{"message":"bad json","code":-32700}}}'];
-    }
-  });
-}
-
-/**
- * The floor of any serving path that keeps tRPC's procedure semantics: raw
- * node:http around nothing but tRPC's own procedure call (middleware, zod
- * validation, superjson) for the one known procedure. No routing, limits,
- * errors or metrics: what is left between it and `raw` is what tRPC's
- * procedure call itself costs.
- */
-function floorServer(router: AnyTRPCRouter): Server {
-  const transformer = (router._def as any)._config.transformer;
-  return bodyServer(async (text) => {
-    try {
-      const input = transformer.input.deserialize(JSON.parse(text));
-      const data = await callTRPCProcedure({
-        router,
-        path: 'add',
-        type: 'mutation',
-        ctx: {},
-        signal: undefined,
-        batchIndex: 0,
-        getRawInput: async () => input,
-      });
-      return [200, `{"result":{"data":${JSON.stringify(transformer.output.serialize(data))}}}`];
-    } catch {
-      return [400, '{"error":{"json":{"message":"bad request","code":-32600}}}'];
     }
   });
 }
@@ -138,7 +80,7 @@ export async function startCommandContender(kind: string): Promise<CommandConten
     kind === 'trpc'
       ? createHTTPServer({ router, basePath: '/rpc/' })
       : kind === 'floor'
-        ? floorServer(router)
+        ? floorServer(router, callTRPCProcedure)
         : kind === 'orpc'
           ? orpcServer()
           : kind === 'raw'
