@@ -13,11 +13,13 @@ import { Agent, request } from 'node:http';
 import { initCorbel } from '@corbel/core';
 import { createCorbelServer } from '@corbel/server';
 import { describe, expect, it } from 'vitest';
+import { until } from '../security/fixture.js';
 
 function startService() {
   const t = initCorbel({ isDev: false });
   const derived: AbortSignal[] = [];
   let slowStarted = false;
+  let slowAborted = false;
   const router = t.router({
     // Starts "background work" that watches a signal derived from the command's.
     derive: t.procedure.mutation(({ signal }) => {
@@ -34,12 +36,15 @@ function startService() {
       ({ signal }) =>
         new Promise((resolve) => {
           slowStarted = true;
-          signal!.addEventListener('abort', () => resolve('aborted'));
+          signal!.addEventListener('abort', () => {
+            slowAborted = true;
+            resolve('aborted');
+          });
         }),
     ),
   });
   const server = createCorbelServer({ router });
-  return { server, derived, slowStarted: () => slowStarted };
+  return { server, derived, slowStarted: () => slowStarted, slowAborted: () => slowAborted };
 }
 
 /** POSTs to `path` over `agent`; with `leave`, destroys the request once `leave()` says so. */
@@ -77,7 +82,9 @@ describe('a signal derived from a finished command signal', () => {
       // The same connection carried both commands, so they could share a controller.
       expect(abandoned.reused).toBe(true);
       expect(abandoned.status).toBeUndefined();
-      await new Promise((r) => setTimeout(r, 100));
+      // Once the server has seen the client leave (the abandoned command's own signal fired)...
+      await until(svc.slowAborted, 10_000, 'the abandoned command to be aborted');
+      // ...the first command's derived signal is still untouched.
       expect(svc.derived[0]!.aborted).toBe(false);
     } finally {
       agent.destroy();
@@ -93,8 +100,7 @@ describe('a signal derived from a finished command signal', () => {
       // A finished command first, so the abandoned one may reuse its controller.
       expect((await post(`${url}/rpc/derive`, agent)).status).toBe(200);
       await post(`${url}/rpc/deriveAndWait`, agent, () => svc.derived.length === 2);
-      await new Promise((r) => setTimeout(r, 100));
-      expect(svc.derived[1]!.aborted).toBe(true);
+      await until(() => svc.derived[1]!.aborted, 10_000, 'the abandoned command to abort its derived signal');
       expect(svc.derived[0]!.aborted).toBe(false);
     } finally {
       agent.destroy();
