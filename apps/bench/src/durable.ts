@@ -18,6 +18,7 @@ import { createCorbelServer } from '@corbel/server';
 import { createSqliteLog, type SqliteSynchronous } from '@corbel/store-sqlite';
 import { z } from 'zod';
 import { BENCH_LIMITS } from './corbel-limits.js';
+import { inLanes } from './lanes.js';
 
 const readings = defineChannel(
   'bench.readings',
@@ -95,16 +96,8 @@ async function reportRate(synchronous: SqliteSynchronous, count: number, concurr
   const client = createCorbelClient<ReturnType<typeof benchRouter>>({ url });
   try {
     for (let i = 0; i < 100; i++) await client.report.mutate({ city: 'warm-up', celsius: 0 });
-    let next = 0;
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < count) {
-          next++;
-          await client.report.mutate({ city: 'Oslo', celsius: next % 100 });
-        }
-      }),
-    );
+    await inLanes(count, concurrency, (i) => client.report.mutate({ city: 'Oslo', celsius: (i + 1) % 100 }));
     return count / ((performance.now() - started) / 1000);
   } finally {
     await server.close();

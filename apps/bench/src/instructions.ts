@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { startProcess } from '@corbel/testing/process';
 import { type Counted, collectedInstructions, perCommand } from './instruction-count.js';
 import { keepAliveLoad } from './keep-alive-load.js';
+import { inLanes } from './lanes.js';
 import { COMMAND_KINDS } from './servers/command-contenders.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -54,20 +55,6 @@ async function count(kind: string, requests: number, connections: number): Promi
     throw new Error(`${kind}: valgrind printed no total:\n${server.lines.slice(-20).join('\n')}`);
   }
   return { kind, requests, instructions };
-}
-
-/** Runs `jobs` at most `width` at a time, in order. */
-async function inParallel<T>(jobs: (() => Promise<T>)[], width: number): Promise<T[]> {
-  const results: T[] = [];
-  let next = 0;
-  const lane = async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      results[i] = await jobs[i]!();
-    }
-  };
-  await Promise.all(Array.from({ length: width }, lane));
-  return results;
 }
 
 async function main() {
@@ -110,7 +97,7 @@ async function main() {
       return c;
     }),
   );
-  const rows = perCommand(await inParallel(jobs, 2));
+  const rows = perCommand(await inLanes(jobs.length, 2, (i) => jobs[i]!()));
   const floor = rows.find((r) => r.kind === 'floor');
   process.stdout.write(
     `\n### Instructions per command (callgrind; ${counts.join(' → ')} commands, ${connections} connections)\n` +

@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { inLanes } from './lanes.js';
 
 /**
  * Sends `total` POSTs of `body` (JSON) to `url` over `connections` keep-alive
@@ -14,7 +15,6 @@ export async function keepAliveLoad(
   connections: number,
 ): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
-  let sent = 0;
   let failed = 0;
   const one = () =>
     new Promise<void>((resolve) => {
@@ -38,14 +38,8 @@ export async function keepAliveLoad(
       });
       req.end(body);
     });
-  const worker = async () => {
-    while (sent < total) {
-      sent++;
-      await one();
-    }
-  };
   try {
-    await Promise.all(Array.from({ length: connections }, worker));
+    await inLanes(total, connections, one);
   } finally {
     agent.destroy();
   }
