@@ -226,7 +226,16 @@ export function renderHtmlReport(report: BenchReport): string {
       ),
       '</div>',
       htmlTable(
-        ['N', 'server', 'delivered/s', 'p50 ms', 'p99 ms', 'RSS KB/sub', 'CPU µs/delivery'],
+        [
+          'N',
+          'server',
+          'delivered/s',
+          'p50 ms',
+          'p99 ms',
+          'hand-off p99 ms',
+          'RSS KB/sub',
+          'CPU µs/delivery',
+        ],
         Object.entries(report.fanout.median).flatMap(([n, byKind]) =>
           Object.entries(byKind).map(([k, m]) => [
             num(Number(n)),
@@ -234,6 +243,7 @@ export function renderHtmlReport(report: BenchReport): string {
             num(m.deliveredPerSec),
             num(m.p50Ms, 1),
             num(m.p99Ms, 1),
+            num(m.handoffP99Ms, 1),
             num(m.rssKbPerSubscriber, 1),
             num(m.cpuUsPerDelivery, 2),
           ]),

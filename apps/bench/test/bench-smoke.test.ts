@@ -57,6 +57,9 @@ describe('npm run bench -- --smoke', () => {
       expect(f.connected, contender).toBe(Number(size));
       expect(f.deliveredPerSec, contender).toBeGreaterThan(0);
       expect(Number.isFinite(f.p99Ms), contender).toBe(true);
+      // The server's share of the latency was measured over the fixed-rate events.
+      expect(f.handoffP99Ms, contender).toBeGreaterThan(0);
+      expect(f.handoffP99Ms, contender).toBeGreaterThanOrEqual(f.handoffP50Ms);
     }
     // Corbel delivers every event to every subscriber, and no stream breaks.
     expect(byKind.corbel.missing).toBe(0);

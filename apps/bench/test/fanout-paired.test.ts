@@ -27,6 +27,8 @@ const run = (
   latencyRate: 100,
   p50Ms: 1,
   p99Ms,
+  handoffP50Ms: 1,
+  handoffP99Ms: 1,
   missing: 0,
   rssKbPerSubscriber,
   rssKbPerSubscriberFromEmpty: rssKbPerSubscriber,

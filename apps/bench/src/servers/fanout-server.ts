@@ -23,6 +23,7 @@ import { benchChannel, benchEvent, createBenchRouter } from '../bench-router.js'
 import { BENCH_LIMITS } from '../corbel-limits.js';
 import { argsOf, collect, emit, processStats, serveIpc } from '../ipc.js';
 import { paced } from '../paced.js';
+import { percentile } from '../stats.js';
 
 const args = argsOf();
 const kind = args.kind ?? 'corbel';
@@ -114,6 +115,23 @@ async function main() {
   let running = false;
   let wakeOnAck: (() => void) | null = null;
   let loop: Promise<void> = Promise.resolve();
+  // Hand-off times (ms) of the events published at a fixed rate, since the last `stop`.
+  let handoffs: number[] = [];
+
+  /**
+   * Publishes one event and records its hand-off: the time from the publish
+   * until the event was written to every subscriber socket, the server's own
+   * share of the latency. Every contender writes within the publishing turn:
+   * raw SSE and Socket.IO in the publish call (and the ticks Node uncorks
+   * in), Corbel in an immediate its hub scheduled before `publish` resolved,
+   * which runs before the one taken here. Stock tRPC's per-subscriber async
+   * generators may still be writing: its figure is a lower bound.
+   */
+  const publishTimed = async (seq: number) => {
+    const t0 = performance.now();
+    await publish(seq);
+    setImmediate(() => handoffs.push(performance.now() - t0));
+  };
 
   /** Publishes as fast as subscribers keep up: at most `window` events ahead of the average subscriber. */
   const saturate = async (window: number, burst: number) => {
@@ -147,7 +165,7 @@ async function main() {
       running = true;
       loop = atRate(
         perSec,
-        () => publish(++published),
+        () => publishTimed(++published),
         () => running,
       ).then(() => {});
       return { published };
@@ -161,13 +179,18 @@ async function main() {
       wakeOnAck = null;
       wake?.();
     },
+    /** Stops publishing; answers the count so far and the hand-offs of the rate phase (empty after `saturate`). */
     stop: async () => {
       running = false;
       const wake = wakeOnAck;
       wakeOnAck = null;
       wake?.();
       await loop;
-      return { published };
+      // The last event's hand-off is recorded in the check phase of its turn.
+      await tick();
+      const sorted = Float64Array.from(handoffs).sort();
+      handoffs = [];
+      return { published, handoff: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) } };
     },
     close: () => close(),
   });

@@ -53,6 +53,14 @@ export interface FanoutRun {
   latencyRate: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * The server's share of that latency: from a publish until the event was
+   * written to every subscriber socket (p50 and p99 over the events; see
+   * fanout-server's `publishTimed`). The rest is the subscribers' process
+   * reading N sockets.
+   */
+  handoffP50Ms: number;
+  handoffP99Ms: number;
   /** Deliveries expected in the latency phase that had not arrived when it ended. */
   missing: number;
   /** Server RSS one more idle subscriber costs: (RSS at N − RSS at N/2) / (N/2). */
@@ -139,7 +147,7 @@ export async function runFanoutOnce(
     await sleep(mode.fanout.latencyWarmupMs);
     await sub.call('measure', { on: true });
     await sleep(mode.fanout.latencyMs);
-    const { published: total } = await server.call('stop');
+    const { published: total, handoff } = await server.call('stop');
     const expected = afterSaturation + (total - published) * c.connected;
     const got = await waitFor(sub, expected, mode.fanout.drainMs);
     await sub.call('measure', { on: false });
@@ -155,6 +163,8 @@ export async function runFanoutOnce(
       latencyRate: rate,
       p50Ms: lat.p50,
       p99Ms: lat.p99,
+      handoffP50Ms: handoff.p50 ?? Number.NaN,
+      handoffP99Ms: handoff.p99 ?? Number.NaN,
       missing: Math.max(0, expected - got),
       rssKbPerSubscriber,
       rssKbPerSubscriberFromEmpty,
@@ -202,7 +212,7 @@ export async function runFanout(
           runs.push(run);
           progress(
             `fan-out ${contender} N=${n} rep ${rep}: ${Math.round(run.deliveredPerSec)} delivered/s, ` +
-              `p99 ${run.p99Ms.toFixed(1)} ms at ${run.latencyRate}/s, ${run.rssKbPerSubscriber.toFixed(1)} KB/sub, ` +
+              `p99 ${run.p99Ms.toFixed(1)} ms at ${run.latencyRate}/s (hand-off p50 ${run.handoffP50Ms.toFixed(1)}, p99 ${run.handoffP99Ms.toFixed(1)} ms), ${run.rssKbPerSubscriber.toFixed(1)} KB/sub, ` +
               `${run.cpuUsPerDelivery.toFixed(2)} µs CPU/delivery${run.missing ? `, ${run.missing} missing` : ''}${run.dropped ? `, ${run.dropped} dropped` : ''}`,
           );
         }
@@ -224,6 +234,8 @@ export async function runFanout(
         latencyRate: m((r) => r.latencyRate),
         p50Ms: m((r) => r.p50Ms),
         p99Ms: m((r) => r.p99Ms),
+        handoffP50Ms: m((r) => r.handoffP50Ms),
+        handoffP99Ms: m((r) => r.handoffP99Ms),
         missing: m((r) => r.missing),
         rssKbPerSubscriber: m((r) => r.rssKbPerSubscriber),
         rssKbPerSubscriberFromEmpty: m((r) => r.rssKbPerSubscriberFromEmpty),
