@@ -147,11 +147,4 @@ export async function startCompatService(kind: ServerKind): Promise<CompatServic
   };
 }
 
-/** Polls until `check` is true, or fails with `what` after `ms`. */
-export async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from '@corbel/testing';

@@ -170,23 +170,26 @@ describe.each(servers)('stock @trpc/client against %s', (kind) => {
     const s = collect<{ id: string; data: { n: number; at: Date } }>((h) =>
       client.ticks.subscribe(undefined, h),
     );
-    await until(() => svc.hub.stats().subscribers === 1, 5000, 'the subscriber');
+    await until(() => svc.hub.stats().subscribers === 1, { what: 'the subscriber', timeoutMs: 5000 });
     const ids: string[] = [];
     for (let n = 1; n <= 3; n++) ids.push(await client.publish.mutate({ n }));
-    await until(() => s.data.length === 3, 5000, 'three events');
+    await until(() => s.data.length === 3, { what: 'three events', timeoutMs: 5000 });
     expect(s.data.map((e) => e.id)).toEqual(ids);
     expect(s.data.map((e) => e.data.n)).toEqual([1, 2, 3]);
     expect(s.data[0]!.data.at).toBeInstanceOf(Date);
     s.unsubscribe();
-    await until(() => svc.hub.stats().subscribers === 0, 5000, 'the unsubscribe to reach the server');
+    await until(() => svc.hub.stats().subscribers === 0, {
+      what: 'the unsubscribe to reach the server',
+      timeoutMs: 5000,
+    });
 
     // Resume: the events after ids[0] are replayed, then live ones follow.
     const r = collect<{ id: string; data: { n: number } }>((h) =>
       client.ticks.subscribe({ lastEventId: ids[0] }, h),
     );
-    await until(() => r.data.length === 2, 5000, 'the replay');
+    await until(() => r.data.length === 2, { what: 'the replay', timeoutMs: 5000 });
     ids.push(await client.publish.mutate({ n: 4 }));
-    await until(() => r.data.length === 3, 5000, 'the live event after the replay');
+    await until(() => r.data.length === 3, { what: 'the live event after the replay', timeoutMs: 5000 });
     expect(r.data.map((e) => e.id)).toEqual(ids.slice(1));
     r.unsubscribe();
   });
@@ -195,17 +198,17 @@ describe.each(servers)('stock @trpc/client against %s', (kind) => {
     await using svc = await startCompatService(kind);
     const client = stockClient(svc);
     const s = collect<{ id: string; data: { n: number } }>((h) => client.ticks.subscribe(undefined, h));
-    await until(() => svc.hub.stats().subscribers === 1, 5000, 'the subscriber');
+    await until(() => svc.hub.stats().subscribers === 1, { what: 'the subscriber', timeoutMs: 5000 });
     // Published on the server side: the cut also drops the commands' keep-alive sockets.
     const publish = async (n: number) => (await svc.hub.publish(ticks, { n, at: new Date() })).id;
     const ids = [await publish(1), await publish(2)];
-    await until(() => s.data.length === 2, 5000, 'two events');
+    await until(() => s.data.length === 2, { what: 'two events', timeoutMs: 5000 });
     svc.cutConnections();
     // Published while the client is away: it must get them on reconnect.
     ids.push(await publish(3));
-    await until(() => svc.subscribes() >= 2 && svc.hub.stats().subscribers === 1, 10_000, 'the reconnect');
+    await until(() => svc.subscribes() >= 2 && svc.hub.stats().subscribers === 1, { what: 'the reconnect' });
     ids.push(await publish(4));
-    await until(() => s.data.length >= 4, 10_000, 'the missed and the new event');
+    await until(() => s.data.length >= 4, { what: 'the missed and the new event' });
     await new Promise((r) => setTimeout(r, 100));
     expect(s.data.map((e) => e.id)).toEqual(ids);
     expect(s.state.error).toBeUndefined();
@@ -216,7 +219,7 @@ describe.each(servers)('stock @trpc/client against %s', (kind) => {
     await using svc = await startCompatService(kind);
     const client = stockClient(svc);
     const s = collect<{ id: string; data: { n: number } }>((h) => client.ticks.subscribe(undefined, h));
-    await until(() => svc.hub.stats().subscribers === 1, 5000, 'the subscriber');
+    await until(() => svc.hub.stats().subscribers === 1, { what: 'the subscriber', timeoutMs: 5000 });
     // Three times reconnectAfterInactivityMs (400 ms) with no event at all. The
     // server and the client share this process: a stall of ~300 ms (a loaded
     // machine) runs the client's inactivity timer before the socket holding
@@ -227,13 +230,13 @@ describe.each(servers)('stock @trpc/client against %s', (kind) => {
     // reconnect in an uncounted settle of 300 ms, which must be clean too.
     const reconnectsInCleanWindows: number[] = [];
     for (let window = 0; window < 3 && reconnectsInCleanWindows.length === 0; window++) {
-      await until(() => svc.hub.stats().subscribers === 1, 5000, 'the subscriber');
+      await until(() => svc.hub.stats().subscribers === 1, { what: 'the subscriber', timeoutMs: 5000 });
       const grew = await countInCleanWindow(() => svc.subscribes(), 1200);
       if (grew !== undefined) reconnectsInCleanWindows.push(grew);
     }
     expect(reconnectsInCleanWindows).toEqual([0]);
     await client.publish.mutate({ n: 1 });
-    await until(() => s.data.length === 1, 5000, 'an event after the quiet time');
+    await until(() => s.data.length === 1, { what: 'an event after the quiet time', timeoutMs: 5000 });
     s.unsubscribe();
 
     // On the wire: the connected frame announces the inactivity timeout, then pings.
@@ -249,7 +252,7 @@ describe.each(servers)('stock @trpc/client against %s', (kind) => {
     await using svc = await startCompatService(kind);
     await using sse = await openSse(`${svc.url}/ticks`);
     expect(await sse.next(2000)).toMatchObject({ event: 'connected' });
-    await until(() => svc.hub.stats().subscribers === 1, 5000, 'the subscriber');
+    await until(() => svc.hub.stats().subscribers === 1, { what: 'the subscriber', timeoutMs: 5000 });
     // An event every 30 ms for 600 ms: six ping intervals (100 ms), never 100 ms
     // of silence. On a loaded machine this process's own timers can leave such
     // a gap, which rightly earns a ping: only a burst published with no gap of
@@ -288,7 +291,7 @@ describe.each(servers)('stock @trpc/client against %s', (kind) => {
     await using svc = await startCompatService(kind);
     const client = stockClient(svc);
     const s = collect<{ i: number }>((h) => client.finite.subscribe(undefined, h));
-    await until(() => s.state.completed, 5000, 'the end of the stream');
+    await until(() => s.state.completed, { what: 'the end of the stream', timeoutMs: 5000 });
     expect(s.data).toEqual([{ i: 1 }, { i: 2 }, { i: 3 }]);
     expect(s.state.error).toBeUndefined();
 
@@ -302,7 +305,7 @@ describe.each(servers)('stock @trpc/client against %s', (kind) => {
     await using svc = await startCompatService(kind);
     const client = stockClient(svc);
     const s = collect<{ i: number }>((h) => client.failing.subscribe(undefined, h));
-    await until(() => s.state.error !== undefined, 5000, 'the mid-stream error');
+    await until(() => s.state.error !== undefined, { what: 'the mid-stream error', timeoutMs: 5000 });
     expect(s.data).toEqual([{ i: 1 }, { i: 2 }]);
     const error = s.state.error as TRPCClientError<CompatRouter>;
     expect(error).toBeInstanceOf(TRPCClientError);
@@ -370,7 +373,7 @@ describe('a refused subscription (Corbel answers before any stream starts)', () 
       await using svc = await startCompatService(kind);
       const client: Client = stockClient(svc);
       const s = collect<string>((h) => client.strict.subscribe({ room: 'x' }, h));
-      await until(() => s.state.error !== undefined, 5000, `${kind}: the refusal`);
+      await until(() => s.state.error !== undefined, { what: `${kind}: the refusal`, timeoutMs: 5000 });
       expect(s.data).toEqual([]);
       expect(s.state.error).toBeInstanceOf(TRPCClientError);
       const raw = await fetch(`${svc.url}/strict?${queryInput({ room: 'x' })}`, {

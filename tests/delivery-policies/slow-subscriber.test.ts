@@ -8,7 +8,7 @@ import {
   parseDeliveryId,
 } from '@corbel/core';
 import { createCorbelMetrics, createCorbelServer } from '@corbel/server';
-import { queryInput } from '@corbel/testing';
+import { queryInput, until } from '@corbel/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
@@ -98,20 +98,12 @@ function openStalled(url: string, policy: DeliveryPolicy) {
   return { opened, frames, ended: () => ended, resume: () => resume() };
 }
 
-const until = async (check: () => boolean, what: string, ms = 20_000) => {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
-
 async function fallBehind(policy: DeliveryPolicy) {
   const service = await serve();
   try {
     const sub = openStalled(service.url, policy);
     await sub.opened;
-    await until(() => service.hub.stats().subscribers === 1, 'the subscriber');
+    await until(() => service.hub.stats().subscribers === 1, { what: 'the subscriber', timeoutMs: 20_000 });
     for (let n = 1; n <= BURST; n++) await service.hub.publish(ticks, { city: CITIES[n % 4]!, n, pad: PAD });
     sub.resume();
     const data = () => sub.frames.filter((f) => f.event === 'message');
@@ -119,9 +111,15 @@ async function fallBehind(policy: DeliveryPolicy) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     if (policy !== 'cut-and-resume') {
       await service.hub.publish(ticks, { city: 'Marker', n: BURST + 1, pad: '' });
-      await until(() => data().some((f) => f.data.includes('"Marker"')), 'the marker event');
+      await until(() => data().some((f) => f.data.includes('"Marker"')), {
+        what: 'the marker event',
+        timeoutMs: 20_000,
+      });
     } else {
-      await until(() => sub.ended() || sub.frames.some((f) => f.event === 'serialized-error'), 'the cut-off');
+      await until(() => sub.ended() || sub.frames.some((f) => f.event === 'serialized-error'), {
+        what: 'the cut-off',
+        timeoutMs: 20_000,
+      });
     }
     const ns = data().map((f) => (JSON.parse(f.data) as { json: { n: number } }).json.n);
     const told = Math.max(0, ...data().map((f) => parseDeliveryId(f.id ?? '').dropped));

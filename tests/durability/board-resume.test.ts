@@ -25,7 +25,10 @@ describe('a board across station restarts (SQLite under --data)', () => {
     try {
       for (const city of ['Before1', 'Before2', 'Before3'])
         expect(await report(station.ready, city, 1)).not.toBeNull();
-      await until(() => printed(board.lines, 'Before3'), 'the board to print the first readings');
+      await until(() => printed(board.lines, 'Before3'), {
+        what: 'the board to print the first readings',
+        timeoutMs: 30_000,
+      });
 
       station.child.kill('SIGKILL');
       await station.exited;
@@ -33,13 +36,16 @@ describe('a board across station restarts (SQLite under --data)', () => {
       // Reported while the board is still reconnecting: it must get them by replay.
       for (const city of ['After1', 'After2', 'After3'])
         expect(await report(station.ready, city, 2)).not.toBeNull();
-      await until(() => printed(board.lines, 'After3'), 'the board to print the readings after the restart');
+      await until(() => printed(board.lines, 'After3'), {
+        what: 'the board to print the readings after the restart',
+        timeoutMs: 30_000,
+      });
       await until(
         () =>
           board.lines.some((l) =>
             /-- note from the station: welcome back — you missed \d+ readings?/.test(l),
           ),
-        'the welcome-back note',
+        { what: 'the welcome-back note', timeoutMs: 30_000 },
       );
 
       const ids = boardReadingIds(board.lines);
@@ -62,7 +68,7 @@ describe('a board across station restarts (SQLite under --data)', () => {
     await using board = await startBoard(station.ready);
     try {
       expect(await report(station.ready, 'Oslo', -3)).not.toBeNull();
-      await until(() => printed(board.lines, 'Oslo'), 'the first reading');
+      await until(() => printed(board.lines, 'Oslo'), { what: 'the first reading', timeoutMs: 30_000 });
 
       // Freeze the board, restart the station and report more than it keeps.
       board.child.kill('SIGSTOP');
@@ -72,18 +78,24 @@ describe('a board across station restarts (SQLite under --data)', () => {
         expect(await report(station.ready, i % 2 ? 'Bergen' : 'Oslo', i)).not.toBeNull();
       board.child.kill('SIGCONT');
 
-      await until(() => board.lines.some((l) => l.includes('-- history gone')), 'the history-gone message');
-      await until(
-        () => board.lines.some((l) => /-- resynced from weather\.latest: .* Oslo 6 °C/.test(l)),
-        'the resync from weather.latest',
-      );
-      await until(() => board.lines.some((l) => /-- resynced \d+ cit/.test(l)), 'the end of the resync');
+      await until(() => board.lines.some((l) => l.includes('-- history gone')), {
+        what: 'the history-gone message',
+        timeoutMs: 30_000,
+      });
+      await until(() => board.lines.some((l) => /-- resynced from weather\.latest: .* Oslo 6 °C/.test(l)), {
+        what: 'the resync from weather.latest',
+        timeoutMs: 30_000,
+      });
+      await until(() => board.lines.some((l) => /-- resynced \d+ cit/.test(l)), {
+        what: 'the end of the resync',
+        timeoutMs: 30_000,
+      });
       // Live again afterwards.
       expect(await report(station.ready, 'Oslo', 42)).not.toBeNull();
-      await until(
-        () => board.lines.some((l) => / Oslo 42 °C {2}#/.test(l)),
-        'a live reading after the resync',
-      );
+      await until(() => board.lines.some((l) => / Oslo 42 °C {2}#/.test(l)), {
+        what: 'a live reading after the resync',
+        timeoutMs: 30_000,
+      });
     } finally {
       board.child.kill('SIGCONT');
       await station.stop();

@@ -78,12 +78,12 @@ describe('sessions', () => {
 
     const inbox = collect(session.messages());
     await svc.service.send(session.id, { text: 'for alice only' });
-    await until(() => inbox.items.length === 1, 'alice to get her message');
+    await until(() => inbox.items.length === 1, { what: 'alice to get her message', timeoutMs: 30_000 });
     expect(inbox.items[0]!.data).toEqual({ text: 'for alice only' });
 
     // Bob knows the id (say it leaked) but is another identity: refused before any stream starts.
     const stolen = collect(bob.session.messages.subscribe({ id: session.id }));
-    await until(() => stolen.errors.length === 1, 'bob to be refused');
+    await until(() => stolen.errors.length === 1, { what: 'bob to be refused', timeoutMs: 30_000 });
     expect(trpcCodeOf(stolen.errors[0])).toBe('FORBIDDEN');
     expect(stolen.items).toEqual([]);
     await expect(bob.session.open.mutate({ resume: session.id })).rejects.toMatchObject({
@@ -91,7 +91,7 @@ describe('sessions', () => {
     });
     // A guessed id is unknown; garbage is a bad request.
     const guessed = collect(alice.session.messages.subscribe({ id: 'f'.repeat(32) }));
-    await until(() => guessed.errors.length === 1, 'a guessed id to be refused');
+    await until(() => guessed.errors.length === 1, { what: 'a guessed id to be refused', timeoutMs: 30_000 });
     expect(trpcCodeOf(guessed.errors[0])).toBe('NOT_FOUND');
     await expect(alice.session.open.mutate({ resume: 'not-a-session' })).rejects.toMatchObject({
       data: { code: 'BAD_REQUEST' },
@@ -123,7 +123,10 @@ describe('sessions', () => {
     expect(await idle.reopen()).toBe(false);
     expect(idle.id).not.toBe(busy.id);
     await svc.service.send(busy.id, { text: 'still here' });
-    await until(() => inbox.items.length === 1, 'the open stream to keep its session');
+    await until(() => inbox.items.length === 1, {
+      what: 'the open stream to keep its session',
+      timeoutMs: 30_000,
+    });
   });
 
   it('survives a reconnect and a station restart; the board gets a welcome-back note', async () => {
@@ -147,7 +150,7 @@ describe('sessions', () => {
       expect(await session.reopen({ 'weather.readings': seen! })).toBe(true);
       expect(session.id).toBe(id);
       // The private stream reconnected on its own and the note arrives on it.
-      await until(() => inbox.items.length >= 1, 'the welcome-back note', 45_000);
+      await until(() => inbox.items.length >= 1, { what: 'the welcome-back note', timeoutMs: 45_000 });
       expect(inbox.items[0]!.data.text).toMatch(/welcome back — you missed 2 readings/);
       expect(inbox.errors).toEqual([]);
       const list = await client.session.list.query();

@@ -67,11 +67,4 @@ export function boardReadingIds(lines: readonly string[]): string[] {
   });
 }
 
-/** Waits until `check` holds (polling), or fails with `what`. */
-export async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { until } from '@corbel/testing';

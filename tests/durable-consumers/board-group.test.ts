@@ -28,7 +28,10 @@ describe('boards sharing one --durable name (a consumer group)', () => {
     const cities = names('G', 30);
     await reportAll(station.ready, cities);
     const all = () => [...printedCities(a.lines), ...printedCities(b.lines)];
-    await until(() => all().length >= cities.length, 'the two boards to print 30 readings together');
+    await until(() => all().length >= cities.length, {
+      what: 'the two boards to print 30 readings together',
+      timeoutMs: 30_000,
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(all().sort()).toEqual([...cities].sort());
     expect(printedCities(a.lines).length).toBeGreaterThan(0);
@@ -44,14 +47,20 @@ describe('boards sharing one --durable name (a consumer group)', () => {
       // Frozen, board A still holds its stream: readings handed to it stay unacknowledged.
       a.child.kill('SIGSTOP');
       await reportAll(station.ready, cities);
-      await until(() => printedCities(b.lines).length > 0, 'board B to print its share');
+      await until(() => printedCities(b.lines).length > 0, {
+        what: 'board B to print its share',
+        timeoutMs: 30_000,
+      });
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(printedCities(b.lines).length).toBeLessThan(cities.length);
     } finally {
       a.child.kill('SIGKILL');
       await a.exited;
     }
-    await until(() => printedCities(b.lines).length >= cities.length, "board B to print A's readings too");
+    await until(() => printedCities(b.lines).length >= cities.length, {
+      what: "board B to print A's readings too",
+      timeoutMs: 30_000,
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(printedCities(a.lines)).toEqual([]);
     expect([...printedCities(b.lines)].sort()).toEqual([...cities].sort());

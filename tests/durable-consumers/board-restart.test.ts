@@ -30,7 +30,10 @@ describe('a --durable board', () => {
     const first = await startDurableBoard(station.ready, 'north');
     try {
       await reportAll(station.ready, ['A1', 'A2', 'A3']);
-      await until(() => has(first.lines, 'A3'), 'the first board to print A1..A3');
+      await until(() => has(first.lines, 'A3'), {
+        what: 'the first board to print A1..A3',
+        timeoutMs: 30_000,
+      });
     } finally {
       first.child.kill('SIGKILL');
       await first.exited;
@@ -39,9 +42,15 @@ describe('a --durable board', () => {
     // Another name is another consumer: it starts from now and does not take north's readings.
     await using other = await startDurableBoard(station.ready, 'south');
     await using second = await startDurableBoard(station.ready, 'north');
-    await until(() => has(second.lines, 'B3'), 'the restarted board to print B1..B3');
+    await until(() => has(second.lines, 'B3'), {
+      what: 'the restarted board to print B1..B3',
+      timeoutMs: 30_000,
+    });
     await reportAll(station.ready, ['C1']);
-    await until(() => has(second.lines, 'C1') && has(other.lines, 'C1'), 'both boards to print C1 live');
+    await until(() => has(second.lines, 'C1') && has(other.lines, 'C1'), {
+      what: 'both boards to print C1 live',
+      timeoutMs: 30_000,
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     expect(printedCities(first.lines)).toEqual(['A1', 'A2', 'A3']);
@@ -57,12 +66,15 @@ describe('a --durable board', () => {
       const first = await startDurableBoard(station.ready, 'east');
       try {
         await reportAll(station.ready, ['S1', 'S2']);
-        await until(() => has(first.lines, 'S2'), 'the board to print S1, S2');
+        await until(() => has(first.lines, 'S2'), { what: 'the board to print S1, S2', timeoutMs: 30_000 });
         station.child.kill('SIGKILL');
         await station.exited;
         station = await startStation(dataDir, port);
         await reportAll(station.ready, ['S3']);
-        await until(() => has(first.lines, 'S3'), 'the board to print S3 after the station restart');
+        await until(() => has(first.lines, 'S3'), {
+          what: 'the board to print S3 after the station restart',
+          timeoutMs: 30_000,
+        });
       } finally {
         first.child.kill('SIGKILL');
         await first.exited;
@@ -72,7 +84,10 @@ describe('a --durable board', () => {
       await station.exited;
       station = await startStation(dataDir, port);
       await using second = await startDurableBoard(station.ready, 'east');
-      await until(() => has(second.lines, 'S5'), 'the restarted board to print S4, S5');
+      await until(() => has(second.lines, 'S5'), {
+        what: 'the restarted board to print S4, S5',
+        timeoutMs: 30_000,
+      });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(printedCities(first.lines)).toEqual(['S1', 'S2', 'S3']);
       expect(printedCities(second.lines)).toEqual(['S4', 'S5']);
@@ -90,7 +105,10 @@ describe('a --durable board', () => {
       const first = await startDurableBoard(a.ready, 'west');
       try {
         await reportAll(a.ready, ['R1', 'R2']);
-        await until(() => has(first.lines, 'R2'), 'the board on station A to print R1, R2');
+        await until(() => has(first.lines, 'R2'), {
+          what: 'the board on station A to print R1, R2',
+          timeoutMs: 30_000,
+        });
       } finally {
         first.child.kill('SIGKILL');
         await first.exited;
@@ -98,9 +116,15 @@ describe('a --durable board', () => {
       await a.stop('SIGKILL');
       await reportAll(b.ready, ['R3', 'R4']);
       await using second = await startDurableBoard(b.ready, 'west');
-      await until(() => has(second.lines, 'R4'), 'the board on station B to print R3, R4');
+      await until(() => has(second.lines, 'R4'), {
+        what: 'the board on station B to print R3, R4',
+        timeoutMs: 30_000,
+      });
       await reportAll(b.ready, ['R5']);
-      await until(() => has(second.lines, 'R5'), 'the board on station B to print R5 live');
+      await until(() => has(second.lines, 'R5'), {
+        what: 'the board on station B to print R5 live',
+        timeoutMs: 30_000,
+      });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(printedCities(first.lines)).toEqual(['R1', 'R2']);
       expect(printedCities(second.lines)).toEqual(['R3', 'R4', 'R5']);

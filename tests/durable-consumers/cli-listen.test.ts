@@ -34,16 +34,25 @@ describe('corbel listen --durable', () => {
     const first = await listenDurably(station.ready, 'audit');
     try {
       for (const city of ['L1', 'L2']) expect(await report(station.ready, city, 1)).not.toBeNull();
-      await until(() => cities(first.lines).includes('L2'), 'the first listener to print L1, L2');
+      await until(() => cities(first.lines).includes('L2'), {
+        what: 'the first listener to print L1, L2',
+        timeoutMs: 30_000,
+      });
     } finally {
       first.child.kill('SIGKILL');
       await first.exited;
     }
     for (const city of ['M1', 'M2']) expect(await report(station.ready, city, 1)).not.toBeNull();
     await using second = await listenDurably(station.ready, 'audit');
-    await until(() => cities(second.lines).includes('M2'), 'the second listener to print M1, M2');
+    await until(() => cities(second.lines).includes('M2'), {
+      what: 'the second listener to print M1, M2',
+      timeoutMs: 30_000,
+    });
     expect(await report(station.ready, 'N1', 1)).not.toBeNull();
-    await until(() => cities(second.lines).includes('N1'), 'the second listener to print N1 live');
+    await until(() => cities(second.lines).includes('N1'), {
+      what: 'the second listener to print N1 live',
+      timeoutMs: 30_000,
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(cities(first.lines)).toEqual(['L1', 'L2']);
     expect(cities(second.lines)).toEqual(['M1', 'M2', 'N1']);

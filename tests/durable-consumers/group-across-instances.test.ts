@@ -47,11 +47,10 @@ describe.skipIf(!redisAvailable)('one --durable name on two stations sharing a R
         await a.stop('SIGKILL');
         await reportAll(b.ready, ['H4', 'H5']);
         // The claim lapses within 15 s; the board retries with backoff of at most 5 s.
-        await until(
-          () => printedCities(second.lines).length >= 5,
-          'the board on station B to print H1..H5',
-          40_000,
-        );
+        await until(() => printedCities(second.lines).length >= 5, {
+          what: 'the board on station B to print H1..H5',
+          timeoutMs: 40_000,
+        });
         await new Promise((resolve) => setTimeout(resolve, 300));
         expect(printedCities(second.lines)).toEqual(['H1', 'H2', 'H3', 'H4', 'H5']);
         expect(printedCities(first.lines)).toEqual([]);

@@ -29,10 +29,10 @@ describe('durable boards and the station’s timeouts', () => {
       frozen.child.kill('SIGSTOP');
       await reportAll(station.ready, cities);
       // Only after the ack timeout can the awake board have every reading.
-      await until(
-        () => printedCities(awake.lines).length >= cities.length,
-        'the awake board to print all 12',
-      );
+      await until(() => printedCities(awake.lines).length >= cities.length, {
+        what: 'the awake board to print all 12',
+        timeoutMs: 30_000,
+      });
       expect(awake.lines.some((l) => l.startsWith('-- redelivered (delivery 2)'))).toBe(true);
       frozen.child.kill('SIGCONT');
       await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -49,7 +49,10 @@ describe('durable boards and the station’s timeouts', () => {
     const first = await startDurableBoard(station.ready, 'late');
     try {
       await reportAll(station.ready, ['E1']);
-      await until(() => printedCities(first.lines).includes('E1'), 'the board to print E1');
+      await until(() => printedCities(first.lines).includes('E1'), {
+        what: 'the board to print E1',
+        timeoutMs: 30_000,
+      });
     } finally {
       first.child.kill('SIGKILL');
       await first.exited;
@@ -58,13 +61,16 @@ describe('durable boards and the station’s timeouts', () => {
     // The station keeps a consumer 5 s after its last member left, then the 1 s TTL runs.
     await new Promise((resolve) => setTimeout(resolve, 7500));
     await using second = await startDurableBoard(station.ready, 'late');
-    await until(
-      () => second.lines.some((l) => l.startsWith('-- history gone:') && l.includes('expired')),
-      'the board to say its history is gone',
-    );
+    await until(() => second.lines.some((l) => l.startsWith('-- history gone:') && l.includes('expired')), {
+      what: 'the board to say its history is gone',
+      timeoutMs: 30_000,
+    });
     await new Promise((resolve) => setTimeout(resolve, 500));
     await reportAll(station.ready, ['E3']);
-    await until(() => printedCities(second.lines).includes('E3'), 'the board to print E3 live');
+    await until(() => printedCities(second.lines).includes('E3'), {
+      what: 'the board to print E3 live',
+      timeoutMs: 30_000,
+    });
     expect(printedCities(second.lines)).toEqual(['E3']);
   });
 });

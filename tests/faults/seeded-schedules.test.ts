@@ -254,12 +254,11 @@ describe.skipIf(!redisAvailable)(
               acked.size,
             );
             for (const s of subscribers) {
-              await until(
-                () => [...acked.keys()].every((c) => s.received.some((r) => r.city === c)),
-                () =>
-                  `${context}: ${s.name} has ${s.received.length} readings, states ${s.states.slice(-5).join(',')}`,
-                30_000,
-              );
+              await until(() => [...acked.keys()].every((c) => s.received.some((r) => r.city === c)), {
+                what: () =>
+                  `${context}: ${s.name} to have every acked city (has ${s.received.length} readings, states ${s.states.slice(-5).join(',')})`,
+                timeoutMs: 30_000,
+              });
               const ids = s.received.map((r) => r.id);
               expect(new Set(ids).size, `${context}: ${s.name} got a reading twice`).toBe(ids.length);
               const cities = s.received.map((r) => r.city);

@@ -57,7 +57,7 @@ describe('client ↔ server over real sockets', () => {
         if (got.length === 3) break;
       }
     })();
-    await until(() => svc.hub.stats().subscribers === 1, 5000, 'subscriber');
+    await until(() => svc.hub.stats().subscribers === 1, { what: 'subscriber', timeoutMs: 5000 });
     const ids = [
       await client.publish.mutate({ n: 1 }),
       await client.publish.mutate({ n: 2 }),
@@ -67,7 +67,7 @@ describe('client ↔ server over real sockets', () => {
     expect(got.map((g) => g.n)).toEqual([1, 2, 3]);
     expect(got.map((g) => g.id)).toEqual(ids);
     expect(got[0]!.at).toBeInstanceOf(Date);
-    await until(() => svc.hub.stats().subscribers === 0, 5000, 'cleanup after break');
+    await until(() => svc.hub.stats().subscribers === 0, { what: 'cleanup after break', timeoutMs: 5000 });
   });
 
   it('resumes after its connection is cut, with no gap and no duplicate, on a fresh token', async () => {
@@ -81,14 +81,14 @@ describe('client ↔ server over real sockets', () => {
     });
     const got: number[] = [];
     const sub = client.ticks.subscribe(undefined, { onData: ({ data }) => got.push(data.n) });
-    await until(() => svc.streamSockets.size === 1, 5000, 'stream open');
+    await until(() => svc.streamSockets.size === 1, { what: 'stream open', timeoutMs: 5000 });
     for (let n = 1; n <= 3; n++) await client.publish.mutate({ n });
-    await until(() => got.length === 3, 5000, 'first three');
+    await until(() => got.length === 3, { what: 'first three', timeoutMs: 5000 });
 
     tokenNo = 2;
     for (const socket of svc.streamSockets) socket.destroy();
     for (let n = 4; n <= 10; n++) await client.publish.mutate({ n });
-    await until(() => got.length >= 10, 10_000, 'resumed events');
+    await until(() => got.length >= 10, { what: 'resumed events' });
     sub.unsubscribe();
     expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     const streamAuth = svc.authSeen.filter((s) => s.path === 'ticks').map((s) => s.authorization);
@@ -126,12 +126,15 @@ describe('client ↔ server over real sockets', () => {
       onData: () => {},
       onConnectionStateChange: (s) => states.push(`${s.state}:${s.error?.message ?? ''}`),
     });
-    await until(() => svc.server.streamCount === 1, 5000, 'stream open');
+    await until(() => svc.server.streamCount === 1, { what: 'stream open', timeoutMs: 5000 });
     const started = Date.now();
     await svc.close();
     expect(Date.now() - started).toBeLessThan(2000);
     expect(svc.server.streamCount).toBe(0);
-    await until(() => states.some((s) => s.includes('shutting down')), 5000, 'drain error seen by client');
+    await until(() => states.some((s) => s.includes('shutting down')), {
+      what: 'drain error seen by client',
+      timeoutMs: 5000,
+    });
     sub.unsubscribe();
   });
 });

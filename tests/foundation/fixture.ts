@@ -113,11 +113,4 @@ export function recordingFetch(part: string): { fetch: typeof fetch; attempts: n
   };
 }
 
-/** Polls `check` until it is true (bounded). */
-export async function until(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from '@corbel/testing';

@@ -49,12 +49,12 @@ async function start() {
 async function openAndLeave(url: string, hub: ReturnType<typeof createHub>) {
   const sse = await openSse(url);
   expect((await sse.next(5000))?.event).toBe('connected');
-  await until(() => hub.stats().subscribers === 1, 5000, 'the subscription');
+  await until(() => hub.stats().subscribers === 1, { what: 'the subscription', timeoutMs: 5000 });
   gc();
   await new Promise((r) => setTimeout(r, 20));
   gc();
   sse.close();
-  await until(() => hub.stats().subscribers === 0, 5000, 'the subscription to end');
+  await until(() => hub.stats().subscribers === 0, { what: 'the subscription to end', timeoutMs: 5000 });
 }
 
 describe("a stream's procedure signal when the client leaves", () => {
@@ -62,25 +62,28 @@ describe("a stream's procedure signal when the client leaves", () => {
     await using svc = await start();
     await using sse = await openSse(`${svc.url}/plain`);
     expect((await sse.next(5000))?.event).toBe('connected');
-    await until(() => svc.hub.stats().subscribers === 1, 5000, 'the subscription');
+    await until(() => svc.hub.stats().subscribers === 1, { what: 'the subscription', timeoutMs: 5000 });
     gc();
     await svc.hub.publish(ch, { n: 1 });
     expect((await sse.next(5000))?.event).toBe('message');
     gc();
     sse.close();
-    await until(() => svc.hub.stats().subscribers === 0, 5000, 'the subscription to end');
+    await until(() => svc.hub.stats().subscribers === 0, {
+      what: 'the subscription to end',
+      timeoutMs: 5000,
+    });
   });
 
   it('aborts a signal the procedure kept', async () => {
     await using svc = await start();
     await openAndLeave(`${svc.url}/keeps`, svc.hub);
     expect(svc.kept).toHaveLength(1);
-    await until(() => svc.kept[0]!.aborted, 5000, 'the kept signal to abort');
+    await until(() => svc.kept[0]!.aborted, { what: 'the kept signal to abort', timeoutMs: 5000 });
   });
 
   it("runs the procedure's own abort listener", async () => {
     await using svc = await start();
     await openAndLeave(`${svc.url}/listens`, svc.hub);
-    await until(() => svc.cleanedUp() === 1, 5000, 'the cleanup');
+    await until(() => svc.cleanedUp() === 1, { what: 'the cleanup', timeoutMs: 5000 });
   });
 });

@@ -66,13 +66,16 @@ describe("transport: 'long-poll'", () => {
     );
     const published: string[] = [];
     for (let n = 1; n <= 20; n++) published.push((await svc.hub.publish(ticks, { n, at: new Date() })).id);
-    await until(() => r.ids.length >= 20, 10_000, '20 events');
+    await until(() => r.ids.length >= 20, { what: '20 events' });
     await new Promise((res) => setTimeout(res, 300));
     expect(r.ids).toEqual(published);
     expect(r.ns).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(live(r, 'long-poll')).toBe(true);
     r.stop();
-    await until(() => svc.hub.stats().subscribers === 0, 5000, 'the poll to be released');
+    await until(() => svc.hub.stats().subscribers === 0, {
+      what: 'the poll to be released',
+      timeoutMs: 5000,
+    });
   });
 
   it('ends with HISTORY_GONE when its id is no longer retained', async () => {
@@ -80,7 +83,7 @@ describe("transport: 'long-poll'", () => {
     const first = await svc.hub.publish(ticks, { n: 0, at: new Date() });
     for (let n = 1; n <= 10; n++) await svc.hub.publish(ticks, { n, at: new Date() });
     const r = listen({ url: svc.url, transport: 'long-poll' }, { lastEventId: first.id });
-    await until(() => r.errors.length === 1, 10_000, 'the error');
+    await until(() => r.errors.length === 1, { what: 'the error' });
     expect(isHistoryGone(r.errors[0])).toBe(true);
     expect(r.ids).toEqual([]);
   });
@@ -92,9 +95,9 @@ describe("transport: 'auto'", () => {
     // 1.5 s, not less: client and server share this process, and a stall that
     // long runs the held-back timer before the stream's connected frame is read.
     const r = listen({ url: svc.url, transport: 'auto', heldBackMs: 1500 });
-    await until(() => live(r, 'sse'), 5000, 'live on sse');
+    await until(() => live(r, 'sse'), { what: 'live on sse', timeoutMs: 5000 });
     const { id } = await svc.hub.publish(ticks, { n: 1, at: new Date() });
-    await until(() => r.ids.length === 1, 5000, 'the event');
+    await until(() => r.ids.length === 1, { what: 'the event', timeoutMs: 5000 });
     // Longer than heldBackMs: a timer left running after the connect would switch.
     await new Promise((res) => setTimeout(res, 1800));
     expect(r.ids).toEqual([id]);
@@ -110,13 +113,13 @@ describe("transport: 'auto'", () => {
     // 1.5 s: a stall that long in this shared process runs the held-back timer
     // before a connected frame is read; the server stays down for longer still.
     const r = listen({ url: proxy.url, transport: 'auto', heldBackMs: 1500, maxReconnectDelayMs: 300 });
-    await until(() => live(r, 'sse'), 5000, 'live on sse');
+    await until(() => live(r, 'sse'), { what: 'live on sse', timeoutMs: 5000 });
     proxy.down = true;
     proxy.cutStreams();
     await new Promise((res) => setTimeout(res, 2500));
     const { id } = await svc.hub.publish(ticks, { n: 1, at: new Date() });
     proxy.down = false;
-    await until(() => r.ids.includes(id), 10_000, 'the event published while down').catch((e) => {
+    await until(() => r.ids.includes(id), { what: 'the event published while down' }).catch((e) => {
       throw new Error(
         `${e.message}: ${JSON.stringify(r.states.map((s) => [s.state, s.transport, s.error?.message]))} ${r.errors}`,
       );
@@ -134,13 +137,16 @@ describe("transport: 'auto'", () => {
     await using proxy = await startHoldingProxy(svc.url);
     const feed = publishing(svc, 20);
     await using _ = { [Symbol.asyncDispose]: async () => void (await feed.stop()) };
-    await until(() => feed.ids.length >= 3, 5000, 'a few events before the board starts');
+    await until(() => feed.ids.length >= 3, {
+      what: 'a few events before the board starts',
+      timeoutMs: 5000,
+    });
     const startedAfter = feed.ids.length;
     const r = listen({ url: proxy.url, transport: 'auto', heldBackMs: 600, longPollWaitMs: 1000 });
-    await until(() => live(r, 'long-poll'), 10_000, 'live on long-poll');
+    await until(() => live(r, 'long-poll'), { what: 'live on long-poll' });
     await new Promise((res) => setTimeout(res, 500));
     const published = await feed.stop();
-    await until(() => r.ids.at(-1) === published.at(-1), 10_000, 'the last event');
+    await until(() => r.ids.at(-1) === published.at(-1), { what: 'the last event' });
     expect(proxy.streamsSeen).toBeGreaterThan(0);
     // Every event published after the client's first request, once, in order:
     // a suffix of what was published, starting within the client's start-up
@@ -160,10 +166,10 @@ describe("transport: 'auto'", () => {
     await using proxy = await startHoldingProxy(svc.url);
     const r = listen({ url: proxy.url, transport: 'auto', heldBackMs: 1500, longPollWaitMs: 1000 });
     // Wait until the client has asked for its cursor (its held-back stream reached the proxy).
-    await until(() => proxy.streamsSeen === 1, 5000, 'the held-back stream');
+    await until(() => proxy.streamsSeen === 1, { what: 'the held-back stream', timeoutMs: 5000 });
     const published: string[] = [];
     for (let n = 1; n <= 5; n++) published.push((await svc.hub.publish(ticks, { n, at: new Date() })).id);
-    await until(() => r.ids.length >= 5, 10_000, 'the five events');
+    await until(() => r.ids.length >= 5, { what: 'the five events' });
     expect(live(r, 'long-poll')).toBe(true);
     expect(r.ids).toEqual(published);
     r.stop();
@@ -179,24 +185,23 @@ describe("transport: 'auto'", () => {
       longPollWaitMs: 1000,
       sseRetryMs: 2500,
     });
-    await until(() => live(r, 'sse'), 5000, 'live on sse');
+    await until(() => live(r, 'sse'), { what: 'live on sse', timeoutMs: 5000 });
     const feed = publishing(svc, 10);
     await using _ = { [Symbol.asyncDispose]: async () => void (await feed.stop()) };
-    await until(() => r.ids.length >= 20, 10_000, 'events over the stream');
+    await until(() => r.ids.length >= 20, { what: 'events over the stream' });
     proxy.hold = true;
     proxy.cutStreams();
-    await until(() => live(r, 'long-poll'), 10_000, 'live on long-poll');
+    await until(() => live(r, 'long-poll'), { what: 'live on long-poll' });
     const atSwitch = r.ids.length;
-    await until(() => r.ids.length >= atSwitch + 20, 10_000, 'events over long polls');
+    await until(() => r.ids.length >= atSwitch + 20, { what: 'events over long polls' });
     proxy.hold = false;
     // After sseRetryMs the client tries the stream again and stays there.
-    await until(
-      () => r.states.filter((s) => s.state === 'live' && s.transport === 'sse').length >= 2,
-      15_000,
-      'back on sse',
-    );
+    await until(() => r.states.filter((s) => s.state === 'live' && s.transport === 'sse').length >= 2, {
+      what: 'back on sse',
+      timeoutMs: 15_000,
+    });
     const published = await feed.stop();
-    await until(() => r.ids.at(-1) === published.at(-1), 10_000, 'the last event');
+    await until(() => r.ids.at(-1) === published.at(-1), { what: 'the last event' });
     expect(r.ids).toEqual(published);
   });
 });

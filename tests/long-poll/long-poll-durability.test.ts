@@ -43,12 +43,15 @@ describe('long polls across a station restart (SQLite)', () => {
       const client = pollReadings(station.ready, first);
       const ids: string[] = [];
       for (let i = 1; i <= 3; i++) ids.push((await report(station.ready, 'Before', i))!);
-      await until(() => client.ids.length === 3, 'the first readings');
+      await until(() => client.ids.length === 3, { what: 'the first readings', timeoutMs: 30_000 });
       station.child.kill('SIGKILL');
       await station.exited;
       station = await startStation(dataDir, port);
       for (let i = 4; i <= 6; i++) ids.push((await report(station.ready, 'After', i))!);
-      await until(() => client.ids.length >= 6, 'the readings after the restart');
+      await until(() => client.ids.length >= 6, {
+        what: 'the readings after the restart',
+        timeoutMs: 30_000,
+      });
       await new Promise((r) => setTimeout(r, 500));
       expect(client.ids).toEqual(ids);
       expect(client.errors).toEqual([]);
@@ -71,11 +74,11 @@ describe.skipIf(!redisAvailable)('long polls across instances (Redis)', () => {
       const client = pollReadings([a.ready, b.ready], first);
       const ids: string[] = [];
       for (let i = 1; i <= 3; i++) ids.push((await report(a.ready, 'OnA', i))!);
-      await until(() => client.ids.length === 3, 'the readings from a');
+      await until(() => client.ids.length === 3, { what: 'the readings from a', timeoutMs: 30_000 });
       a.child.kill('SIGKILL');
       await a.exited;
       for (let i = 4; i <= 6; i++) ids.push((await report(b.ready, 'OnB', i))!);
-      await until(() => client.ids.length >= 6, 'the readings from b');
+      await until(() => client.ids.length >= 6, { what: 'the readings from b', timeoutMs: 30_000 });
       await new Promise((r) => setTimeout(r, 500));
       expect(client.ids).toEqual(ids);
       client.stop();
@@ -108,7 +111,10 @@ describe('a long poll held by 1,000 clients at once', () => {
           req.end();
         }),
     );
-    await until(() => svc.hub.stats().subscribers === 1000, '1,000 polls waiting', 30_000);
+    await until(() => svc.hub.stats().subscribers === 1000, {
+      what: '1,000 polls waiting',
+      timeoutMs: 30_000,
+    });
     const started = Date.now();
     const next = await svc.hub.publish(ticks, { n: 1, at: new Date() });
     const all = await Promise.all(answers);
@@ -120,6 +126,6 @@ describe('a long poll held by 1,000 clients at once', () => {
       expect(data.lastEventId).toBe(next.id);
     }
     expect(ms).toBeLessThan(10_000);
-    await until(() => svc.hub.stats().subscribers === 0, 'every poll released', 10_000);
+    await until(() => svc.hub.stats().subscribers === 0, { what: 'every poll released' });
   });
 });

@@ -27,7 +27,7 @@ describe('long polls in /metrics', () => {
 
     // Two polls waiting for the next event: held, then answered with it.
     const waiting = [poll(svc.url, 10_000, first.id), poll(svc.url, 10_000, first.id)];
-    await until(() => svc.hub.stats().subscribers === 2, 5000, 'the polls to be held');
+    await until(() => svc.hub.stats().subscribers === 2, { what: 'the polls to be held', timeoutMs: 5000 });
     expect(await metric(svc.url, HELD)).toBe(2);
     const next = await svc.hub.publish(ticks, { n: 1, at: new Date() });
     for (const answer of await Promise.all(waiting)) expect(answer.body.result.data.events).toHaveLength(1);

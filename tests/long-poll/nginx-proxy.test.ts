@@ -70,7 +70,10 @@ describe.skipIf(!nginxAvailable)('through an nginx that gzips and buffers event 
         expect(id).not.toBeNull();
         ids.push(id!);
       }
-      await until(() => boardReadingIds(board.lines).includes(ids.at(-1)!), 'the last reading', 20_000);
+      await until(() => boardReadingIds(board.lines).includes(ids.at(-1)!), {
+        what: 'the last reading',
+        timeoutMs: 20_000,
+      });
       await new Promise((r) => setTimeout(r, 500));
       expect(boardReadingIds(board.lines)).toEqual(ids);
     });

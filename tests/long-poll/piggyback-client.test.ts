@@ -47,7 +47,7 @@ describe('client piggyback (opt-in)', () => {
       { url: proxy.url, transport: 'sse', piggyback: true, fetch: counted.fetch },
       first.id,
     );
-    await until(() => proxy.streamsSeen >= 1, 5000, 'the held-back stream');
+    await until(() => proxy.streamsSeen >= 1, { what: 'the held-back stream', timeoutMs: 5000 });
     const published: string[] = [];
     for (let n = 1; n <= 10; n++) {
       const id = await r.client.publish.mutate({ n });
@@ -64,9 +64,9 @@ describe('client piggyback (opt-in)', () => {
     // The proxy lets streams through again: the stream replays from its own id, all of it already delivered.
     proxy.hold = false;
     proxy.cutStreams();
-    await until(() => proxy.streamsSeen >= 2, 10_000, 'the stream to come back');
+    await until(() => proxy.streamsSeen >= 2, { what: 'the stream to come back' });
     for (let n = 16; n <= 20; n++) published.push((await svc.hub.publish(ticks, { n, at: new Date() })).id);
-    await until(() => r.ids.length >= published.length, 10_000, 'the events after the release');
+    await until(() => r.ids.length >= published.length, { what: 'the events after the release' });
     await new Promise((res) => setTimeout(res, 300));
     expect(r.ids).toEqual(published);
     expect(r.errors).toEqual([]);
@@ -96,7 +96,7 @@ describe('client piggyback (opt-in)', () => {
     }
     publishing = false;
     await feed;
-    await until(() => r.ids.at(-1) === published.at(-1), 10_000, 'the last event');
+    await until(() => r.ids.at(-1) === published.at(-1), { what: 'the last event' });
     await new Promise((res) => setTimeout(res, 300));
     expect(r.ids.length).toBe(published.length);
     expect(r.ids).toEqual(published);
@@ -104,7 +104,10 @@ describe('client piggyback (opt-in)', () => {
     expect(counted.seen.asked).toBeGreaterThan(0);
     expect(counted.seen.carried).toBeGreaterThan(0);
     r.stop();
-    await until(() => svc.hub.stats().subscribers === 0, 5000, 'the subscription to be released');
+    await until(() => svc.hub.stats().subscribers === 0, {
+      what: 'the subscription to be released',
+      timeoutMs: 5000,
+    });
   });
 
   it('asks for nothing unless enabled, and nothing for a subscription that has ended', async () => {

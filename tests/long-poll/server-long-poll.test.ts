@@ -61,7 +61,7 @@ describe('long poll on a subscription procedure', () => {
     await using svc = await startTestService();
     const { id } = await svc.hub.publish(ticks, { n: 0, at: new Date() });
     const waiting = poll(svc.url, { lastEventId: id, wait: 10_000 });
-    await until(() => svc.hub.stats().subscribers === 1, 5000, 'the poll to subscribe');
+    await until(() => svc.hub.stats().subscribers === 1, { what: 'the poll to subscribe', timeoutMs: 5000 });
     await new Promise((r) => setTimeout(r, 200));
     const next = await svc.hub.publish(ticks, { n: 1, at: new Date() });
     const answered = await waiting;
@@ -70,7 +70,10 @@ describe('long poll on a subscription procedure', () => {
     expect(answered.ms).toBeGreaterThanOrEqual(200);
     expect(answered.ms).toBeLessThan(5000);
     // The answer closed the subscription: a client between polls holds nothing.
-    await until(() => svc.hub.stats().subscribers === 0, 5000, 'the subscription to close');
+    await until(() => svc.hub.stats().subscribers === 0, {
+      what: 'the subscription to close',
+      timeoutMs: 5000,
+    });
 
     const empty = await poll(svc.url, { lastEventId: next.id, wait: 300 });
     expect(empty.status).toBe(200);
@@ -140,9 +143,12 @@ describe('long poll on a subscription procedure', () => {
     });
     req.on('error', () => {});
     req.end();
-    await until(() => svc.hub.stats().subscribers === 1, 5000, 'the poll to subscribe');
+    await until(() => svc.hub.stats().subscribers === 1, { what: 'the poll to subscribe', timeoutMs: 5000 });
     req.destroy();
-    await until(() => svc.hub.stats().subscribers === 0, 5000, 'the abandoned poll to be released');
+    await until(() => svc.hub.stats().subscribers === 0, {
+      what: 'the abandoned poll to be released',
+      timeoutMs: 5000,
+    });
     // An event published now reaches the next poll, from the log.
     await svc.hub.publish(ticks, { n: 1, at: new Date() });
     expect(ns(await poll(svc.url, { lastEventId: id, wait: 0 }))).toEqual([1]);
@@ -153,7 +159,10 @@ describe('long poll on a subscription procedure', () => {
     try {
       const { id } = await svc.hub.publish(ticks, { n: 0, at: new Date() });
       const waiting = poll(svc.url, { lastEventId: id, wait: 20_000 });
-      await until(() => svc.hub.stats().subscribers === 1, 5000, 'the poll to subscribe');
+      await until(() => svc.hub.stats().subscribers === 1, {
+        what: 'the poll to subscribe',
+        timeoutMs: 5000,
+      });
       svc.hub.drain();
       const answered = await waiting;
       expect(answered.status).toBe(503);

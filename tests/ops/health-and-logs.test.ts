@@ -43,7 +43,7 @@ describe('health endpoints', () => {
     const closing = svc.server.close();
     expect(svc.server.draining).toBe(true);
     probe.write('connection: close\r\n\r\n');
-    await until(() => answer.includes('}'), 5000, 'the /readyz answer');
+    await until(() => answer.includes('}'), { what: 'the /readyz answer', timeoutMs: 5000 });
     expect(answer).toMatch(/^HTTP\/1.1 503/);
     expect(answer).toContain('"reason":"draining"');
     expect((await slow).status).toBe(200);
@@ -83,7 +83,7 @@ describe('structured logs', () => {
     expect([missing.status, missing.headers.get('x-request-id')]).toEqual([404, 'lost-1']);
     await using _sse = await openSse(`${svc.url}/rpc/ticks?${q({})}`, { 'x-request-id': 'stream-1' });
     expect(_sse.headers['x-request-id']).toBe('stream-1');
-    await until(() => svc.server.streamCount === 1, 5000, 'stream open');
+    await until(() => svc.server.streamCount === 1, { what: 'stream open', timeoutMs: 5000 });
     const client = createCorbelClient<SecurityRouter>({ url: svc.url });
     await client.whoami.query();
     await svc.server.close();

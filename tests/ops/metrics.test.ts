@@ -47,14 +47,14 @@ describe('/metrics after a scripted scenario', () => {
       `GET /rpc/inbox?${q({ owner: 'x' })} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer t\r\n\r\n`,
     );
     reader.pause();
-    await until(() => svc.hub.stats().subscribers === 2, 5000, 'slow reader subscribed');
+    await until(() => svc.hub.stats().subscribers === 2, { what: 'slow reader subscribed', timeoutMs: 5000 });
     const text = 'x'.repeat(1000);
     for (let i = 0; i < 40 && svc.hub.stats().subscribers === 2; i++) {
       await Promise.all(Array.from({ length: 200 }, () => svc.hub.publish(inbox, { to: 'x', text })));
     }
-    await until(() => svc.hub.stats().subscribers === 1, 5000, 'slow reader cut off');
+    await until(() => svc.hub.stats().subscribers === 1, { what: 'slow reader cut off', timeoutMs: 5000 });
     // Its socket is still full: the stream ends at the stall timeout (or when the client goes).
-    await until(() => svc.server.streamCount === 1, 5000, 'slow stream closed');
+    await until(() => svc.server.streamCount === 1, { what: 'slow stream closed', timeoutMs: 5000 });
     reader.destroy();
 
     const res = await rawRequest(`${svc.url}/metrics`);

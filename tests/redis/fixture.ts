@@ -46,14 +46,7 @@ export function subscribeReadings(name: string, urls: string[], lastEventId?: st
   return { name, received, states, errors, live, close: () => sub.unsubscribe() };
 }
 
-/** Resolves once `predicate` holds (polling); fails with `describe()` after `timeoutMs`. */
-export async function until(predicate: () => boolean, describe: () => string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${describe()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until } from '@corbel/testing';
 
 /** Orders Redis stream ids `<ms>-<seq>`. */
 export function compareIds(a: string, b: string): number {

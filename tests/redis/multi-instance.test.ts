@@ -41,10 +41,12 @@ describe.skipIf(!redisAvailable)('three stations on one Redis', () => {
       };
       await reportRound(0, [0, 1, 2]);
       const all = () => [...acked].sort(compareIds);
-      await until(
-        () => subscribers.every((s) => s.received.length >= acked.length),
-        () => subscribers.map((s) => `${s.name}: ${s.received.length}/${acked.length}`).join(', '),
-      );
+      const counts = () =>
+        subscribers.map((s) => `${s.name}: ${s.received.length}/${acked.length}`).join(', ');
+      await until(() => subscribers.every((s) => s.received.length >= acked.length), {
+        what: () => `every subscriber to have every reading (${counts()})`,
+        timeoutMs: 30_000,
+      });
       for (const s of subscribers) expect(s.received.map((r) => r.id)).toEqual(all());
       // weather.latest on every station knows readings reported to the others.
       for (const reporter of reporters) {
@@ -57,10 +59,10 @@ describe.skipIf(!redisAvailable)('three stations on one Redis', () => {
       await stations[0]!.stop('SIGKILL');
       await reportRound(1, [1, 2]);
       await reportRound(2, [1, 2]);
-      await until(
-        () => subscribers.every((s) => s.received.length >= acked.length),
-        () => subscribers.map((s) => `${s.name}: ${s.received.length}/${acked.length}`).join(', '),
-      );
+      await until(() => subscribers.every((s) => s.received.length >= acked.length), {
+        what: () => `every subscriber to have every reading (${counts()})`,
+        timeoutMs: 30_000,
+      });
       // A little longer: anything repeated would show up now.
       await new Promise((r) => setTimeout(r, 300));
       const expected = all();
@@ -81,10 +83,10 @@ describe.skipIf(!redisAvailable)('three stations on one Redis', () => {
       // A graceful stop (SIGTERM: streams end with the retryable DRAINING error) moves everyone to station 2.
       await stations[1]!.stop('SIGTERM');
       await reportRound(3, [2]);
-      await until(
-        () => subscribers.every((s) => s.received.length >= acked.length),
-        () => subscribers.map((s) => `${s.name}: ${s.received.length}/${acked.length}`).join(', '),
-      );
+      await until(() => subscribers.every((s) => s.received.length >= acked.length), {
+        what: () => `every subscriber to have every reading (${counts()})`,
+        timeoutMs: 30_000,
+      });
       await new Promise((r) => setTimeout(r, 300));
       const final = all();
       expect(final.length).toBe(80);

@@ -61,10 +61,10 @@ describe.skipIf(!redisAvailable)('Redis restarted under two running stations', (
       });
       const ackedCount = () => attempts.filter((a) => a.id).length;
 
-      await until(
-        () => ackedCount() >= 30,
-        () => `acked ${ackedCount()}`,
-      );
+      await until(() => ackedCount() >= 30, {
+        what: () => `30 acked reports (acked ${ackedCount()})`,
+        timeoutMs: 30_000,
+      });
       const killStart = Date.now();
       await redis.kill('SIGKILL');
       const killEnd = Date.now();
@@ -72,19 +72,20 @@ describe.skipIf(!redisAvailable)('Redis restarted under two running stations', (
       const restartStart = Date.now();
       await redis.start();
       const ackedBeforeRestart = ackedCount();
-      await until(
-        () => ackedCount() >= ackedBeforeRestart + 30,
-        () => `acked ${ackedCount()} after restart`,
-      );
+      await until(() => ackedCount() >= ackedBeforeRestart + 30, {
+        what: () => `30 more acked reports after the restart (acked ${ackedCount()})`,
+        timeoutMs: 30_000,
+      });
       stop = true;
       await Promise.all(reporters);
 
       const acked = attempts.filter((a) => a.id).map((a) => a.id!);
       const expected = [...acked].sort(compareIds);
-      await until(
-        () => subscribers.every((s) => s.received.length >= expected.length),
-        () => subscribers.map((s) => `${s.name}: ${s.received.length}/${expected.length}`).join(', '),
-      );
+      await until(() => subscribers.every((s) => s.received.length >= expected.length), {
+        what: () =>
+          `every subscriber to have every reading (${subscribers.map((s) => `${s.name}: ${s.received.length}/${expected.length}`).join(', ')})`,
+        timeoutMs: 30_000,
+      });
       await new Promise((r) => setTimeout(r, 300));
 
       // While Redis was certainly down, every report was refused with a clear, retryable 503.

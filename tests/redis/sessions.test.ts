@@ -38,10 +38,10 @@ describe.skipIf(!redisAvailable)('sessions across stations on one Redis', () => 
         { id: opened.id },
         { onData: ({ data }) => notes.push((data as { text: string }).text) },
       );
-      await until(
-        () => notes.some((n) => n.includes('you missed 1 reading')),
-        () => `notes: ${JSON.stringify(notes)}`,
-      );
+      await until(() => notes.some((n) => n.includes('you missed 1 reading')), {
+        what: () => `the note 'you missed 1 reading' (notes: ${JSON.stringify(notes)})`,
+        timeoutMs: 30_000,
+      });
       sub.unsubscribe();
     } finally {
       for (const s of stations) await s.stop('SIGKILL');

@@ -51,19 +51,18 @@ describe("transport 'auto': an opening poll answered late", () => {
     const ids: string[] = [];
     const sub = client.ticks.subscribe({}, { onData: ({ id }) => ids.push(id) });
     try {
-      await until(() => streams === 1, 5000, 'the stream attempt');
+      await until(() => streams === 1, { what: 'the stream attempt', timeoutMs: 5000 });
       // Published while the stream is held back, before any poll has been answered.
       const sent = [
         (await svc.hub.publish(ticks, { n: 2, at: new Date() })).id,
         (await svc.hub.publish(ticks, { n: 3, at: new Date() })).id,
       ];
-      await until(
-        () => states.some((s) => s.state === 'live' && s.transport === 'long-poll'),
-        5000,
-        'live on polls',
-      );
+      await until(() => states.some((s) => s.state === 'live' && s.transport === 'long-poll'), {
+        what: 'live on polls',
+        timeoutMs: 5000,
+      });
       sent.push((await svc.hub.publish(ticks, { n: 4, at: new Date() })).id);
-      await until(() => ids.length >= 3, 5000, 'three events');
+      await until(() => ids.length >= 3, { what: 'three events', timeoutMs: 5000 });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(ids).toEqual(sent);
       expect(ids).not.toContain(first);

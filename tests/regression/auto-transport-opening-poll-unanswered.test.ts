@@ -34,10 +34,13 @@ describe("transport 'auto': an opening poll that is never answered", () => {
     });
     const ids: string[] = [];
     const sub = client.ticks.subscribe({}, { onData: ({ id }) => ids.push(id) });
-    await until(() => states.some((s) => s.state === 'live' && s.transport === 'sse'), 5000, 'live on sse');
+    await until(() => states.some((s) => s.state === 'live' && s.transport === 'sse'), {
+      what: 'live on sse',
+      timeoutMs: 5000,
+    });
     expect(held).toBe(1);
     const { id } = await svc.hub.publish(ticks, { n: 1, at: new Date() });
-    await until(() => ids.length === 1, 5000, 'the event');
+    await until(() => ids.length === 1, { what: 'the event', timeoutMs: 5000 });
     expect(ids).toEqual([id]);
     sub.unsubscribe();
   });

@@ -83,7 +83,7 @@ describe('a signal derived from a finished command signal', () => {
       expect(abandoned.reused).toBe(true);
       expect(abandoned.status).toBeUndefined();
       // Once the server has seen the client leave (the abandoned command's own signal fired)...
-      await until(svc.slowAborted, 10_000, 'the abandoned command to be aborted');
+      await until(svc.slowAborted, { what: 'the abandoned command to be aborted' });
       // ...the first command's derived signal is still untouched.
       expect(svc.derived[0]!.aborted).toBe(false);
     } finally {
@@ -100,7 +100,9 @@ describe('a signal derived from a finished command signal', () => {
       // A finished command first, so the abandoned one may reuse its controller.
       expect((await post(`${url}/rpc/derive`, agent)).status).toBe(200);
       await post(`${url}/rpc/deriveAndWait`, agent, () => svc.derived.length === 2);
-      await until(() => svc.derived[1]!.aborted, 10_000, 'the abandoned command to abort its derived signal');
+      await until(() => svc.derived[1]!.aborted, {
+        what: 'the abandoned command to abort its derived signal',
+      });
       expect(svc.derived[0]!.aborted).toBe(false);
     } finally {
       agent.destroy();

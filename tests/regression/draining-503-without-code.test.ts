@@ -35,7 +35,7 @@ describe('a draining server refuses with the DRAINING code', () => {
       // Until the server has the command, not a fixed 150 ms: a stall in this
       // shared process runs a timer before the socket holding the request is
       // read, and close() would find the connection idle and end it.
-      await until(() => slowStarted, 5000, 'the slow command to start');
+      await until(() => slowStarted, { what: 'the slow command to start', timeoutMs: 5000 });
       const closing = svc.server.close();
       // The next request on the same connection arrives while the server drains.
       socket.write('GET /rpc/whoami HTTP/1.1\r\nHost: x\r\n\r\n');

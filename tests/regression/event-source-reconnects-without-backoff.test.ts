@@ -24,7 +24,7 @@ describe('reconnects to a server that stays down back off', () => {
     });
     const sub = client.ticks.subscribe(undefined, { onData: () => {}, onError: () => {} });
     try {
-      await until(() => server.streamCount === 1, 5000, 'the stream');
+      await until(() => server.streamCount === 1, { what: 'the stream', timeoutMs: 5000 });
       await server.close();
       const closedAt = Date.now();
       await new Promise((resolve) => setTimeout(resolve, 1500));

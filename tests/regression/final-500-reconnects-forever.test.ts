@@ -49,7 +49,10 @@ describe('a final 500 in the middle of a stream', () => {
           },
         );
         try {
-          await until(() => error !== undefined || runs > 3, 5000, `the error (${transport})`);
+          await until(() => error !== undefined || runs > 3, {
+            what: `the error (${transport})`,
+            timeoutMs: 5000,
+          });
           expect(error?.data).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', retryable: false });
           await new Promise((resolve) => setTimeout(resolve, 300));
           expect(ids).toEqual(['x-1']);

@@ -30,14 +30,14 @@ describe('a frozen instance is left for the next one', () => {
     const got: string[] = [];
     const sub = client.ticks.subscribe(undefined, { onData: ({ id }) => got.push(id) });
     try {
-      await until(() => a.streamCount === 1, 5000, 'the stream on a');
+      await until(() => a.streamCount === 1, { what: 'the stream on a', timeoutMs: 5000 });
       const first = (await hub.publish(ticks, { n: 1, at: new Date() })).id;
-      await until(() => got.length === 1, 5000, 'the first event');
+      await until(() => got.length === 1, { what: 'the first event', timeoutMs: 5000 });
       // a freezes: nothing it sends arrives any more, new connections are accepted and never answered.
       proxy.setPlan(() => ({ kind: 'stall' }));
       proxy.stallFor(60_000);
       const second = (await hub.publish(ticks, { n: 2, at: new Date() })).id;
-      await until(() => got.length === 2, 8000, 'the second event, from b');
+      await until(() => got.length === 2, { what: 'the second event, from b', timeoutMs: 8000 });
       expect(got).toEqual([first, second]);
       expect(b.streamCount).toBe(1);
     } finally {

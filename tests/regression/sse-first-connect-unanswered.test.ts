@@ -29,9 +29,9 @@ describe("transport 'sse': a first connect that is never answered", () => {
 
     const sub = client.ticks.subscribe(undefined, { onData: ({ id }) => got.push(id) });
     try {
-      await until(() => b.streamCount === 1, 10_000, 'the stream on b');
+      await until(() => b.streamCount === 1, { what: 'the stream on b' });
       const { id } = await hub.publish(ticks, { n: 1, at: new Date() });
-      await until(() => got.length === 1, 5000, 'the event, from b');
+      await until(() => got.length === 1, { what: 'the event, from b', timeoutMs: 5000 });
       expect(got).toEqual([id]);
       // The one request a saw is the one given up: EventSource's retry went to b.
       expect(a.streamCount).toBeLessThanOrEqual(1);

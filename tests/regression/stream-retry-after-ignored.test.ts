@@ -26,13 +26,16 @@ describe("a stream refusal's Retry-After is waited out", () => {
     const errors: string[] = [];
     const first = client.ticks.subscribe(undefined, { onData: () => {} });
     try {
-      await until(() => server.streamCount === 1, 5000, 'the first stream');
+      await until(() => server.streamCount === 1, { what: 'the first stream', timeoutMs: 5000 });
       const second = client.ticks.subscribe(undefined, {
         onData: () => {},
         onError: (e) => errors.push(e.message),
       });
       try {
-        await until(() => attempts.length >= 2, 5000, "the second stream's first attempt");
+        await until(() => attempts.length >= 2, {
+          what: "the second stream's first attempt",
+          timeoutMs: 5000,
+        });
         // The server asked for 5 s: within 1.5 s there is no second attempt (there were ~20 before).
         await new Promise((resolve) => setTimeout(resolve, 1500));
         expect(attempts).toHaveLength(2);

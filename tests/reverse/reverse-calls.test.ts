@@ -114,14 +114,14 @@ describe('reverse calls over the client link', () => {
     const timedOut = await handle.call('slow.wait', { ms: 5000 }, { timeoutMs: 200 }).catch((e) => e);
     expect(codeOf(timedOut)).toBe('TIMEOUT');
     expect(Date.now() - started).toBeLessThan(1500);
-    await until(() => aborted.length === 1, 3000, 'the timed-out handler to be aborted');
+    await until(() => aborted.length === 1, { what: 'the timed-out handler to be aborted', timeoutMs: 3000 });
 
     const ac = new AbortController();
     const pending = handle.call('slow.wait', { ms: 5000 }, { signal: ac.signal }).catch((e) => e);
-    await until(() => endpoint.stats().running === 1, 3000, 'the handler to start');
+    await until(() => endpoint.stats().running === 1, { what: 'the handler to start', timeoutMs: 3000 });
     ac.abort();
     expect(codeOf(await pending)).toBe('CALL_CANCELLED');
-    await until(() => aborted.length === 2, 3000, 'the cancelled handler to be aborted');
+    await until(() => aborted.length === 2, { what: 'the cancelled handler to be aborted', timeoutMs: 3000 });
     expect(await handle.call('slow.wait', { ms: 1 })).toEqual({ aborted: false });
   });
 
@@ -133,7 +133,7 @@ describe('reverse calls over the client link', () => {
       .to(ref)
       .call('slow.wait', { ms: 0 }, { timeoutMs: 10_000 })
       .catch((e) => e);
-    await until(() => endpoint.stats().running === 1, 3000, 'the handler to start');
+    await until(() => endpoint.stats().running === 1, { what: 'the handler to start', timeoutMs: 3000 });
     const dropped = Date.now();
     endpoint.close();
     expect(codeOf(await pending)).toBe('CLIENT_GONE');
@@ -157,7 +157,7 @@ describe('reverse calls over the client link', () => {
       .to(endpoint.ref!)
       .call('slow.wait', { ms: 0 }, { timeoutMs: 5000 })
       .catch((e) => e);
-    await until(() => endpoint.stats().running === 1, 3000, 'the call to arrive');
+    await until(() => endpoint.stats().running === 1, { what: 'the call to arrive', timeoutMs: 3000 });
     const reply = (token: string, session: string, callId: string) =>
       rawRequest(`${s.url}/rpc/reverse.reply`, {
         method: 'POST',
@@ -207,7 +207,7 @@ describe('reverse calls over the client link', () => {
     });
     const handle = s.reverse.to(endpoint.ref!);
     const first = handle.call('echo.upper', { text: 'one' }, { timeoutMs: 10_000 });
-    await until(() => runs === 1, 3000, 'the handler to start');
+    await until(() => runs === 1, { what: 'the handler to start', timeoutMs: 3000 });
     // Cut every event stream mid-call; make a second call while the client is away.
     for (const socket of s.streamSockets) socket.destroy();
     const second = handle.call('echo.upper', { text: 'two' }, { timeoutMs: 10_000 });
@@ -263,7 +263,7 @@ describe('reverse calls over the client link', () => {
     const held = [1, 2, 3].map(() =>
       handle.call('slow.wait', { ms: 0 }, { timeoutMs: 2000 }).catch((e) => e),
     );
-    await until(() => endpoint.stats().running === 3, 3000, 'three calls to arrive');
+    await until(() => endpoint.stats().running === 3, { what: 'three calls to arrive', timeoutMs: 3000 });
     expect(codeOf(await handle.call('slow.wait', { ms: 0 }).catch((e) => e))).toBe('LIMIT_EXCEEDED');
     expect(codeOf(await handle.call('echo.upper', { text: 'x'.repeat(2000) }).catch((e) => e))).toBe(
       'PAYLOAD_TOO_LARGE',

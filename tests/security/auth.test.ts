@@ -89,13 +89,13 @@ describe('authentication on every command and every stream', () => {
         onError: (e) => errors.push(String(e)),
       },
     );
-    await until(() => svc.hub.stats().subscribers === 1, 5000, 'first stream');
+    await until(() => svc.hub.stats().subscribers === 1, { what: 'first stream', timeoutMs: 5000 });
     const writer = createCorbelClient<SecurityRouter>({
       url: svc.url,
       token: issueToken(KEY, { subject: 'writer', ttlMs: 60_000 }),
     });
     await writer.publish.mutate({ n: 1, room: 'a' });
-    await until(() => got.length === 1, 5000, 'first event');
+    await until(() => got.length === 1, { what: 'first event', timeoutMs: 5000 });
     const tokensBefore = issued.length;
     // The token expires (whole seconds on the wire, so within ~2.5 s); publish across the gap.
     const deadline = Date.now() + 6000;
@@ -105,7 +105,7 @@ describe('authentication on every command and every stream', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     await writer.publish.mutate({ n: n, room: 'a' });
-    await until(() => got.length === n, 8000, 'all events after the reconnect');
+    await until(() => got.length === n, { what: 'all events after the reconnect', timeoutMs: 8000 });
     sub.unsubscribe();
     expect(got).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     expect(errors).toEqual([]);
@@ -169,7 +169,7 @@ describe('authorization per command and per channel', () => {
       authorization: 'Bearer al',
     });
     expect(aliceInbox.status).toBe(200);
-    await until(() => svc.hub.stats().subscribers === 2, 5000, 'alice subscribed');
+    await until(() => svc.hub.stats().subscribers === 2, { what: 'alice subscribed', timeoutMs: 5000 });
     await station.send.mutate({ to: 'alice', text: 'second, for alice only' });
     const frames = await aliceInbox.collect(1, 5000);
     expect(frames.find((f) => f.event === 'message')?.data).toContain('second, for alice only');

@@ -89,14 +89,7 @@ export async function startSecurityService(
   return { url, hub, server, close, [Symbol.asyncDispose]: close };
 }
 
-/** Polls `check` until it is true (bounded). */
-export async function until(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from '@corbel/testing';
 
 /** A superjson `input=` query string (plain JSON objects need no meta). */
 export function q(input: unknown): string {

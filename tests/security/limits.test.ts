@@ -104,7 +104,7 @@ describe('limits, each with a default and configurable', () => {
     await using bob = await openSse(`${svc.url}/rpc/ticks?${q({})}`, { authorization: 'Bearer b' });
     expect(bob.status).toBe(200);
     s1.close();
-    await until(() => svc.server.streamCount === 2, 5000, 'stream closed');
+    await until(() => svc.server.streamCount === 2, { what: 'stream closed', timeoutMs: 5000 });
     await using s4 = await openSse(`${svc.url}/rpc/ticks?${q({})}`, auth);
     expect(s4.status).toBe(200);
   });
@@ -137,7 +137,7 @@ describe('limits, each with a default and configurable', () => {
       // Until both run (their slots are taken before the context is made), not a
       // fixed 300 ms: a stall in this shared process runs a timer before the
       // sockets holding the requests are read.
-      await until(() => slowStarted === 2, 5000, 'both slow commands to run');
+      await until(() => slowStarted === 2, { what: 'both slow commands to run', timeoutMs: 5000 });
       const third = await rawRequest(`${svc.url}/rpc/whoami`);
       expect(third.status).toBe(429);
       expect(third.headers.get('retry-after')).toBe('1');
@@ -163,7 +163,7 @@ describe('limits, each with a default and configurable', () => {
     const leaver = connect(Number(port), hostname);
     leaver.on('error', () => {});
     leaver.write('GET /rpc/whoami HTTP/1.1\r\nhost: x\r\n\r\n');
-    await until(() => started === 1, 5000, 'the credential check');
+    await until(() => started === 1, { what: 'the credential check', timeoutMs: 5000 });
     leaver.destroy();
     await new Promise((r) => setTimeout(r, 500));
     // Had the leaver been admitted after it left, its slot would never come back: 429 forever.
@@ -212,12 +212,12 @@ describe('limits, each with a default and configurable', () => {
       {},
       { onData: ({ data }) => got.push(data.n), onError: (e) => errors.push(e) },
     );
-    await until(() => svc.hub.stats().subscribers === 1, 5000, 'subscribed');
+    await until(() => svc.hub.stats().subscribers === 1, { what: 'subscribed', timeoutMs: 5000 });
     for (let n = 1; n <= 12; n++) {
       await client.publish.mutate({ n, room: 'r' });
       await new Promise((r) => setTimeout(r, 100));
     }
-    await until(() => got.length >= 12, 8000, 'every event');
+    await until(() => got.length >= 12, { what: 'every event', timeoutMs: 8000 });
     sub.unsubscribe();
     expect(got).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(errors).toEqual([]);

@@ -27,10 +27,10 @@ describe.runIf(opensslPresent)('TLS with a certificate made at test time', () =>
 
     const got: number[] = [];
     const sub = client.ticks.subscribe({}, { onData: ({ data }) => got.push(data.n) });
-    await until(() => svc.hub.stats().subscribers === 1, 5000, 'subscribed over TLS');
+    await until(() => svc.hub.stats().subscribers === 1, { what: 'subscribed over TLS', timeoutMs: 5000 });
     await client.publish.mutate({ n: 1, room: 'r' });
     await client.publish.mutate({ n: 2, room: 'r' });
-    await until(() => got.length === 2, 5000, 'events over TLS');
+    await until(() => got.length === 2, { what: 'events over TLS', timeoutMs: 5000 });
     sub.unsubscribe();
     expect(got).toEqual([1, 2]);
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isRunning } from '@corbel/testing';
+import { isRunning, until } from '@corbel/testing';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -21,14 +21,6 @@ function childrenOf(ppid: number): number[] {
     }
   }
   return pids;
-}
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('an interrupted bench (interrupted-bench-leaves-children)', () => {
@@ -55,12 +47,14 @@ describe('an interrupted bench (interrupted-bench-leaves-children)', () => {
           children = childrenOf(bench.pid!);
           return children.length >= 2;
         },
-        60_000,
-        'the bench to start its processes',
+        { what: 'the bench to start its processes', timeoutMs: 60_000 },
       );
       bench.kill(signal);
       const code = await exited;
-      await until(() => children.every((pid) => !isRunning(pid)), 5000, 'the children to be gone');
+      await until(() => children.every((pid) => !isRunning(pid)), {
+        what: 'the children to be gone',
+        timeoutMs: 5000,
+      });
       expect(code).toBe(signal === 'SIGINT' ? 130 : 143);
     } finally {
       bench.kill('SIGKILL');

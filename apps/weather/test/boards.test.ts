@@ -1,5 +1,5 @@
 import { createCorbelClient } from '@corbel/client';
-import { mutationBody, rawRequest, type StartedProcess, startProcess } from '@corbel/testing';
+import { mutationBody, rawRequest, type StartedProcess, startProcess, until } from '@corbel/testing';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { BoardEntry } from '../src/board-handlers.js';
 import type { StationRouter } from '../src/station-sessions.js';
@@ -17,21 +17,6 @@ function startBoard(url: string, city: string): Promise<StartedProcess> {
   );
 }
 
-async function until<T>(
-  get: () => Promise<T> | T,
-  ok: (v: T) => boolean,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await get();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const answered = (e: BoardEntry | undefined) => e !== undefined && 'city' in e;
 const errorOf = (e: BoardEntry | undefined) => (e && 'error' in e ? e.error : undefined);
 
@@ -41,6 +26,19 @@ const boards: StartedProcess[] = [];
 let client: ReturnType<typeof createCorbelClient<StationRouter>>;
 const describeBoards = () => client.weather.boards.query();
 
+/** Asks weather.boards until `ok` holds for the list; a timeout shows the last list. */
+async function untilBoards(ok: (list: BoardEntry[]) => boolean, what: string): Promise<void> {
+  let last: BoardEntry[] | undefined;
+  const check = async () => {
+    last = await describeBoards();
+    return ok(last);
+  };
+  await until(check, {
+    what: () => `${what}: ${JSON.stringify(last)}`,
+    timeoutMs: 20_000,
+  });
+}
+
 beforeAll(async () => {
   station = await startStationProcess(['--store', 'memory']);
   proxy = await startTcpProxy(new URL(station.url));
@@ -48,7 +46,7 @@ beforeAll(async () => {
   // Oslo and Lima straight to the station; Quito through a proxy whose connections the test cuts.
   boards.push(await startBoard(station.url, 'Oslo'), await startBoard(station.url, 'Lima'));
   boards.push(await startBoard(proxy.url, 'Quito'));
-  await until(describeBoards, (list) => list.length === 3 && list.every(answered), 'three boards to answer');
+  await untilBoards((list) => list.length === 3 && list.every(answered), 'three boards to answer');
 }, 120_000);
 
 afterAll(async () => {
@@ -62,16 +60,16 @@ describe('weather.boards: the station calls every board over its own link', () =
     await client.weather.report.mutate({ city: 'Oslo', celsius: -3 });
     await client.weather.report.mutate({ city: 'Oslo', celsius: -4 });
     await client.weather.report.mutate({ city: 'Lima', celsius: 19 });
-    await until(
-      () => boards[0]!.lines.filter((l) => l.includes(' Oslo ')).length,
-      (n) => n === 2,
-      'Oslo board',
-    );
-    await until(
-      () => boards[1]!.lines.filter((l) => l.includes(' Lima ')).length,
-      (n) => n === 1,
-      'Lima board',
-    );
+    const printed = (board: StartedProcess, city: string) =>
+      board.lines.filter((l) => l.includes(` ${city} `)).length;
+    await until(() => printed(boards[0]!, 'Oslo') === 2, {
+      what: 'the Oslo board to print 2 readings',
+      timeoutMs: 20_000,
+    });
+    await until(() => printed(boards[1]!, 'Lima') === 1, {
+      what: 'the Lima board to print 1 reading',
+      timeoutMs: 20_000,
+    });
     const list = await describeBoards();
     // What a typed client infers for weather.boards: one entry per board, answered or not.
     expectTypeOf(list).toEqualTypeOf<
@@ -113,7 +111,7 @@ describe('weather.boards: the station calls every board over its own link', () =
       frozen.child.kill('SIGCONT');
     }
     // Thawed, it answers again (the withdrawn call is not run late: it was cancelled).
-    await until(describeBoards, (l) => l.length === 3 && l.every(answered), 'the thawed board to answer');
+    await untilBoards((l) => l.length === 3 && l.every(answered), 'the thawed board to answer');
   });
 
   it('a board whose connection is cut mid-call gets the call once after resuming; the station gets one answer', async () => {
@@ -132,7 +130,7 @@ describe('weather.boards: the station calls every board over its own link', () =
     const answeredAfter = quito.lines.filter((l) => l.startsWith('-- board.describe answered')).length;
     expect(answeredAfter - answeredBefore).toBe(1);
     // Its calls stream comes back too (the SSE retry delay): answered again, once per call.
-    await until(describeBoards, (l) => l.length === 3 && l.every(answered), 'the resumed board to answer');
+    await untilBoards((l) => l.length === 3 && l.every(answered), 'the resumed board to answer');
   });
 
   it('refuses a forged reply with 403', async () => {
@@ -161,10 +159,6 @@ describe('weather.boards: the station calls every board over its own link', () =
     expect(list.filter(answered)).toHaveLength(2);
     expect(errorOf(list.find((e) => !answered(e)))).toMatch(/^CLIENT_GONE/);
     // Gone for good, it is no longer listed.
-    await until(
-      describeBoards,
-      (l) => l.length === 2 && l.every(answered),
-      'the killed board to drop off the list',
-    );
+    await untilBoards((l) => l.length === 2 && l.every(answered), 'the killed board to drop off the list');
   });
 });

@@ -1,21 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { CorbelError, createHub, defineChannel, type StoredEvent } from '@corbel/core';
-import { type RedisServer, requireRedisServer, startRedisServer } from '@corbel/testing';
+import { type RedisServer, requireRedisServer, startRedisServer, until } from '@corbel/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { openRedisLog, type RedisLog } from './redis-log.js';
 
 const redisAvailable = requireRedisServer('redis log: live feed and failures');
 const ticks = defineChannel('test.ticks', z.object({ n: z.number().int() }));
-
-/** Resolves once `predicate` holds, polling; fails after `timeoutMs`. */
-async function until(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -103,7 +94,7 @@ describe.skipIf(!redisAvailable)('redis log: live feed and failures', () => {
       (e) => first.push(e),
       () => {},
     );
-    await until(() => log.tailedChannels().length === 1, 'first channel');
+    await until(() => log.tailedChannels().length === 1, { what: 'first channel' });
     await new Promise((r) => setTimeout(r, 100)); // let XREAD block on "one"
     const second: StoredEvent[] = [];
     log.tail(
@@ -114,7 +105,7 @@ describe.skipIf(!redisAvailable)('redis log: live feed and failures', () => {
     await new Promise((r) => setTimeout(r, 50));
     const appended = await log.append('two', { hello: 'world' });
     // XREAD blocks for 60 s on "one": only CLIENT UNBLOCK can bring "two" in within the wait.
-    await until(() => second.length === 1, 'event on the second channel', 10_000);
+    await until(() => second.length === 1, { what: 'event on the second channel' });
     expect(second[0]!.id).toBe(appended.id);
     expect(second[0]!.payload).toEqual({ hello: 'world' });
   });
@@ -160,7 +151,7 @@ describe.skipIf(!redisAvailable)('redis log: live feed and failures', () => {
       expect(await codeOf(hub.subscribe(ticks, { after: '1-0' }))).toBe('STORE_UNAVAILABLE');
 
       await own.start();
-      await until(async () => (await codeOf(log.ping())) === undefined, 'reconnect');
+      await until(async () => (await codeOf(log.ping())) === undefined, { what: 'reconnect' });
       const again = await hub.subscribe(ticks);
       const next = collect(again, 1);
       const { id } = await hub.publish(ticks, { n: 3 });

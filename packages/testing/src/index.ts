@@ -45,3 +45,4 @@ export {
   type StoreFixture,
   type StoreFixtureOptions,
 } from './store-conformance.js';
+export { type UntilOptions, until } from './until.js';
