@@ -1,3 +1,5 @@
+import { inLanes } from '../lanes.js';
+
 /** How opening a set of subscribers went. */
 export interface OpenedAll {
   connected: number;
@@ -20,29 +22,24 @@ export async function openAll(
   open: (index: number) => Promise<void>,
 ): Promise<OpenedAll> {
   const started = performance.now();
-  let next = 0;
   let failed = 0;
   let retried = 0;
   let firstError = '';
-  const worker = async () => {
-    while (next < n) {
-      const index = next++;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await open(index);
-          break;
-        } catch (error) {
-          firstError ||= (error as Error).message;
-          if (attempt >= retries) {
-            failed++;
-            break;
-          }
-          retried++;
-          await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+  await inLanes(n, concurrency, async (index) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await open(index);
+        return;
+      } catch (error) {
+        firstError ||= (error as Error).message;
+        if (attempt >= retries) {
+          failed++;
+          return;
         }
+        retried++;
+        await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
       }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  });
   return { connected: n - failed, failed, retried, firstError, ms: performance.now() - started };
 }
