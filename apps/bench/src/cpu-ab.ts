@@ -20,14 +20,14 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchChild, startChild } from './child.js';
 import { keepAliveLoad } from './keep-alive-load.js';
-import { median } from './stats.js';
+import { median, type Spread, spread } from './stats.js';
 
 export interface CpuAbResult {
   a: { side: string; usPerCall: number };
   b: { side: string; usPerCall: number };
   /** B ÷ A CPU per call, per round. */
   ratios: number[];
-  ratio: { median: number; min: number; max: number };
+  ratio: Spread;
 }
 
 const BODY = JSON.stringify({ json: { a: 20, b: 22 } });
@@ -86,7 +86,7 @@ export async function cpuAb(opts: {
       a: { side: opts.a, usPerCall: median(perCall[0]) },
       b: { side: opts.b, usPerCall: median(perCall[1]) },
       ratios,
-      ratio: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
+      ratio: spread(ratios),
     };
   } finally {
     await Promise.all(sides.map((s) => s.child.stop()));

@@ -1,4 +1,4 @@
-import { median } from './stats.js';
+import { type Spread, spread } from './stats.js';
 
 /**
  * Corbel ÷ a peer within each repetition (the two measured one after the
@@ -7,10 +7,7 @@ import { median } from './stats.js';
  * speed drifts by a quarter over a minute; a ratio of medians taken minutes
  * apart carries that drift, a median of paired ratios mostly does not.
  */
-export interface PairedRatio {
-  median: number;
-  min: number;
-  max: number;
+export interface PairedRatio extends Spread {
   reps: number;
 }
 
@@ -38,5 +35,5 @@ export function pairedRatio<R extends { contender: string; rep: number }>(
     if (typeof a === 'number' && Number.isFinite(a) && typeof b === 'number' && b > 0) ratios.push(a / b);
   }
   if (ratios.length === 0) return undefined;
-  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), reps: ratios.length };
+  return { ...spread(ratios), reps: ratios.length };
 }

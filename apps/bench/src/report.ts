@@ -59,6 +59,9 @@ export const fmt = (v: number | undefined, digits = 0) =>
     : '—';
 const ratio = (a: number, b: number) => (Number.isFinite(a / b) && b !== 0 ? `${(a / b).toFixed(2)}×` : '—');
 
+/** `0.83–1.00`: the range of paired ratios. */
+const rangeOf = (p: PairedRatio) => `${p.min.toFixed(2)}–${p.max.toFixed(2)}`;
+
 /**
  * A target's ratio: the paired median with its range when the run has paired
  * ratios, else (a report saved before pairing) the ratio of the medians.
@@ -71,8 +74,7 @@ function judged(
   detail?: string,
 ): { value: number; actual: string } {
   if (!pair) return { value: mine / theirs, actual: `${ratio(mine, theirs)}${detail ? ` (${detail})` : ''}` };
-  const range =
-    pair.reps > 1 ? `${pair.min.toFixed(2)}–${pair.max.toFixed(2)} over ${pair.reps} repetitions` : '';
+  const range = pair.reps > 1 ? `${rangeOf(pair)} over ${pair.reps} repetitions` : '';
   const inside = [range, detail].filter(Boolean).join('; ');
   return { value: pair.median, actual: `${pair.median.toFixed(2)}×${inside ? ` (${inside})` : ''}` };
 }
@@ -453,7 +455,7 @@ export function renderReport(report: BenchReport): string {
         '\nCorbel ÷ raw SSE paired within each repetition (measured one after the other), median and range over the repetitions; the targets are judged on these:',
       );
       const show = (name: string, p: PairedRatio | undefined) =>
-        p ? `${p.median.toFixed(2)}× ${name} (${p.min.toFixed(2)}–${p.max.toFixed(2)})` : `— ${name}`;
+        p ? `${p.median.toFixed(2)}× ${name} (${rangeOf(p)})` : `— ${name}`;
       for (const [n, p] of Object.entries(paired)) {
         parts.push(
           `N=${n}: ${show('delivered/s', p.deliveredVsRaw)}, ${show('p99', p.p99VsRaw)}, ${show('RSS/sub', p.rssVsRaw)}`,

@@ -13,6 +13,19 @@ export function median(values: number[]): number {
   return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
 
+/** The median of some numbers and their range: how a figure measured several times is reported. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** The median, smallest and largest of some finite numbers (NaN for all three when there are none). */
+export function spread(values: number[]): Spread {
+  if (values.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN };
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
 /**
  * The q-quantile (0..1) of several processes' latency histograms merged
  * (`[bucket, count]` pairs, `width` ms a bucket); NaN when empty.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { histogramPercentile, percentile } from '../src/stats.js';
+import { histogramPercentile, percentile, spread } from '../src/stats.js';
 
 describe('histogramPercentile', () => {
   it('merges several processes and agrees with the percentile of the pooled samples', () => {
@@ -18,5 +18,12 @@ describe('histogramPercentile', () => {
 
   it('is NaN without samples', () => {
     expect(histogramPercentile([[], []], 0.99, 0.1)).toBeNaN();
+  });
+});
+
+describe('spread', () => {
+  it('is the median with the smallest and largest value, and NaN for nothing', () => {
+    expect(spread([1.04, 0.91, 0.98, 0.95])).toEqual({ median: 0.965, min: 0.91, max: 1.04 });
+    expect(spread([])).toEqual({ median: Number.NaN, min: Number.NaN, max: Number.NaN });
   });
 });

@@ -229,7 +229,7 @@ export function createCorbelServer<TRouter extends AnyTRPCRouter>(
         bridge,
         new TRPCError({
           code: 'NOT_FOUND',
-          message: `nothing at ${url.pathname.slice(0, 200)}; procedures are under ${basePath}/`,
+          message: `nothing at ${pathname.slice(0, 200)}; procedures are under ${basePath}/`,
         }),
       );
     } catch (error) {
